@@ -1,0 +1,17 @@
+"""Classify texts:  python pipelines/predict.py run_id=<id> text="I love this movie" """
+
+import hydra
+from omegaconf import DictConfig
+
+from seqlab.cli import run_or_exit
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="predict")
+def main(cfg: DictConfig) -> None:
+    from seqlab.predict import predict
+
+    run_or_exit(predict, cfg)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,104 @@
+"""Checks of a composed config before anything runs: unknown options, wrong types, a model that does not fit
+the dataset's task. Each failure names the option and the choices."""
+
+from __future__ import annotations
+
+import inspect
+import typing
+
+from hydra.utils import get_class
+from omegaconf import DictConfig, ListConfig
+
+from seqlab.errors import SeqlabError
+
+# arguments the pipeline supplies from the data, not from the config
+SUPPLIED = {"vocab_size", "num_classes", "pad_id", "net", "optimizer", "scheduler"}
+
+
+def task_of(target: str) -> str:
+    return getattr(get_class(target), "task_name", "unknown")
+
+
+def group_options(group: str) -> list[str]:
+    from hydra.core.global_hydra import GlobalHydra
+
+    if not GlobalHydra.instance().is_initialized():
+        return []
+    return sorted(GlobalHydra.instance().config_loader().get_group_options(group))
+
+
+def check_model_fits_dataset(cfg: DictConfig) -> None:
+    model_task = task_of(cfg.model._target_)
+    data_task = task_of(cfg.dataset._target_)
+    if model_task != data_task:
+        fitting = []
+        for option in group_options("model"):
+            from hydra.core.global_hydra import GlobalHydra
+
+            node = GlobalHydra.instance().config_loader().load_config(f"model/{option}", run_mode=None)
+            if node.get("_target_") and task_of(node["_target_"]) == data_task:
+                fitting.append(option)
+        choices = f"; models for {data_task}: {', '.join(fitting)}" if fitting else ""
+        raise SeqlabError(
+            f"model '{cfg.model.get('name', cfg.model._target_)}' is a {model_task} model and dataset "
+            f"'{cfg.dataset.name}' is a {data_task} dataset: they do not fit{choices}"
+        )
+
+
+def check_arguments(node: DictConfig, where: str) -> None:
+    """Every key of `node` is a parameter of its _target_, with a value of the annotated type."""
+    target = get_class(node._target_)
+    signature = inspect.signature(target.__init__)
+    hints = typing.get_type_hints(target.__init__)
+    params = {n for n in signature.parameters if n != "self"}
+    for key in node:
+        if key.startswith("_") or key == "name" and "name" not in params:
+            continue
+        if key not in params:
+            raise SeqlabError(
+                f"unknown option {where}.{key}; options of {target.__name__}: {', '.join(sorted(params - SUPPLIED))}"
+            )
+        value = node[key]
+        if key in hints and value is not None and not isinstance(value, (DictConfig, ListConfig)):
+            _check_type(value, hints[key], f"{where}.{key}")
+
+
+def _check_type(value, hint, name: str) -> None:
+    origin = typing.get_origin(hint)
+    if origin is typing.Literal:
+        if value not in typing.get_args(hint):
+            raise SeqlabError(f"{name}={value!r} is not a valid choice; choices: {', '.join(map(str, typing.get_args(hint)))}")
+        return
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        options = [a for a in typing.get_args(hint) if a is not type(None)]
+        if any(_matches(value, a) for a in options):
+            return
+        for option in options:
+            if typing.get_origin(option) is typing.Literal:
+                _check_type(value, option, name)
+        raise SeqlabError(f"{name}={value!r} has the wrong type; expected {_describe(hint)}")
+    if not _matches(value, hint):
+        raise SeqlabError(f"{name}={value!r} has the wrong type; expected {_describe(hint)}")
+
+
+def _matches(value, hint) -> bool:
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint in (bool, str):
+        return isinstance(value, hint)
+    if typing.get_origin(hint) is typing.Literal:
+        return value in typing.get_args(hint)
+    return True  # containers and classes: checked by their own code
+
+
+def _describe(hint) -> str:
+    return getattr(hint, "__name__", None) or str(hint).replace("typing.", "")
+
+
+def check_config(cfg: DictConfig) -> None:
+    check_arguments(cfg.dataset, "dataset")
+    if "net" in cfg.model:
+        check_arguments(cfg.model.net, "model.net")
+    check_model_fits_dataset(cfg)

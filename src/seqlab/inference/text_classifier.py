@@ -1,0 +1,83 @@
+"""A trained text classifier, loaded from a bundle directory or a Lightning checkpoint, that labels raw texts.
+
+Bundle layout: net.json (the net's constructor arguments and _target_), model.safetensors, tokenizer.json,
+labels.json. Only classes under seqlab.models can be rebuilt: nothing in a bundle is run as code.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from hydra.utils import get_class
+from safetensors.torch import load_file, save_file
+from tokenizers import Tokenizer
+
+from seqlab.data.batching import pad_sequences
+from seqlab.data.word_tokenizer import PAD
+from seqlab.errors import SeqlabError
+
+
+def build_net(net_config: dict) -> torch.nn.Module:
+    config = dict(net_config)
+    target = config.pop("_target_", "")
+    if not target.startswith("seqlab.models."):
+        raise SeqlabError(f"refusing to build '{target}': only seqlab.models classes can be loaded")
+    return get_class(target)(**config)
+
+
+class TextClassifier:
+    def __init__(self, net: torch.nn.Module, net_config: dict, tokenizer: Tokenizer, labels: list[str]):
+        self.net = net.eval()
+        self.net_config = net_config
+        self.tokenizer = tokenizer
+        self.labels = labels
+        self.pad_id = tokenizer.token_to_id(PAD)
+
+    @classmethod
+    def from_bundle(cls, folder: str | Path) -> TextClassifier:
+        folder = Path(folder)
+        net_config = json.loads((folder / "net.json").read_text())
+        net = build_net(net_config)
+        net.load_state_dict(load_file(folder / "model.safetensors"))
+        tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        return cls(net, net_config, tokenizer, json.loads((folder / "labels.json").read_text()))
+
+    @classmethod
+    def from_checkpoint(cls, path: str | Path) -> TextClassifier:
+        path = Path(path)
+        if not path.is_file():
+            raise SeqlabError(f"checkpoint {path} does not exist")
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        data = next((v for k, v in checkpoint.items() if isinstance(v, dict) and "tokenizer" in v), None)
+        if data is None or not checkpoint.get("net_config"):
+            raise SeqlabError(f"{path} is not a seqlab classification checkpoint (no tokenizer or net config)")
+        net = build_net(checkpoint["net_config"])
+        prefix = "net."
+        net.load_state_dict({k[len(prefix) :]: v for k, v in checkpoint["state_dict"].items() if k.startswith(prefix)})
+        return cls(net, checkpoint["net_config"], Tokenizer.from_str(data["tokenizer"]), data["label_names"])
+
+    def save_bundle(self, folder: str | Path) -> Path:
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "net.json").write_text(json.dumps(self.net_config, indent=2))
+        save_file({k: v.contiguous() for k, v in self.net.state_dict().items()}, folder / "model.safetensors")
+        self.tokenizer.save(str(folder / "tokenizer.json"))
+        (folder / "labels.json").write_text(json.dumps(self.labels))
+        return folder
+
+    @torch.no_grad()
+    def predict(self, texts: list[str], batch_size: int = 256) -> list[dict]:
+        """One {text, label, probability} per text: the most likely label and its softmax probability."""
+        results = []
+        for start in range(0, len(texts), batch_size):
+            chunk = [str(t) for t in texts[start : start + batch_size]]
+            ids, mask = pad_sequences([e.ids for e in self.tokenizer.encode_batch(chunk)], self.pad_id)
+            probs = self.net(ids, mask).float().softmax(-1)
+            confidence, predicted = probs.max(-1)
+            results += [
+                {"text": t, "label": self.labels[p], "probability": round(c, 4)}
+                for t, p, c in zip(chunk, predicted.tolist(), confidence.tolist())
+            ]
+        return results

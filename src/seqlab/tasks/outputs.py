@@ -1,0 +1,14 @@
+"""What a finished task hands to tracking: report files and an exported model, by kind."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class RunOutputs:
+    reports: Path | None = None          # a folder of report files (plots, CSV, samples), logged under reports/
+    model_dir: Path | None = None        # an exported model folder
+    model_kind: str | None = None        # how tracking logs model_dir: "text_classifier" (pyfunc), ...
+    extra: dict[str, Path] = field(default_factory=dict)  # artifact path -> file or folder

@@ -1,0 +1,35 @@
+"""What identifies a run: experiment and run names, git commit, the Hydra overrides and the command line."""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+
+def experiment_name(dataset: str, task: str) -> str:
+    return f"{dataset}-{task}"
+
+
+def run_name(model: str, overrides: list[str]) -> str:
+    shown = [o for o in overrides if not o.startswith(("hydra.", "paths.", "logger."))]
+    return " ".join([model, *shown])[:250]
+
+
+def git_commit(cwd: str | Path | None = None) -> str:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=5, check=True
+        )
+        commit = out.stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd, capture_output=True, text=True, timeout=5
+        ).stdout.strip()
+        return commit + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def command_line() -> str:
+    return shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]])

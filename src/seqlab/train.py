@@ -1,0 +1,108 @@
+"""One training run: config -> DataModule -> net -> task -> Trainer.fit/test -> tracked artifacts -> metric."""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+from hydra.utils import get_class
+from omegaconf import DictConfig, OmegaConf
+
+from seqlab.config_check import check_config, task_of
+from seqlab.run_context import hydra_choice, hydra_overrides
+from seqlab.tracking.params import flatten_config
+from seqlab.tracking.run_info import command_line, experiment_name, git_commit, run_name
+from seqlab.tracking.tracker import NullTracker
+
+RUN_DIR_ENV = "SEQLAB_RUN_DIR"  # shared with DDP ranks that Lightning re-launches
+
+
+def train(cfg: DictConfig) -> float:
+    """Train and test the configured model; returns cfg.optimized_metric (best validation value)."""
+    import lightning as L
+    from hydra.utils import instantiate
+    from lightning.pytorch.utilities import rank_zero_only
+
+    check_config(cfg)
+    L.seed_everything(cfg.seed, workers=True)
+    run_dir = Path(cfg.paths.output_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    tracker = instantiate(cfg.logger) if rank_zero_only.rank == 0 else NullTracker()
+    task_name = task_of(cfg.dataset._target_)
+    tags = {
+        "git_commit": git_commit(cfg.paths.root_dir),
+        "overrides": " ".join(hydra_overrides())[:5000],
+        "command": command_line()[:5000],
+        "model": hydra_choice("model", cfg.model.net._target_.rsplit(".", 1)[-1]),
+        "dataset": cfg.dataset.name,
+        "task": task_name,
+    }
+    tracker.start(
+        experiment_name(cfg.dataset.name, task_name),
+        run_name(tags["model"], hydra_overrides()),
+        flatten_config(cfg),
+        tags,
+        str(run_dir),
+    )
+    os.environ[RUN_DIR_ENV] = str(run_dir)
+    try:
+        runner = getattr(get_class(cfg.model._target_), "run", None) or _fit_and_test  # non-Lightning tasks
+        value = runner(cfg, tracker, run_dir)
+    except KeyboardInterrupt:
+        tracker.end("KILLED")
+        raise
+    except BaseException:
+        tracker.end("FAILED")
+        raise
+    finally:
+        os.environ.pop(RUN_DIR_ENV, None)
+    tracker.end("FINISHED")
+    return value
+
+
+def _fit_and_test(cfg: DictConfig, tracker, run_dir: Path) -> float:
+    from hydra.utils import instantiate
+
+    from seqlab.reporting import print_summary
+
+    datamodule = instantiate(cfg.dataset)
+    datamodule.prepare_data()
+    datamodule.setup("fit")
+    net = instantiate(cfg.model.net, **datamodule.model_kwargs())
+    task = instantiate(cfg.model, net=net, monitor=cfg.optimized_metric, **datamodule.task_kwargs())
+    task.net_config = {**OmegaConf.to_container(cfg.model.net, resolve=True), **datamodule.model_kwargs()}
+
+    logger = tracker.lightning_logger()
+    callbacks = [instantiate(c) for c in (cfg.callbacks or {}).values() if c is not None]
+    if logger is None:
+        callbacks = [c for c in callbacks if type(c).__name__ != "LearningRateMonitor"]
+    trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=logger if logger is not None else False)
+    trainer.fit(task, datamodule=datamodule)
+    value = _optimized_value(cfg, trainer)
+    checkpoint = getattr(trainer.checkpoint_callback, "best_model_path", "") or None
+    trainer.test(task, datamodule=datamodule, ckpt_path=checkpoint)
+    final = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("test/")}
+    if trainer.is_global_zero:
+        OmegaConf.save(cfg, run_dir / "config.yaml", resolve=True)
+        tracker.log_artifact(run_dir / "config.yaml")
+        if checkpoint:
+            tracker.log_artifact(checkpoint, "checkpoints")
+        outputs = task.write_outputs(datamodule, run_dir)
+        if outputs.reports:
+            tracker.log_artifact(outputs.reports, "reports")
+        for artifact_path, path in outputs.extra.items():
+            tracker.log_artifact(path, artifact_path)
+        if outputs.model_dir:
+            tracker.log_model(outputs.model_dir, outputs.model_kind)
+        final[f"best {cfg.optimized_metric}"] = value
+        print_summary(final, tracker.run_id, run_dir)
+    return value
+
+
+def _optimized_value(cfg: DictConfig, trainer) -> float:
+    callback = trainer.checkpoint_callback
+    if callback is not None and callback.monitor == cfg.optimized_metric and callback.best_model_score is not None:
+        return float(callback.best_model_score)
+    value = trainer.callback_metrics.get(cfg.optimized_metric)
+    return float(value) if value is not None else math.nan
