@@ -1,0 +1,45 @@
+"""Shared steps of every benchmark: compose a preset, train it under a time limit, time and record it."""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import torch
+
+from seqlab.compose import compose_train_config
+
+
+def train_preset(root: Path, name: str, overrides: list[str], minutes: float) -> dict:
+    """Trains with `overrides` (tracked in MLflow like any run) for at most `minutes`; returns the figures."""
+    from seqlab.train import train
+
+    limit = f"00:00:{int(minutes)}:{int(minutes % 1 * 60):02d}"
+    run_dir = root / "outputs" / "bench" / "runs" / f"{name}-{datetime.now():%Y%m%d-%H%M%S}"
+    cfg = compose_train_config([*overrides, f"+trainer.max_time={limit}"], root, run_dir)
+    start = time.perf_counter()
+    value = train(cfg)
+    return {"preset": name, "overrides": overrides, "optimized_metric": cfg.optimized_metric, "value": value,
+            "train_seconds": round(time.perf_counter() - start, 1), "run_dir": str(run_dir)}
+
+
+def machine() -> dict:
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "processor": platform.processor() or platform.machine(),
+        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+    }
+
+
+def write_report(root: Path, suite: str, results: dict) -> Path:
+    path = root / "outputs" / "bench" / f"{suite}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    report = {"suite": suite, "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+              "machine": machine(), **results}
+    path.write_text(json.dumps(report, indent=2))
+    return path
