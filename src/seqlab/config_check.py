@@ -67,7 +67,8 @@ def _check_type(value, hint, name: str) -> None:
     origin = typing.get_origin(hint)
     if origin is typing.Literal:
         if value not in typing.get_args(hint):
-            raise SeqlabError(f"{name}={value!r} is not a valid choice; choices: {', '.join(map(str, typing.get_args(hint)))}")
+            choices = ", ".join(map(str, typing.get_args(hint)))
+            raise SeqlabError(f"{name}={value!r} is not a valid choice; choices: {choices}")
         return
     if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
         options = [a for a in typing.get_args(hint) if a is not type(None)]

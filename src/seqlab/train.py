@@ -21,8 +21,9 @@ RUN_DIR_ENV = "SEQLAB_RUN_DIR"  # shared with DDP ranks that Lightning re-launch
 def train(cfg: DictConfig) -> float:
     """Train and test the configured model; returns cfg.optimized_metric (best validation value)."""
     import lightning as L
-    from hydra.utils import instantiate
     from lightning.pytorch.utilities import rank_zero_only
+
+    from seqlab.instantiate import instantiate
 
     check_config(cfg)
     L.seed_everything(cfg.seed, workers=True)
@@ -62,8 +63,7 @@ def train(cfg: DictConfig) -> float:
 
 
 def _fit_and_test(cfg: DictConfig, tracker, run_dir: Path) -> float:
-    from hydra.utils import instantiate
-
+    from seqlab.instantiate import instantiate
     from seqlab.reporting import print_summary
 
     datamodule = instantiate(cfg.dataset)

@@ -13,17 +13,23 @@ import torch
 from seqlab.compose import compose_train_config
 
 
-def train_preset(root: Path, name: str, overrides: list[str], minutes: float) -> dict:
-    """Trains with `overrides` (tracked in MLflow like any run) for at most `minutes`; returns the figures."""
+def train_preset(
+    root: Path, name: str, overrides: list[str], minutes: float, histories: tuple[str, ...] = ()
+) -> dict:
+    """Trains with `overrides` (tracked in MLflow like any run) for at most `minutes`; returns the figures:
+    the optimized metric's best value, wall time, the run's final metrics and the `histories` asked for."""
+    from seqlab.tracking.run_lookup import run_record
     from seqlab.train import train
 
-    limit = f"00:00:{int(minutes)}:{int(minutes % 1 * 60):02d}"
+    limit = f"00:00:{int(minutes):02d}:{int(minutes % 1 * 60):02d}"
     run_dir = root / "outputs" / "bench" / "runs" / f"{name}-{datetime.now():%Y%m%d-%H%M%S}"
     cfg = compose_train_config([*overrides, f"+trainer.max_time={limit}"], root, run_dir)
     start = time.perf_counter()
     value = train(cfg)
+    seconds = round(time.perf_counter() - start, 1)
+    record = run_record(cfg.logger.tracking_uri, str(run_dir), histories) if "tracking_uri" in cfg.logger else {}
     return {"preset": name, "overrides": overrides, "optimized_metric": cfg.optimized_metric, "value": value,
-            "train_seconds": round(time.perf_counter() - start, 1), "run_dir": str(run_dir)}
+            "wall_seconds": seconds, "run_dir": str(run_dir), **record}
 
 
 def machine() -> dict:

@@ -78,6 +78,6 @@ class TextClassifier:
             confidence, predicted = probs.max(-1)
             results += [
                 {"text": t, "label": self.labels[p], "probability": round(c, 4)}
-                for t, p, c in zip(chunk, predicted.tolist(), confidence.tolist())
+                for t, p, c in zip(chunk, predicted.tolist(), confidence.tolist(), strict=False)
             ]
         return results

@@ -34,7 +34,7 @@ class CNNClassifier(nn.Module):
         x = self.embedding(input_ids) * attention_mask.unsqueeze(-1)
         x = self.dropout(x).transpose(1, 2)  # [B, E, T]
         pooled = []
-        for k, conv in zip(self.kernel_sizes, self.convs):
+        for k, conv in zip(self.kernel_sizes, self.convs, strict=False):
             feats = torch.relu(conv(x))  # [B, F, T + k - 1]
             positions = torch.arange(feats.size(-1), device=feats.device)[None, :]
             valid = positions < (lengths + k - 1)[:, None]

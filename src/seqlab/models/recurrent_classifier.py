@@ -50,19 +50,30 @@ class RecurrentClassifier(nn.Module):
         """input_ids, attention_mask: [B, T] -> logits [B, num_classes]."""
         lengths = attention_mask.sum(1).clamp(min=1)
         embedded = self.dropout(self.embedding(input_ids))
-        packed = pack_padded_sequence(embedded, lengths.cpu(), batch_first=True, enforce_sorted=False)
-        outputs, final = self.rnn(packed)
-        if self.pooling == "last":
-            h_n = final[0] if isinstance(final, tuple) else final  # [layers * dirs, B, H]
-            dirs = 2 if self.rnn.bidirectional else 1
-            pooled = torch.cat(list(h_n[-dirs:]), dim=-1)
-        else:
+        if self.rnn.bidirectional:
+            packed = pack_padded_sequence(embedded, lengths.cpu(), batch_first=True, enforce_sorted=False)
+            outputs, _ = self.rnn(packed)
             states, _ = pad_packed_sequence(outputs, batch_first=True, total_length=input_ids.size(1))
-            mask = torch.arange(states.size(1), device=states.device)[None, :] < lengths[:, None]
-            if self.pooling == "mean":
-                pooled = masked_mean(states, mask)
-            elif self.pooling == "max":
-                pooled = masked_max(states, mask)
-            else:
-                pooled, _ = self.attention(states, mask)
+        else:
+            # one direction: pads come after each sentence's end, so the states up to it are exact (and
+            # the unpacked call is faster)
+            states, _ = self.rnn(embedded)
+        mask = torch.arange(states.size(1), device=states.device)[None, :] < lengths[:, None]
+        if self.pooling == "last":
+            pooled = self._last(states, lengths)
+        elif self.pooling == "mean":
+            pooled = masked_mean(states, mask)
+        elif self.pooling == "max":
+            pooled = masked_max(states, mask)
+        else:
+            pooled, _ = self.attention(states, mask)
         return self.head(self.dropout(pooled))
+
+    def _last(self, states: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Forward state at each sentence's last token; backward state at its first (where it ends)."""
+        rows = torch.arange(states.size(0), device=states.device)
+        last = states[rows, lengths - 1]
+        if not self.rnn.bidirectional:
+            return last
+        hidden = self.rnn.hidden_size
+        return torch.cat([last[:, :hidden], states[:, 0, hidden:]], dim=-1)

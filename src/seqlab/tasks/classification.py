@@ -83,7 +83,7 @@ class ClassificationTask(L.LightningModule):
         confidence, predicted = probs.max(-1)
         self.confusion.update(predicted, batch["labels"])
         self.test_predictions += list(
-            zip(batch["index"].tolist(), batch["labels"].tolist(), predicted.tolist(), confidence.tolist())
+            zip(batch["index"].tolist(), batch["labels"].tolist(), predicted.tolist(), confidence.tolist(), strict=False)
         )
 
     def configure_optimizers(self):

@@ -1,0 +1,155 @@
+"""Each mistake a user can make ends in one clear message, and no MLflow run is left RUNNING."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, write_sst2_layout
+from mlflow.tracking import MlflowClient
+
+from seqlab.errors import SeqlabError
+from seqlab.train import train
+
+
+def assert_no_run_left_running(tracking_uri: str) -> None:
+    client = MlflowClient(tracking_uri)
+    experiments = [e.experiment_id for e in client.search_experiments()]
+    running = client.search_runs(experiments, "attributes.status = 'RUNNING'") if experiments else []
+    assert not running, [r.info.run_name for r in running]
+
+
+def latest_run(tracking_uri: str):
+    client = MlflowClient(tracking_uri)
+    experiments = [e.experiment_id for e in client.search_experiments()]
+    return client.search_runs(experiments, order_by=["start_time DESC"], max_results=1)[0]
+
+
+def fails_with(compose_cfg, tracking_uri, overrides, message):
+    with pytest.raises(SeqlabError, match=message):
+        train(compose_cfg(overrides))
+    assert_no_run_left_running(tracking_uri)
+
+
+def files_dataset(folder: Path, train_text: str, dev_text: str, name: str = "train.tsv") -> list[str]:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text(train_text, encoding="utf-8")
+    (folder / "dev.tsv").write_text(dev_text, encoding="utf-8")
+    return ["dataset=files", f"dataset.data_dir={folder}", f"dataset.train_file={name}", "debug=smoke"]
+
+
+GOOD = "text\tlabel\n" + "".join(f"a good film {i}\tpos\nan awful film {i}\tneg\n" for i in range(20))
+
+
+def test_data_dir_that_does_not_exist(compose_cfg, tracking_uri, tmp_path):
+    fails_with(
+        compose_cfg, tracking_uri, ["dataset=files", f"dataset.data_dir={tmp_path}/nowhere", "debug=smoke"],
+        r"data dir .*nowhere does not exist; set dataset.data_dir",
+    )
+    assert latest_run(tracking_uri).info.status == "FAILED"
+
+
+def test_data_dir_that_cannot_be_written(compose_cfg, tracking_uri, tmp_path):
+    (tmp_path / "a_file").write_text("")
+    fails_with(
+        compose_cfg, tracking_uri, [f"paths.data_dir={tmp_path}/a_file", "debug=smoke"],
+        r"cannot create data dir .*a_file/sst2 .*set paths.data_dir to a folder you can write",
+    )
+
+
+def test_missing_files_that_cannot_be_fetched(compose_cfg, tracking_uri, tmp_path, monkeypatch):
+    empty_mirror = tmp_path / "mirror"
+    empty_mirror.mkdir()
+    monkeypatch.setenv("SEQLAB_DATA_MIRROR", str(empty_mirror))
+    fails_with(
+        compose_cfg, tracking_uri, ["debug=smoke"],
+        r"cannot fetch .*mirror/sst2/train.tsv: no such file in the mirror; download it by hand into data/",
+    )
+
+
+def test_wrong_column_lists_the_columns_found(compose_cfg, tracking_uri, tmp_path):
+    overrides = files_dataset(tmp_path / "mine", GOOD, GOOD)
+    fails_with(
+        compose_cfg, tracking_uri, [*overrides, "dataset.text_column=review"],
+        r"no column 'review' .*columns found: 'text', 'label'; set dataset.text_column",
+    )
+
+
+def test_empty_split(compose_cfg, tracking_uri, tmp_path):
+    overrides = files_dataset(tmp_path / "mine", GOOD, "text\tlabel\n")
+    fails_with(compose_cfg, tracking_uri, overrides, r"the val split \(.*dev.tsv\) has no rows")
+
+
+def test_label_outside_the_known_set(compose_cfg, tracking_uri, tmp_path):
+    overrides = files_dataset(tmp_path / "mine", GOOD, GOOD + "a strange film\tmeh\n")
+    fails_with(compose_cfg, tracking_uri, overrides, r"val split has label\(s\) \['meh'\] outside the known set")
+
+
+def test_non_utf8_bytes_name_file_and_line(compose_cfg, tracking_uri, tmp_path):
+    folder = tmp_path / "mine"
+    overrides = files_dataset(folder, GOOD, GOOD)
+    (folder / "train.tsv").write_bytes(b"text\tlabel\nfine\tpos\ncaf\xe9 latin-1\tneg\n")
+    fails_with(compose_cfg, tracking_uri, overrides, r"train.tsv, line 3: bytes that are not UTF-8")
+
+
+def test_malformed_jsonl_names_the_line(compose_cfg, tracking_uri, tmp_path):
+    lines = '{"text": "good", "label": "pos"}\n{"text": "bad", "label": \n'
+    overrides = files_dataset(tmp_path / "mine", lines, GOOD, name="train.jsonl")
+    fails_with(compose_cfg, tracking_uri, overrides, r"train.jsonl, line 2: not valid JSON")
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("model.net.hidden_size=big", r"model.net.hidden_size='big' has the wrong type; expected int"),
+        ("model.net.pooling=median", r"model.net.pooling='median' is not a valid choice; choices: last, mean"),
+        ("dataset.batch_size=0", r"dataset.batch_size and dataset.eval_batch_size must be at least 1"),
+    ],
+)
+def test_bad_config_values(compose_cfg, tracking_uri, sst2_dir, override, message):
+    fails_with(compose_cfg, tracking_uri, ["debug=smoke", override], message)
+
+
+def test_fetches_from_an_http_mirror(compose_cfg, tmp_path, monkeypatch):
+    """The downloader takes SEQLAB_DATA_MIRROR as an http URL serving data/<dataset>/<file>."""
+    served = write_sst2_layout(tmp_path / "served" / "sst2").parent
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setenv("SEQLAB_DATA_MIRROR", f"http://127.0.0.1:{server.server_address[1]}")
+        train(compose_cfg(["debug=smoke", "logger=none"]))
+    finally:
+        server.shutdown()
+    fetched = tmp_path / "data" / "sst2" / "train.tsv"
+    assert fetched.read_bytes() == (served / "sst2" / "train.tsv").read_bytes()
+
+
+def run_script(args: list[str], cwd: Path, tracking_uri: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri}
+    return subprocess.run(
+        [sys.executable, str(ROOT / "pipelines" / "train.py"), *args],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=300,
+    )
+
+
+def test_the_script_exits_non_zero_with_one_clear_line(tmp_path, tracking_uri):
+    args = ["dataset=files", f"dataset.data_dir={tmp_path}/nowhere", "debug=smoke"]
+    result = run_script(args, tmp_path, tracking_uri)
+    assert result.returncode == 1
+    assert f"error: data dir {tmp_path}/nowhere does not exist" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert latest_run(tracking_uri).info.status == "FAILED"
+
+
+@pytest.mark.parametrize("override, listed", [("model=transformerz", "cnn"), ("dataset=imdb", "sst2")])
+def test_unknown_group_option_lists_the_choices(tmp_path, tracking_uri, override, listed):
+    result = run_script([override], tmp_path, tracking_uri)
+    assert result.returncode == 1
+    assert "Available options" in result.stderr and listed in result.stderr

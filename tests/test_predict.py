@@ -1,0 +1,59 @@
+"""`make predict` labels texts with a finished run from MLflow, or with a checkpoint file."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from conftest import ROOT
+from mlflow.tracking import MlflowClient
+
+from seqlab.train import train
+
+
+@pytest.fixture
+def finished_run(compose_cfg, sst2_dir, tracking_uri, tmp_path):
+    train(compose_cfg(["model=cnn", "debug=smoke", "trainer.max_epochs=3"]))
+    client = MlflowClient(tracking_uri)
+    experiment = client.get_experiment_by_name("sst2-classification")
+    run = client.search_runs([experiment.experiment_id], order_by=["start_time DESC"], max_results=1)[0]
+    return run.info.run_id, sorted((tmp_path / "run" / "checkpoints").glob("epoch*.ckpt"))[0]
+
+
+def make_predict(args: str, tracking_uri: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri}
+    return subprocess.run(
+        ["make", "-s", "predict", f"PY={sys.executable}", f"ARGS={args}"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )
+
+
+def parse(stdout: str) -> list[tuple[str, float, str]]:
+    rows = [line.split("\t") for line in stdout.splitlines() if line.count("\t") == 2]
+    return [(label, float(prob), text) for label, prob, text in rows]
+
+
+def test_make_predict_prints_label_and_probability(finished_run, tracking_uri):
+    run_id, _ = finished_run
+    result = make_predict(f'run_id={run_id} text="I love this movie"', tracking_uri)
+    assert result.returncode == 0, result.stderr
+    [(label, probability, text)] = parse(result.stdout)
+    assert label in {"negative", "positive"} and 0.5 <= probability <= 1 and text == "I love this movie"
+
+
+def test_predict_from_a_checkpoint_and_a_file(finished_run, tracking_uri, tmp_path):
+    _, checkpoint = finished_run
+    lines = tmp_path / "reviews.txt"
+    lines.write_text("a wonderful film\n\nthe plot is dull\n", encoding="utf-8")
+    result = make_predict(f"checkpoint={checkpoint} file={lines}", tracking_uri)
+    assert result.returncode == 0, result.stderr
+    rows = parse(result.stdout)
+    assert [text for *_, text in rows] == ["a wonderful film", "the plot is dull"]
+
+
+def test_predict_with_an_unknown_run_says_so(tracking_uri):
+    result = make_predict("run_id=0123456789abcdef text=hello", tracking_uri)
+    assert result.returncode != 0
+    assert "error: no MLflow run '0123456789abcdef'" in result.stderr
