@@ -82,9 +82,8 @@ class ClassificationTask(L.LightningModule):
         probs = logits.float().softmax(-1)
         confidence, predicted = probs.max(-1)
         self.confusion.update(predicted, batch["labels"])
-        self.test_predictions += list(
-            zip(batch["index"].tolist(), batch["labels"].tolist(), predicted.tolist(), confidence.tolist(), strict=False)
-        )
+        columns = (batch["index"], batch["labels"], predicted, confidence)
+        self.test_predictions += list(zip(*(c.tolist() for c in columns), strict=True))
 
     def configure_optimizers(self):
         optimizer = self.optimizer_factory(params=self.parameters())
