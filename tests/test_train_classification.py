@@ -66,3 +66,33 @@ def test_predictions_csv_lists_every_test_row(compose_cfg, sst2_dir, tmp_path):
 def test_toy_dataset_runs(compose_cfg):
     cfg = compose_cfg(["dataset=toy", "model=rnn", "debug=smoke", "logger=none"])
     assert not math.isnan(train(cfg))
+
+
+def test_ddp_ranks_share_one_run_folder_and_one_mlflow_run(tmp_path, sst2_dir, tracking_uri):
+    """Two CPU processes under trainer=ddp: Lightning re-launches the script for rank 1, which must write into
+    rank 0's run folder and record nothing of its own."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    client = MlflowClient(tracking_uri)
+    before = {r.info.run_id for e in client.search_experiments() for r in client.search_runs([e.experiment_id])}
+    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri}
+    args = ["debug=smoke", "trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2"]
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "pipelines" / "train.py"), *args],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    run_dirs = list((tmp_path / "outputs" / "runs").glob("*/*"))
+    assert len(run_dirs) == 1
+    assert (run_dirs[0] / "train_ddp_process_1.log").exists()
+    new = [
+        r for e in client.search_experiments() for r in client.search_runs([e.experiment_id])
+        if r.info.run_id not in before
+    ]
+    assert [r.info.status for r in new] == ["FINISHED"]
+    rows = (run_dirs[0] / "reports" / "predictions.csv").read_text().splitlines()[1:]
+    assert len(rows) == max(1, int(300 * 0.05))  # both ranks' shards, each row once

@@ -41,6 +41,7 @@ class ClassificationTask(L.LightningModule):
         self.confusion = MulticlassConfusionMatrix(num_classes)
         self.throughput = EpochThroughput()
         self.test_predictions: list[tuple[int, int, int, float]] = []  # (index, gold, predicted, probability)
+        self.test_confusion: torch.Tensor | None = None
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         return self.net(input_ids, attention_mask)
@@ -84,6 +85,15 @@ class ClassificationTask(L.LightningModule):
         self.confusion.update(predicted, batch["labels"])
         columns = (batch["index"], batch["labels"], predicted, confidence)
         self.test_predictions += list(zip(*(c.tolist() for c in columns), strict=True))
+
+    def on_test_epoch_end(self) -> None:
+        # every rank takes part in the sync; the reports read the result later, on rank 0 alone
+        self.test_confusion = self.confusion.compute().cpu()
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            shards = [None] * torch.distributed.get_world_size()
+            torch.distributed.all_gather_object(shards, self.test_predictions)
+            # ranks may repeat a batch to stay in step: keep one prediction per row
+            self.test_predictions = sorted({row[0]: row for shard in shards for row in shard}.values())
 
     def configure_optimizers(self):
         optimizer = self.optimizer_factory(params=self.parameters())

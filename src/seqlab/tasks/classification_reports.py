@@ -15,7 +15,7 @@ def write_classification_outputs(task, datamodule, run_dir: Path) -> RunOutputs:
     folder, bundle = run_dir / "reports", run_dir / "model"
     folder.mkdir(parents=True, exist_ok=True)
     labels = datamodule.display_labels
-    confusion_matrix_png(task.confusion.compute().tolist(), labels, folder / "confusion_matrix.png")
+    confusion_matrix_png(task.test_confusion.tolist(), labels, folder / "confusion_matrix.png")
     texts = datamodule.texts("test")
     with open(folder / "predictions.csv", "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
