@@ -24,4 +24,5 @@ def test_params_resolve_interpolations():
 
 def test_names():
     assert experiment_name("sst2", "classification") == "sst2-classification"
-    assert run_name("cnn", ["model=cnn", "trainer.max_epochs=5", "paths.root_dir=/x"]) == "cnn model=cnn trainer.max_epochs=5"
+    name = run_name("cnn", ["model=cnn", "trainer.max_epochs=5", "paths.root_dir=/x"])
+    assert name == "cnn model=cnn trainer.max_epochs=5"
