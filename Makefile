@@ -3,9 +3,11 @@ PY      ?= .venv/bin/python
 ARGS    ?=
 TORCH_CONSTRAINT ?= -c constraints.txt
 PORT    ?= 5000
+HOST    ?= 127.0.0.1
+BACKEND ?= sqlite:///outputs/mlflow.db
 
 .DEFAULT_GOAL := help
-.PHONY: help install test train predict bench data lint clean ui
+.PHONY: help install test train sweep compare predict bench data lint clean ui server
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -21,6 +23,12 @@ test: ## run the test suite (smoke configs, a few minutes on 2 CPU cores)
 train: ## train; default experiment sentiment_lstm. make train ARGS="model=cnn trainer.max_epochs=5"
 	$(PY) pipelines/train.py $(ARGS)
 
+sweep: ## hyperparameter sweep. make sweep ARGS='hparams_search=sentiment_lstm_optuna'
+	$(PY) pipelines/train.py --multirun $(ARGS)
+
+compare: ## rank runs and write outputs/reports/compare-<experiment>.md. make compare ARGS='experiment=sst2-classification'
+	$(PY) pipelines/compare.py $(ARGS)
+
 predict: ## classify texts with a finished run. make predict ARGS='run_id=<id> text="I love this movie"'
 	$(PY) pipelines/predict.py $(ARGS)
 
@@ -30,8 +38,14 @@ bench: ## benchmarks on the real datasets; writes outputs/bench/*.json
 data: ## fetch and check every dataset into data/ (or from SEQLAB_DATA_MIRROR)
 	$(PY) -m seqlab.data.download $(ARGS)
 
-ui: ## MLflow UI over outputs/mlflow.db on 127.0.0.1:$(PORT)
-	$(PY) -m mlflow ui --backend-store-uri sqlite:///outputs/mlflow.db --host 127.0.0.1 --port $(PORT)
+ui: ## MLflow UI over the same store as the runs (MLFLOW_TRACKING_URI or outputs/mlflow.db), 127.0.0.1:$(PORT)
+	$(PY) -m mlflow ui --backend-store-uri $${MLFLOW_TRACKING_URI:-sqlite:///outputs/mlflow.db} \
+		--default-artifact-root outputs/mlartifacts --host $(HOST) --port $(PORT)
+
+server: ## an MLflow tracking server for a team: BACKEND=sqlite:///outputs/mlflow.db (or postgresql://...)
+	mkdir -p outputs
+	$(PY) -m mlflow server --backend-store-uri $(BACKEND) --artifacts-destination outputs/mlartifacts \
+		--host $(HOST) --port $(PORT)
 
 lint: ## ruff
 	$(PY) -m ruff check src pipelines tests

@@ -13,6 +13,7 @@ from seqlab.config_check import check_config, task_of
 from seqlab.run_context import hydra_choice, hydra_overrides
 from seqlab.tracking.params import flatten_config
 from seqlab.tracking.run_info import command_line, experiment_name, git_commit, run_name
+from seqlab.tracking.sweep import OBJECTIVE, sweep_tags
 from seqlab.tracking.tracker import NullTracker
 
 RUN_DIR_ENV = "SEQLAB_RUN_DIR"  # shared with DDP ranks that Lightning re-launches
@@ -38,6 +39,7 @@ def train(cfg: DictConfig) -> float:
         "model": hydra_choice("model", cfg.model.net._target_.rsplit(".", 1)[-1]),
         "dataset": cfg.dataset.name,
         "task": task_name,
+        **sweep_tags(),
     }
     tracker.start(
         experiment_name(cfg.dataset.name, task_name),
@@ -58,6 +60,8 @@ def train(cfg: DictConfig) -> float:
         raise
     finally:
         os.environ.pop(RUN_DIR_ENV, None)
+    if not math.isnan(value):
+        tracker.log_metrics({OBJECTIVE: value})
     tracker.end("FINISHED")
     return value
 

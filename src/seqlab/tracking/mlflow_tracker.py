@@ -44,8 +44,6 @@ class MlflowTracker:
             return found.experiment_id
 
     def start(self, experiment: str, run_name: str, params: dict, tags: dict, run_dir: str) -> None:
-        from mlflow.entities import Param, RunTag
-
         if self._local_store and self.tracking_uri.startswith("sqlite:///"):
             Path(self.tracking_uri[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -58,10 +56,20 @@ class MlflowTracker:
                 "start the server, fix MLFLOW_TRACKING_URI, or use logger=csv"
             ) from None
         self.run_id = run.info.run_id
-        items = [Param(k, v) for k, v in params.items()]
+        self.log_params(params)
+        self.set_tags({"run_dir": str(run_dir)})
+
+    def log_params(self, params: dict[str, str]) -> None:
+        from mlflow.entities import Param
+
+        items = [Param(k, str(v)[:250]) for k, v in params.items()]
         for i in range(0, len(items), PARAMS_PER_CALL):
-            client.log_batch(self.run_id, params=items[i : i + PARAMS_PER_CALL])
-        client.log_batch(self.run_id, tags=[RunTag("run_dir", str(run_dir))])
+            self._client().log_batch(self.run_id, params=items[i : i + PARAMS_PER_CALL])
+
+    def set_tags(self, tags: dict[str, str]) -> None:
+        from mlflow.entities import RunTag
+
+        self._client().log_batch(self.run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()])
 
     def lightning_logger(self):
         from lightning.pytorch.loggers import MLFlowLogger

@@ -25,6 +25,12 @@ class NullTracker:
     def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
         pass
 
+    def log_params(self, params: dict[str, str]) -> None:
+        pass
+
+    def set_tags(self, tags: dict[str, str]) -> None:
+        pass
+
     def log_model(self, model_dir: str | Path, kind: str) -> None:
         self.log_artifact(model_dir, "model")
 

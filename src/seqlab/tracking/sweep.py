@@ -1,0 +1,92 @@
+"""A Hydra sweep as one MLflow parent run with every trial nested under it (tag sweep_id on all).
+
+SweepRunCallback runs in the process that launches the sweep: it opens the parent run before the first
+trial, hands its id to the trials through the environment (joblib, submitit and ray workers inherit it),
+and at the end records the best trial's value, run id and params on the parent.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import uuid
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig, OmegaConf
+
+SWEEP_ID_ENV = "SEQLAB_SWEEP_ID"
+PARENT_RUN_ENV = "SEQLAB_SWEEP_PARENT_RUN_ID"
+OBJECTIVE = "objective"  # metric each trial logs: the value it returned to the sweeper
+
+
+def sweep_tags() -> dict[str, str]:
+    """Tags that nest a trial's run under its sweep's parent run (empty outside a sweep)."""
+    sweep_id, parent = os.environ.get(SWEEP_ID_ENV), os.environ.get(PARENT_RUN_ENV)
+    if not sweep_id:
+        return {}
+    return {"sweep_id": sweep_id, **({"mlflow.parentRunId": parent} if parent else {})}
+
+
+class SweepRunCallback(Callback):
+    def __init__(self):
+        self.tracker = None
+
+    def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
+        from hydra.utils import instantiate
+
+        from seqlab.config_check import task_of
+        from seqlab.tracking.mlflow_tracker import MlflowTracker
+        from seqlab.tracking.params import flatten_config
+        from seqlab.tracking.run_info import command_line, experiment_name, git_commit
+
+        sweep_id = f"{config.dataset.name}-{uuid.uuid4().hex[:8]}"
+        os.environ[SWEEP_ID_ENV] = sweep_id
+        if config.logger.get("_target_", "").rsplit(".", 1)[-1] != MlflowTracker.__name__:
+            return
+        self.tracker = instantiate(config.logger)
+        hydra = config.hydra
+        definition = {
+            "sweeper": hydra.sweeper.get("_target_", "grid").rsplit(".", 1)[-1],
+            "launcher": hydra.launcher.get("_target_", "").rsplit(".", 1)[-1],
+            "params": OmegaConf.to_container(hydra.sweeper.get("params") or {}),
+            "overrides": list(hydra.overrides.task),
+            "optimized_metric": config.optimized_metric,
+            "optimized_mode": config.optimized_mode,
+        }
+        for key in ("direction", "n_trials", "n_jobs"):
+            if key in hydra.sweeper:
+                definition[key] = hydra.sweeper[key]
+        if "n_jobs" in hydra.launcher:
+            definition["launcher_n_jobs"] = hydra.launcher.n_jobs
+        tags = {"sweep_id": sweep_id, "sweep": "parent", "command": command_line()[:5000],
+                "git_commit": git_commit(config.paths.root_dir)}
+        self.tracker.start(
+            experiment_name(config.dataset.name, task_of(config.dataset._target_)),
+            f"sweep {sweep_id}",
+            flatten_config({"sweep": definition}),
+            tags,
+            hydra.sweep.dir,
+        )
+        os.environ[PARENT_RUN_ENV] = self.tracker.run_id
+
+    def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
+        if self.tracker is None:
+            return
+        from seqlab.tracking.run_lookup import sweep_trials
+
+        trials = sweep_trials(self.tracker.tracking_uri, os.environ[SWEEP_ID_ENV])
+        scored = [
+            t for t in trials if t["status"] == "FINISHED" and not math.isnan(t["metrics"].get(OBJECTIVE, math.nan))
+        ]
+        failed = sum(t["status"] == "FAILED" for t in trials)
+        summary = {"trials": len(trials), "finished": len(scored), "failed": failed}
+        if scored:
+            pick = max if config.optimized_mode == "max" else min
+            best = pick(scored, key=lambda t: t["metrics"][OBJECTIVE])
+            summary["best_value"] = best["metrics"][OBJECTIVE]
+            self.tracker.set_tags({"best_run_id": best["run_id"], "best_overrides": best["tags"].get("overrides", "")})
+            self.tracker.log_params({f"best.{k}": v for k, v in best["swept"].items()})
+        self.tracker.log_metrics({f"sweep/{k}": v for k, v in summary.items()})
+        self.tracker.end("FINISHED")
+        for name in (SWEEP_ID_ENV, PARENT_RUN_ENV):
+            os.environ.pop(name, None)
