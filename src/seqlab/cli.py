@@ -27,3 +27,16 @@ def run_or_exit(func: Callable, *args, **kwargs):
             raise
         traceback.print_exc()  # a crashing trial must not end the whole sweep
         return math.nan
+
+
+def parse_options(schema: type, args: list[str]):
+    """key=value arguments onto a dataclass of defaults; an unknown key or a bad value is a SeqlabError."""
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    base = OmegaConf.structured(schema)
+    try:
+        return OmegaConf.to_object(OmegaConf.merge(base, OmegaConf.from_dotlist(args)))
+    except OmegaConfBaseException as err:
+        options = ", ".join(base.keys())
+        raise SeqlabError(f"{err.msg.splitlines()[0]}; options: {options} (as key=value)") from None

@@ -26,7 +26,6 @@ def train(cfg: DictConfig) -> float:
 
     from seqlab.instantiate import instantiate
 
-    check_config(cfg)
     L.seed_everything(cfg.seed, workers=True)
     run_dir = Path(cfg.paths.output_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -36,7 +35,7 @@ def train(cfg: DictConfig) -> float:
         "git_commit": git_commit(cfg.paths.root_dir),
         "overrides": " ".join(hydra_overrides())[:5000],
         "command": command_line()[:5000],
-        "model": hydra_choice("model", cfg.model.net._target_.rsplit(".", 1)[-1]),
+        "model": hydra_choice("model", cfg.model._target_.rsplit(".", 1)[-1]),
         "dataset": cfg.dataset.name,
         "task": task_name,
         **sweep_tags(),
@@ -50,6 +49,7 @@ def train(cfg: DictConfig) -> float:
     )
     os.environ[RUN_DIR_ENV] = str(run_dir)
     try:
+        check_config(cfg)
         runner = getattr(get_class(cfg.model._target_), "run", None) or _fit_and_test  # non-Lightning tasks
         value = runner(cfg, tracker, run_dir)
     except KeyboardInterrupt:

@@ -3,6 +3,7 @@ decides the run's status (FINISHED, FAILED, KILLED) and every MLflow call stays 
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from seqlab.errors import SeqlabError
@@ -43,13 +44,28 @@ class MlflowTracker:
                 raise
             return found.experiment_id
 
+    def _create_run(self, experiment: str, run_name: str, tags: dict):
+        client = self._client()
+        exp_id = self._experiment_id(client, self.experiment_override or experiment)
+        return client.create_run(exp_id, run_name=run_name, tags=tags)
+
+    def _with_retries(self, call, attempts: int = 6):
+        """Parallel processes on one SQLite file can meet a lock, or each other creating its tables: retry."""
+        from sqlalchemy.exc import OperationalError
+
+        for attempt in range(attempts):
+            try:
+                return call()
+            except OperationalError:
+                if attempt == attempts - 1 or not self.tracking_uri.startswith("sqlite"):
+                    raise
+                time.sleep(0.5 * (attempt + 1))
+
     def start(self, experiment: str, run_name: str, params: dict, tags: dict, run_dir: str) -> None:
         if self._local_store and self.tracking_uri.startswith("sqlite:///"):
             Path(self.tracking_uri[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
         try:
-            client = self._client()
-            exp_id = self._experiment_id(client, self.experiment_override or experiment)
-            run = client.create_run(exp_id, run_name=run_name, tags=tags)
+            run = self._with_retries(lambda: self._create_run(experiment, run_name, tags))
         except Exception as err:
             raise SeqlabError(
                 f"cannot reach the MLflow tracking store {self.tracking_uri} ({type(err).__name__}: {err}); "
@@ -88,8 +104,6 @@ class MlflowTracker:
             self._client().log_artifact(self.run_id, str(path), artifact_path)
 
     def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
-        import time
-
         from mlflow.entities import Metric
 
         now = int(time.time() * 1000)

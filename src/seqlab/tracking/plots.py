@@ -29,3 +29,57 @@ def confusion_matrix_png(matrix, labels: list[str], path: str | Path, title: str
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return Path(path)
+
+
+def spread_png(values_by_group: dict[str, list[float]], metric: str, path: str | Path) -> Path:
+    """Each group's values (e.g. one per seed) as points, with mean and one standard deviation."""
+    import statistics
+
+    groups = sorted(values_by_group)
+    fig, ax = plt.subplots(figsize=(max(4, 1.2 * len(groups) + 2), 3.5))
+    for x, group in enumerate(groups):
+        values = values_by_group[group]
+        ax.scatter([x] * len(values), values, alpha=0.6)
+        sd = statistics.stdev(values) if len(values) > 1 else 0.0
+        ax.errorbar([x + 0.15], [statistics.mean(values)], yerr=[sd], fmt="D", color="black", capsize=4)
+    ax.set_xticks(range(len(groups)), groups)
+    ax.set_ylabel(metric)
+    ax.set_title(f"{metric} per model (mean ± sd)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return Path(path)
+
+
+def curves_png(curves: dict[str, list[tuple[int, float]]], metric: str, path: str | Path) -> Path:
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for name, points in curves.items():
+        if points:
+            ax.plot([s for s, _ in points], [v for _, v in points], marker=".", label=name)
+    ax.set_xlabel("step")
+    ax.set_ylabel(metric)
+    ax.set_title(f"{metric} per run")
+    if curves:
+        ax.legend(fontsize=6)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return Path(path)
+
+
+def scatter_png(points: list[tuple[str, float]], param: str, metric: str, path: str | Path) -> Path:
+    """The metric against one swept param: numeric params on a numeric axis, others as categories."""
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    try:
+        xs = [float(x) for x, _ in points]
+    except (TypeError, ValueError):
+        labels = sorted({str(x) for x, _ in points})
+        xs = [labels.index(str(x)) for x, _ in points]
+        ax.set_xticks(range(len(labels)), labels)
+    ax.scatter(xs, [y for _, y in points])
+    ax.set_xlabel(param)
+    ax.set_ylabel(metric)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return Path(path)

@@ -42,3 +42,38 @@ def sweep_trials(tracking_uri: str, sweep_id: str) -> list[dict]:
         for run in runs
         if run.data.tags.get("sweep") != "parent"
     ]
+
+
+def experiment_runs(tracking_uri: str, experiment: str, sweep: str | None = None) -> list[dict]:
+    """Every run of an experiment (or of one sweep in it), sweep parents left out, as plain records."""
+    from mlflow.tracking import MlflowClient
+
+    from seqlab.errors import SeqlabError
+
+    client = MlflowClient(tracking_uri)
+    found = client.get_experiment_by_name(experiment)
+    if found is None:
+        names = sorted(e.name for e in client.search_experiments())
+        raise SeqlabError(f"no experiment '{experiment}' in {tracking_uri}; experiments: {', '.join(names) or 'none'}")
+    query = f"tags.sweep_id = '{sweep}'" if sweep else ""
+    runs = client.search_runs([found.experiment_id], query, max_results=5000)
+    return [
+        {
+            "run_id": run.info.run_id,
+            "name": run.info.run_name,
+            "status": run.info.status,
+            "seconds": ((run.info.end_time or run.info.start_time) - run.info.start_time) / 1000,
+            "metrics": dict(run.data.metrics),
+            "params": dict(run.data.params),
+            "tags": dict(run.data.tags),
+        }
+        for run in runs
+        if run.data.tags.get("sweep") != "parent"
+    ]
+
+
+def metric_history(tracking_uri: str, run_id: str, key: str) -> list[tuple[int, float]]:
+    from mlflow.tracking import MlflowClient
+
+    history = MlflowClient(tracking_uri).get_metric_history(run_id, key)
+    return [(m.step, m.value) for m in sorted(history, key=lambda m: (m.step, m.timestamp))]

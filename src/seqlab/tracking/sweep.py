@@ -43,12 +43,12 @@ class SweepRunCallback(Callback):
         os.environ[SWEEP_ID_ENV] = sweep_id
         if config.logger.get("_target_", "").rsplit(".", 1)[-1] != MlflowTracker.__name__:
             return
-        self.tracker = instantiate(config.logger)
+        tracker = instantiate(config.logger)
         hydra = config.hydra
         definition = {
             "sweeper": hydra.sweeper.get("_target_", "grid").rsplit(".", 1)[-1],
             "launcher": hydra.launcher.get("_target_", "").rsplit(".", 1)[-1],
-            "params": OmegaConf.to_container(hydra.sweeper.get("params") or {}),
+            "params": OmegaConf.to_container(hydra.sweeper.params) if hydra.sweeper.get("params") else {},
             "overrides": list(hydra.overrides.task),
             "optimized_metric": config.optimized_metric,
             "optimized_mode": config.optimized_mode,
@@ -60,14 +60,15 @@ class SweepRunCallback(Callback):
             definition["launcher_n_jobs"] = hydra.launcher.n_jobs
         tags = {"sweep_id": sweep_id, "sweep": "parent", "command": command_line()[:5000],
                 "git_commit": git_commit(config.paths.root_dir)}
-        self.tracker.start(
+        tracker.start(
             experiment_name(config.dataset.name, task_of(config.dataset._target_)),
             f"sweep {sweep_id}",
             flatten_config({"sweep": definition}),
             tags,
             hydra.sweep.dir,
         )
-        os.environ[PARENT_RUN_ENV] = self.tracker.run_id
+        self.tracker = tracker
+        os.environ[PARENT_RUN_ENV] = tracker.run_id
 
     def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
         if self.tracker is None:
