@@ -125,7 +125,8 @@ def markdown(experiment, sweep, metric, mode, runs, params, best, plots) -> str:
         value = "" if math.isnan(run["score"]) else f"{run['score']:.4f}"
         cells = [run["params"].get(p, "") for p in params]
         mark = "★" if run is best else ""
-        lines.append(f"| {mark} | {run['name']} | {run['status']} | " + " | ".join([value, *cells, f"{run['seconds']:.0f}"]) + " |")
+        row = [mark, f"`{run['run_id'][:8]}` {run['name']}", run["status"], value, *cells, f"{run['seconds']:.0f}"]
+        lines.append("| " + " | ".join(row) + " |")
     values = [r["score"] for r in runs if not math.isnan(r["score"])]
     if len(values) > 1:
         lines += ["", f"Spread of {metric}: mean {statistics.mean(values):.4f}, sd {statistics.stdev(values):.4f}."]
