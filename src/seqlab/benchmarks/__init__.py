@@ -5,4 +5,5 @@ A suite is a module here with `run(root: Path, minutes: float) -> dict`; SUITES 
 
 SUITES = {
     "classification": "seqlab.benchmarks.classification",
+    "sweeps": "seqlab.benchmarks.sweeps",
 }
