@@ -96,3 +96,38 @@ def test_ddp_ranks_share_one_run_folder_and_one_mlflow_run(tmp_path, sst2_dir, t
     assert [r.info.status for r in new] == ["FINISHED"]
     rows = (run_dirs[0] / "reports" / "predictions.csv").read_text().splitlines()[1:]
     assert len(rows) == max(1, int(300 * 0.05))  # both ranks' shards, each row once
+
+
+@pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM"])
+def test_an_interrupted_run_is_marked_killed(signal_name, tmp_path, tracking_uri):
+    """Ctrl-C (or SIGTERM) mid-training: the process stops and its MLflow run ends KILLED, not RUNNING."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from conftest import ROOT, write_sst2_layout
+
+    write_sst2_layout(tmp_path / "data" / "sst2", n_train=1500, n_dev=50)
+    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri}
+    args = ["debug=smoke", "dataset.max_train_samples=null", "dataset.batch_size=8", "trainer.max_epochs=50",
+            "callbacks.early_stopping=null"]
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "pipelines" / "train.py"), *args],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    client = MlflowClient(tracking_uri)
+    run = None
+    deadline = time.time() + 120
+    while run is None and time.time() < deadline:  # wait until it has logged an epoch
+        time.sleep(1)
+        for experiment in client.search_experiments():
+            for candidate in client.search_runs([experiment.experiment_id], "attributes.status = 'RUNNING'"):
+                if candidate.data.tags.get("run_dir", "").startswith(str(tmp_path)) and "val/acc" in candidate.data.metrics:
+                    run = candidate
+    assert run is not None, "the run never logged an epoch"
+    process.send_signal(getattr(signal, signal_name))
+    process.wait(timeout=120)
+    assert process.returncode != 0
+    assert client.get_run(run.info.run_id).info.status == "KILLED"

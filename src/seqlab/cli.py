@@ -22,6 +22,10 @@ def run_or_exit(func: Callable, *args, **kwargs):
         if is_multirun():
             return math.nan  # the sweep goes on; the trial's run is already marked FAILED
         sys.exit(1)
+    except SystemExit as err:
+        if err.code is None and type(err).__name__ == "SIGTERMException":
+            sys.exit(128 + 15)  # stopped by SIGTERM: say so in the exit status, as an unhandled SIGTERM would
+        raise
     except Exception:
         if not is_multirun():
             raise

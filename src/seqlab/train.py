@@ -52,11 +52,8 @@ def train(cfg: DictConfig) -> float:
         check_config(cfg)
         runner = getattr(get_class(cfg.model._target_), "run", None) or _fit_and_test  # non-Lightning tasks
         value = runner(cfg, tracker, run_dir)
-    except KeyboardInterrupt:
-        tracker.end("KILLED")
-        raise
-    except BaseException:
-        tracker.end("FAILED")
+    except BaseException as err:
+        tracker.end("KILLED" if _interrupted(err) else "FAILED")
         raise
     finally:
         os.environ.pop(RUN_DIR_ENV, None)
@@ -64,6 +61,15 @@ def train(cfg: DictConfig) -> float:
         tracker.log_metrics({OBJECTIVE: value})
     tracker.end("FINISHED")
     return value
+
+
+def _interrupted(err: BaseException) -> bool:
+    """Ctrl-C or SIGTERM: Lightning turns both into SystemExit after its graceful shutdown."""
+    from lightning.pytorch.utilities.exceptions import SIGTERMException
+
+    return isinstance(err, (KeyboardInterrupt, SIGTERMException)) or (
+        isinstance(err, SystemExit) and isinstance(err.__context__, KeyboardInterrupt)
+    )
 
 
 def _fit_and_test(cfg: DictConfig, tracker, run_dir: Path) -> float:
