@@ -124,7 +124,8 @@ def test_an_interrupted_run_is_marked_killed(signal_name, tmp_path, tracking_uri
         time.sleep(1)
         for experiment in client.search_experiments():
             for candidate in client.search_runs([experiment.experiment_id], "attributes.status = 'RUNNING'"):
-                if candidate.data.tags.get("run_dir", "").startswith(str(tmp_path)) and "val/acc" in candidate.data.metrics:
+                ours = candidate.data.tags.get("run_dir", "").startswith(str(tmp_path))
+                if ours and "val/acc" in candidate.data.metrics:
                     run = candidate
     assert run is not None, "the run never logged an epoch"
     process.send_signal(getattr(signal, signal_name))
