@@ -61,3 +61,16 @@ def test_attention_pooling_weights_sum_to_one_and_skip_pads():
     _, weights = pool(states, mask)
     torch.testing.assert_close(weights.sum(-1), torch.ones(2))
     assert torch.all(weights[0, 3:] == 0)
+
+
+def test_word_dropout_replaces_only_real_tokens_and_only_while_training():
+    from seqlab.models.word_dropout import WordDropout
+
+    torch.manual_seed(0)
+    ids, mask = pad_sequences([[5] * 400, [6] * 100], PAD)
+    drop = WordDropout(0.25, unk_id=1)
+    out = drop(ids, mask)
+    assert torch.all(out[~mask] == PAD)  # pads untouched
+    share = (out[mask] == 1).float().mean().item()
+    assert 0.18 < share < 0.32
+    assert torch.equal(drop.eval()(ids, mask), ids)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from seqlab.models.word_dropout import WordDropout
+
 
 class CNNClassifier(nn.Module):
     def __init__(
@@ -20,8 +22,11 @@ class CNNClassifier(nn.Module):
         num_filters: int = 100,
         kernel_sizes: list[int] = (3, 4, 5),
         dropout: float = 0.5,
+        word_dropout: float = 0.0,
+        unk_id: int = 1,
     ):
         super().__init__()
+        self.word_dropout = WordDropout(word_dropout, unk_id)
         self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=pad_id)
         self.kernel_sizes = list(kernel_sizes)
         self.convs = nn.ModuleList(nn.Conv1d(embed_dim, num_filters, k, padding=k - 1) for k in self.kernel_sizes)
@@ -31,7 +36,7 @@ class CNNClassifier(nn.Module):
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """input_ids, attention_mask: [B, T] -> logits [B, num_classes]."""
         lengths = attention_mask.sum(1).clamp(min=1)
-        x = self.embedding(input_ids) * attention_mask.unsqueeze(-1)
+        x = self.embedding(self.word_dropout(input_ids, attention_mask)) * attention_mask.unsqueeze(-1)
         x = self.dropout(x).transpose(1, 2)  # [B, E, T]
         pooled = []
         for k, conv in zip(self.kernel_sizes, self.convs, strict=False):

@@ -12,6 +12,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from seqlab.models.pooling import AttentionPooling, masked_max, masked_mean
+from seqlab.models.word_dropout import WordDropout
 
 CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 
@@ -29,9 +30,12 @@ class RecurrentClassifier(nn.Module):
         bidirectional: bool = True,
         dropout: float = 0.3,
         pooling: Literal["last", "mean", "max", "attention"] = "max",
+        word_dropout: float = 0.0,
+        unk_id: int = 1,
     ):
         super().__init__()
         self.pooling = pooling
+        self.word_dropout = WordDropout(word_dropout, unk_id)
         self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=pad_id)
         self.rnn = CELLS[cell](
             embed_dim,
@@ -49,7 +53,7 @@ class RecurrentClassifier(nn.Module):
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """input_ids, attention_mask: [B, T] -> logits [B, num_classes]."""
         lengths = attention_mask.sum(1).clamp(min=1)
-        embedded = self.dropout(self.embedding(input_ids))
+        embedded = self.dropout(self.embedding(self.word_dropout(input_ids, attention_mask)))
         if self.rnn.bidirectional:
             packed = pack_padded_sequence(embedded, lengths.cpu(), batch_first=True, enforce_sorted=False)
             outputs, _ = self.rnn(packed)
