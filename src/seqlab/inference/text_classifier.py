@@ -15,7 +15,7 @@ from safetensors.torch import load_file, save_file
 from tokenizers import Tokenizer
 
 from seqlab.data.batching import pad_sequences
-from seqlab.data.word_tokenizer import PAD
+from seqlab.data.word_tokenizer import PAD, encode_texts
 from seqlab.errors import SeqlabError
 
 
@@ -73,7 +73,7 @@ class TextClassifier:
         results = []
         for start in range(0, len(texts), batch_size):
             chunk = [str(t) for t in texts[start : start + batch_size]]
-            ids, mask = pad_sequences([e.ids for e in self.tokenizer.encode_batch(chunk)], self.pad_id)
+            ids, mask = pad_sequences(encode_texts(self.tokenizer, chunk), self.pad_id)
             probs = self.net(ids, mask).float().softmax(-1)
             confidence, predicted = probs.max(-1)
             results += [

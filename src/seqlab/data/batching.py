@@ -1,0 +1,79 @@
+"""Batching: pad each batch to its own longest sequence, and group sequences of similar length into batches so
+that little of a batch is padding. The sampler also splits batches across DDP ranks itself."""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Iterator, Sequence
+
+import torch
+from torch.utils.data import Sampler
+
+BUCKET_BATCHES = 50  # batches' worth of shuffled examples sorted together by length
+
+
+def pad_sequences(sequences: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Token id lists -> (ids [B, T] padded with pad_id, mask [B, T] True on real tokens); T = longest."""
+    width = max((len(s) for s in sequences), default=0) or 1
+    ids = torch.full((len(sequences), width), pad_id, dtype=torch.long)
+    for row, sequence in enumerate(sequences):
+        ids[row, : len(sequence)] = torch.as_tensor(sequence, dtype=torch.long)
+    lengths = torch.tensor([len(s) for s in sequences], dtype=torch.long)
+    mask = torch.arange(width)[None, :] < lengths[:, None]
+    return ids, mask
+
+
+class LengthGroupedBatchSampler(Sampler[list[int]]):
+    """Batches of indices whose lengths are close.
+
+    Training (shuffle=True): each epoch shuffles the examples, sorts them by length within buckets of
+    BUCKET_BATCHES batches, cuts batches, and shuffles the batch order; seeded by (seed, epoch), so a run
+    repeats exactly. Evaluation (shuffle=False): batches of the length-sorted examples, in order.
+    With several ranks each takes every num_replicas-th batch; ranks short of a batch repeat one, so that
+    all take the same number of steps (evaluation code keeps one result per example index).
+    """
+
+    def __init__(self, lengths: Sequence[int], batch_size: int, shuffle: bool, seed: int = 0,
+                 num_replicas: int = 1, rank: int = 0):
+        super().__init__()
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        self.lengths = list(lengths)
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.seed = seed
+        self.num_replicas = num_replicas
+        self.rank = rank
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def _all_batches(self) -> list[list[int]]:
+        order = list(range(len(self.lengths)))
+        if not self.shuffle:
+            order.sort(key=lambda i: self.lengths[i])
+            return [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+        rng = random.Random(self.seed * 100003 + self.epoch)
+        rng.shuffle(order)
+        bucket = self.batch_size * BUCKET_BATCHES
+        batches = []
+        for start in range(0, len(order), bucket):
+            chunk = sorted(order[start : start + bucket], key=lambda i: self.lengths[i])
+            batches += [chunk[i : i + self.batch_size] for i in range(0, len(chunk), self.batch_size)]
+        rng.shuffle(batches)
+        return batches
+
+    def __iter__(self) -> Iterator[list[int]]:
+        batches = self._all_batches()
+        if self.num_replicas == 1:
+            yield from batches
+            return
+        per_rank = math.ceil(len(batches) / self.num_replicas)
+        mine = batches[self.rank :: self.num_replicas]
+        yield from mine + batches[: per_rank - len(mine)]
+
+    def __len__(self) -> int:
+        batches = math.ceil(len(self.lengths) / self.batch_size)
+        return math.ceil(batches / self.num_replicas)

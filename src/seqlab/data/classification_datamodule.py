@@ -1,0 +1,190 @@
+"""Labelled texts for classification: SST-2, the course's toy sentences, or the user's own tsv/csv/jsonl files.
+
+Reads the splits (carving a test split from train when there is none), trains the word tokenizer on train,
+encodes every split once, and serves length-grouped, per-batch padded batches:
+{input_ids [B, T], attention_mask [B, T], labels [B], index [B]} (index: the row in its split).
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Literal
+
+import lightning as L
+import torch
+from torch.utils.data import DataLoader
+
+from seqlab.data.batching import LengthGroupedBatchSampler, pad_sequences
+from seqlab.data.download import ensure_files
+from seqlab.data.readers import read_table
+from seqlab.data.word_tokenizer import PAD, UNK, WordTokenizerOptions, encode_texts, train_word_tokenizer
+from seqlab.errors import SeqlabError
+
+SPLITS = ("train", "val", "test")
+
+
+class ClassificationDataModule(L.LightningDataModule):
+    task_name = "classification"
+
+    def __init__(
+        self,
+        name: str,
+        data_dir: str | None = None,
+        source: str | None = None,
+        train_file: str = "train.tsv",
+        val_file: str = "dev.tsv",
+        test_file: str | None = None,
+        test_fraction: float = 0.1,
+        split_seed: int = 1234,
+        format: Literal["tsv", "csv", "jsonl"] | None = None,
+        text_column: str = "text",
+        label_column: str = "label",
+        labels: list | None = None,
+        label_names: list | None = None,
+        examples: list | None = None,
+        tokenizer: dict | None = None,
+        batch_size: int = 64,
+        eval_batch_size: int = 256,
+        num_workers: int = 0,
+        max_train_samples: int | None = None,
+        max_eval_samples: int | None = None,
+    ):
+        super().__init__()
+        if batch_size < 1 or eval_batch_size < 1:
+            raise SeqlabError("dataset.batch_size and dataset.eval_batch_size must be at least 1")
+        if not 0 < test_fraction < 1:
+            raise SeqlabError(f"dataset.test_fraction={test_fraction} must lie between 0 and 1")
+        if examples is None and data_dir is None:
+            raise SeqlabError("dataset.data_dir is not set; point it at the folder of the dataset's files")
+        if labels is not None and label_names is not None and len(labels) != len(label_names):
+            raise SeqlabError("dataset.label_names must have one name per entry of dataset.labels")
+        self.name = name
+        self.data_dir, self.source = data_dir, source
+        self.files = {"train": train_file, "val": val_file, "test": test_file}
+        self.test_fraction, self.split_seed = test_fraction, split_seed
+        self.format = format
+        self.text_column, self.label_column = text_column, label_column
+        self.labels = [str(x) for x in labels] if labels is not None else None
+        self.label_names = [str(x) for x in label_names] if label_names is not None else None
+        self.examples = examples
+        self.tokenizer_options = WordTokenizerOptions.from_config(tokenizer)
+        self.batch_size, self.eval_batch_size, self.num_workers = batch_size, eval_batch_size, num_workers
+        self.max_train_samples, self.max_eval_samples = max_train_samples, max_eval_samples
+        self.tokenizer = None
+        self.rows: dict[str, list[tuple[str, str]]] = {}
+        self.encoded: dict[str, tuple[list[list[int]], list[int]]] = {}
+
+    # -- reading ---------------------------------------------------------------------------------------------
+    def prepare_data(self) -> None:
+        if self.examples is None:
+            ensure_files(self.source, self.data_dir, [f for f in self.files.values() if f])
+
+    def _read(self, split: str) -> list[tuple[str, str]]:
+        path = f"{self.data_dir}/{self.files[split]}"
+        columns = {self.text_column: "dataset.text_column", self.label_column: "dataset.label_column"}
+        table = read_table(path, self.format, columns)
+        if not table:
+            raise SeqlabError(f"the {split} split ({path}) has no rows; check the file or dataset.{split}_file")
+        return [(r[self.text_column].strip(), r[self.label_column].strip()) for r in table]
+
+    def _read_splits(self) -> dict[str, list[tuple[str, str]]]:
+        if self.examples is not None:
+            rows = [(str(text), str(label)) for text, label in self.examples]
+            return {split: rows for split in SPLITS}
+        rows = {"train": self._read("train"), "val": self._read("val")}
+        if self.files["test"]:
+            rows["test"] = self._read("test")
+        else:  # carve a fixed share of train, the same rows in every run
+            order = list(range(len(rows["train"])))
+            random.Random(self.split_seed).shuffle(order)
+            cut = max(1, int(len(order) * self.test_fraction))
+            if cut >= len(order):
+                raise SeqlabError(f"the train split has {len(order)} row(s): too few to carve a test split from")
+            rows["test"] = [rows["train"][i] for i in sorted(order[:cut])]
+            rows["train"] = [rows["train"][i] for i in sorted(order[cut:])]
+        caps = {"train": self.max_train_samples, "val": self.max_eval_samples, "test": self.max_eval_samples}
+        return {split: split_rows[: caps[split]] if caps[split] else split_rows for split, split_rows in rows.items()}
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.encoded:
+            return
+        self.rows = self._read_splits()
+        known = self.labels or sorted({label for _, label in self.rows["train"]})
+        for split in SPLITS:
+            outside = sorted({label for _, label in self.rows[split]} - set(known))
+            if outside:
+                raise SeqlabError(
+                    f"the {split} split has label(s) {outside} outside the known set {known}; fix the file "
+                    "or list every label in dataset.labels"
+                )
+        if len(known) < 2:
+            raise SeqlabError(f"the train split has only the label(s) {known}; a classifier needs at least two")
+        self.labels = known
+        if self.tokenizer is None:  # a tokenizer restored from a checkpoint is kept
+            self.tokenizer = train_word_tokenizer((t for t, _ in self.rows["train"]), self.tokenizer_options)
+        index = {label: i for i, label in enumerate(known)}
+        for split in SPLITS:
+            texts = [t for t, _ in self.rows[split]]
+            self.encoded[split] = (encode_texts(self.tokenizer, texts), [index[y] for _, y in self.rows[split]])
+
+    # -- what the model and task are sized from ----------------------------------------------------------------
+    @property
+    def display_labels(self) -> list[str]:
+        return self.label_names or self.labels
+
+    def model_kwargs(self) -> dict:
+        return {"vocab_size": self.tokenizer.get_vocab_size(), "num_classes": len(self.labels),
+                "pad_id": self.tokenizer.token_to_id(PAD), "unk_id": self.tokenizer.token_to_id(UNK)}
+
+    def task_kwargs(self) -> dict:
+        return {"num_classes": len(self.labels)}
+
+    def texts(self, split: str) -> list[str]:
+        return [t for t, _ in self.rows[split]]
+
+    # -- batches ---------------------------------------------------------------------------------------------
+    def _loader(self, split: str, batch_size: int, shuffle: bool) -> DataLoader:
+        ids, labels = self.encoded[split]
+        trainer = self.trainer
+        sampler = LengthGroupedBatchSampler(
+            [len(x) for x in ids], batch_size, shuffle, seed=self.split_seed,
+            num_replicas=trainer.world_size if trainer else 1, rank=trainer.global_rank if trainer else 0,
+        )
+        if shuffle and trainer is not None:
+            sampler.set_epoch(trainer.current_epoch)
+        collate = ClassificationCollator(ids, labels, self.tokenizer.token_to_id(PAD))
+        return DataLoader(list(range(len(ids))), batch_sampler=sampler, collate_fn=collate,
+                          num_workers=self.num_workers)
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", self.batch_size, shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val", self.eval_batch_size, shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test", self.eval_batch_size, shuffle=False)
+
+    # -- checkpoints: the tokenizer and labels travel with the weights -------------------------------------------
+    def state_dict(self) -> dict:
+        return {"tokenizer": self.tokenizer.to_str() if self.tokenizer else None, "labels": self.labels,
+                "label_names": self.display_labels}
+
+    def load_state_dict(self, state: dict) -> None:
+        from tokenizers import Tokenizer
+
+        if state.get("tokenizer"):
+            self.tokenizer = Tokenizer.from_str(state["tokenizer"])
+        self.labels = state.get("labels") or self.labels
+
+
+class ClassificationCollator:
+    """Indices of a batch -> padded tensors."""
+
+    def __init__(self, ids: list[list[int]], labels: list[int], pad_id: int):
+        self.ids, self.labels, self.pad_id = ids, labels, pad_id
+
+    def __call__(self, batch: list[int]) -> dict:
+        input_ids, mask = pad_sequences([self.ids[i] for i in batch], self.pad_id)
+        return {"input_ids": input_ids, "attention_mask": mask,
+                "labels": torch.tensor([self.labels[i] for i in batch]), "index": torch.tensor(batch)}

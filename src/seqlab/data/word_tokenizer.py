@@ -1,0 +1,65 @@
+"""Word-level tokenizer (Hugging Face `tokenizers`): vocabulary from the train split only, <pad> = 0, <unk> = 1."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, fields
+from typing import Literal
+
+from tokenizers import Tokenizer, normalizers, pre_tokenizers
+from tokenizers.models import WordLevel
+from tokenizers.trainers import WordLevelTrainer
+
+from seqlab.errors import SeqlabError
+
+PAD, UNK = "<pad>", "<unk>"
+SPLITS = {
+    "words": pre_tokenizers.Whitespace,  # words and runs of punctuation: "isn't" -> isn ' t
+    "whitespace": pre_tokenizers.WhitespaceSplit,  # text already tokenized: split on spaces only
+}
+
+
+@dataclass
+class WordTokenizerOptions:
+    lowercase: bool = True
+    min_frequency: int = 1  # words seen fewer times in train become <unk>
+    max_vocab_size: int = 20000  # special tokens included
+    max_length: int = 128  # tokens kept per text
+    split: Literal["words", "whitespace"] = "words"
+
+    @classmethod
+    def from_config(cls, options: dict | None, where: str = "dataset.tokenizer") -> WordTokenizerOptions:
+        options = dict(options or {})
+        known = {f.name for f in fields(cls)}
+        for key in options:
+            if key not in known:
+                raise SeqlabError(f"unknown option {where}.{key}; options: {', '.join(sorted(known))}")
+        made = cls(**options)
+        if made.split not in SPLITS:
+            raise SeqlabError(f"{where}.split={made.split!r} is not a valid choice; choices: {', '.join(SPLITS)}")
+        for name in ("min_frequency", "max_length"):
+            if not isinstance(getattr(made, name), int) or getattr(made, name) < 1:
+                raise SeqlabError(f"{where}.{name} must be a whole number of at least 1")
+        if not isinstance(made.max_vocab_size, int) or made.max_vocab_size < 3:
+            raise SeqlabError(f"{where}.max_vocab_size must be at least 3 (two special tokens and a word)")
+        return made
+
+
+def train_word_tokenizer(texts: Iterable[str], options: WordTokenizerOptions) -> Tokenizer:
+    tokenizer = Tokenizer(WordLevel(unk_token=UNK))
+    steps = [normalizers.NFKC()] + ([normalizers.Lowercase()] if options.lowercase else [])
+    tokenizer.normalizer = normalizers.Sequence(steps)
+    tokenizer.pre_tokenizer = SPLITS[options.split]()
+    trainer = WordLevelTrainer(
+        vocab_size=options.max_vocab_size, min_frequency=options.min_frequency, special_tokens=[PAD, UNK],
+        show_progress=False,
+    )
+    tokenizer.train_from_iterator(texts, trainer)
+    tokenizer.enable_truncation(options.max_length)
+    return tokenizer
+
+
+def encode_texts(tokenizer: Tokenizer, texts: Sequence[str]) -> list[list[int]]:
+    """Token ids per text; a text with no token becomes one <unk>, so that every sequence has a length."""
+    unk = tokenizer.token_to_id(UNK)
+    return [e.ids or [unk] for e in tokenizer.encode_batch(list(texts))]
