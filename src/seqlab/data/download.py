@@ -111,7 +111,7 @@ def fetch(source: str, name: str, data_dir: Path) -> Path:
 
 def _from_mirror(mirror: str, source: str, name: str, data_dir: Path) -> bytes:
     where = f"{mirror.rstrip('/')}/{source}/{name}"
-    hint = f"download it by hand into {data_dir}/ or fix {MIRROR_ENV}"
+    hint = f"download it by hand into data/{source}/ (dataset.data_dir, here {data_dir}) or fix {MIRROR_ENV}"
     if "://" not in mirror:
         path = Path(mirror).expanduser() / source / name
         if not path.is_file():
