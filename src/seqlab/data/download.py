@@ -99,8 +99,10 @@ def fetch(source: str, name: str, data_dir: Path) -> Path:
         raise SeqlabError(f"{source} has no file '{name}'; its files: {', '.join(DATASETS[source])}")
     mirror = os.environ.get(MIRROR_ENV)
     data = _from_mirror(mirror, source, name, data_dir) if mirror else _from_origin(source, name, data_dir)
-    if not data:
-        raise SeqlabError(f"fetched an empty {source}/{name}; check {mirror or DATASETS[source][name].url}")
+    problem = check(source, name, data)
+    if problem:
+        raise SeqlabError(f"fetched {source}/{name} from {mirror or DATASETS[source][name].url}, but {problem}; "
+                          f"nothing was written to {data_dir}")
     target = data_dir / name
     partial = target.with_name(f".{name}.partial")
     partial.write_bytes(data)
@@ -135,6 +137,25 @@ def _from_origin(source: str, name: str, data_dir: Path) -> bytes:
             f"cannot fetch {source}/{name} from {origin.url} ({getattr(err, 'reason', err)}); download it by hand "
             f"into {data_dir}/, or set {MIRROR_ENV} to a folder or URL holding {source}/{name}"
         ) from None
+
+
+def check(source: str, name: str, data: bytes) -> str | None:
+    """What is wrong with a fetched file (None when it looks like the dataset's file): UTF-8 text, and the
+    header or line shape its readers expect."""
+    if not data.strip():
+        return "the file is empty"
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        return f"it is not UTF-8 text (byte {err.start})"
+    lines = text.splitlines()
+    if source == "sst2" and lines[0].rstrip() != "sentence\tlabel":
+        return f"its header is {lines[0][:40]!r}, not 'sentence<TAB>label'"
+    if source == "wnut17":
+        bad = next((i for i, line in enumerate(lines, 1) if line.strip() and len(line.split("\t")) != 2), None)
+        if bad is not None:
+            return f"line {bad} is not 'token<TAB>tag'"
+    return None
 
 
 @cache

@@ -57,7 +57,7 @@ def read_table(path: str | Path, format: str | None, columns: dict[str, str]) ->
     lines = read_utf8_lines(path)
     if kind == "jsonl":
         records = _jsonl_records(path, lines)
-        found = list(dict.fromkeys(k for r in records for k in r)) if records else []
+        found = list(dict.fromkeys(k for _, r in records for k in r))
     else:
         records, found = _delimited_records(path, lines, "\t" if kind == "tsv" else ",")
     for column, option in columns.items():
