@@ -7,11 +7,12 @@ import os
 from pathlib import Path
 
 from hydra.utils import get_class
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from seqlab.config_check import check_config, task_of
+from seqlab.resume import restore_datamodule, resume_checkpoint, resume_run
 from seqlab.run_context import hydra_choice, hydra_overrides
-from seqlab.tracking.params import flatten_config
+from seqlab.tracking.params import data_file_params, environment_params, flatten_config
 from seqlab.tracking.run_info import command_line, experiment_name, git_commit, run_name
 from seqlab.tracking.sweep import OBJECTIVE, sweep_tags
 from seqlab.tracking.tracker import NullTracker
@@ -40,13 +41,18 @@ def train(cfg: DictConfig) -> float:
         "task": task_name,
         **sweep_tags(),
     }
-    tracker.start(
-        experiment_name(cfg.dataset.name, task_name),
-        run_name(tags["model"], hydra_overrides()),
-        flatten_config(cfg),
-        tags,
-        str(run_dir),
-    )
+    if cfg.get("resume"):
+        run_dir = Path(resume_run(tracker, cfg.resume))
+        with open_dict(cfg):
+            cfg.paths.output_dir = str(run_dir)
+    else:
+        tracker.start(
+            experiment_name(cfg.dataset.name, task_name),
+            run_name(tags["model"], hydra_overrides()),
+            {**flatten_config(cfg), **environment_params()},
+            tags,
+            str(run_dir),
+        )
     os.environ[RUN_DIR_ENV] = str(run_dir)
     try:
         check_config(cfg)
@@ -77,8 +83,13 @@ def _fit_and_test(cfg: DictConfig, tracker, run_dir: Path) -> float:
     from seqlab.reporting import print_summary
 
     datamodule = instantiate(cfg.dataset)
+    checkpoint = resume_checkpoint(run_dir) if cfg.get("resume") else None
+    if checkpoint:
+        restore_datamodule(datamodule, checkpoint)  # the tokenizer and position of the run being resumed
     datamodule.prepare_data()
     datamodule.setup("fit")
+    if not cfg.get("resume"):
+        tracker.log_params(data_file_params(datamodule))
     net = instantiate(cfg.model.net, **datamodule.model_kwargs())
     task = instantiate(cfg.model, net=net, monitor=cfg.optimized_metric, **datamodule.task_kwargs())
     task.net_config = {**OmegaConf.to_container(cfg.model.net, resolve=True), **datamodule.model_kwargs()}
@@ -88,7 +99,7 @@ def _fit_and_test(cfg: DictConfig, tracker, run_dir: Path) -> float:
     if logger is None:
         callbacks = [c for c in callbacks if type(c).__name__ != "LearningRateMonitor"]
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=logger if logger is not None else False)
-    trainer.fit(task, datamodule=datamodule)
+    trainer.fit(task, datamodule=datamodule, ckpt_path=checkpoint, weights_only=True)
     value = _optimized_value(cfg, trainer)
     checkpoint = getattr(trainer.checkpoint_callback, "best_model_path", "") or None
     trainer.test(task, datamodule=datamodule, ckpt_path=checkpoint)

@@ -24,14 +24,38 @@ def pad_sequences(sequences: Sequence[Sequence[int]], pad_id: int) -> tuple[torc
     return ids, mask
 
 
+class SeededPermutation(Sampler[int]):
+    """0..n-1 shuffled by (seed, epoch). Lightning calls set_epoch on a batch sampler's `sampler` at every epoch
+    start, as for DistributedSampler, so each epoch gets its own order and a run repeats exactly."""
+
+    def __init__(self, size: int, seed: int = 0):
+        super().__init__()
+        self.size, self.seed, self.epoch = size, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def rng(self) -> random.Random:
+        return random.Random(self.seed * 100003 + self.epoch)
+
+    def __iter__(self) -> Iterator[int]:
+        order = list(range(self.size))
+        self.rng().shuffle(order)
+        return iter(order)
+
+    def __len__(self) -> int:
+        return self.size
+
+
 class LengthGroupedBatchSampler(Sampler[list[int]]):
     """Batches of indices whose lengths are close.
 
-    Training (shuffle=True): each epoch shuffles the examples, sorts them by length within buckets of
-    BUCKET_BATCHES batches, cuts batches, and shuffles the batch order; seeded by (seed, epoch), so a run
-    repeats exactly. Evaluation (shuffle=False): batches of the length-sorted examples, in order.
+    Training (shuffle=True): each epoch takes the examples in the order of `self.sampler` (a SeededPermutation),
+    sorts them by length within buckets of BUCKET_BATCHES batches, cuts batches, and shuffles the batch order.
+    Evaluation (shuffle=False): batches of the length-sorted examples, in order.
     With several ranks each takes every num_replicas-th batch; ranks short of a batch repeat one, so that
     all take the same number of steps (evaluation code keeps one result per example index).
+    A run resumed in the middle of an epoch skips the batches that epoch already trained on (`resume_at`).
     """
 
     def __init__(self, lengths: Sequence[int], batch_size: int, shuffle: bool, seed: int = 0,
@@ -41,39 +65,49 @@ class LengthGroupedBatchSampler(Sampler[list[int]]):
             raise ValueError("batch_size must be at least 1")
         self.lengths = list(lengths)
         self.batch_size = batch_size
-        self.shuffle = shuffle
-        self.seed = seed
+        self.sampler = SeededPermutation(len(self.lengths), seed) if shuffle else None
         self.num_replicas = num_replicas
         self.rank = rank
-        self.epoch = 0
+        self.skip: tuple[int, int] | None = None  # (epoch, batches already done in it)
 
     def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
+        if self.sampler is not None:
+            self.sampler.set_epoch(epoch)
+
+    def resume_at(self, epoch: int, batches_done: int) -> None:
+        self.skip = (epoch, batches_done)
 
     def _all_batches(self) -> list[list[int]]:
-        order = list(range(len(self.lengths)))
-        if not self.shuffle:
-            order.sort(key=lambda i: self.lengths[i])
+        if self.sampler is None:
+            order = sorted(range(len(self.lengths)), key=lambda i: self.lengths[i])
             return [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
-        rng = random.Random(self.seed * 100003 + self.epoch)
-        rng.shuffle(order)
+        order = list(self.sampler)
         bucket = self.batch_size * BUCKET_BATCHES
         batches = []
         for start in range(0, len(order), bucket):
             chunk = sorted(order[start : start + bucket], key=lambda i: self.lengths[i])
             batches += [chunk[i : i + self.batch_size] for i in range(0, len(chunk), self.batch_size)]
-        rng.shuffle(batches)
+        self.sampler.rng().shuffle(batches)
         return batches
 
     def __iter__(self) -> Iterator[list[int]]:
         batches = self._all_batches()
-        if self.num_replicas == 1:
-            yield from batches
-            return
-        per_rank = math.ceil(len(batches) / self.num_replicas)
-        mine = batches[self.rank :: self.num_replicas]
-        yield from mine + batches[: per_rank - len(mine)]
+        if self.num_replicas > 1:
+            per_rank = math.ceil(len(batches) / self.num_replicas)
+            mine = batches[self.rank :: self.num_replicas]
+            batches = mine + batches[: per_rank - len(mine)]
+        if self.skip is not None and self.sampler is not None and self.skip[0] == self.sampler.epoch:
+            batches = batches[self.skip[1] :]
+        self.skip = None
+        yield from batches
 
     def __len__(self) -> int:
         batches = math.ceil(len(self.lengths) / self.batch_size)
         return math.ceil(batches / self.num_replicas)
+
+
+def training_position(trainer) -> list[int] | None:
+    """[epoch, batches trained in it] while a Trainer is fitting, for a checkpoint to resume mid-epoch."""
+    if trainer is None or not trainer.training:
+        return None
+    return [trainer.current_epoch, trainer.fit_loop.epoch_loop.batch_progress.current.processed]

@@ -14,7 +14,7 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader
 
-from seqlab.data.batching import LengthGroupedBatchSampler, pad_sequences
+from seqlab.data.batching import LengthGroupedBatchSampler, pad_sequences, training_position
 from seqlab.data.download import ensure_files
 from seqlab.data.readers import read_table
 from seqlab.data.word_tokenizer import PAD, UNK, WordTokenizerOptions, encode_texts, train_word_tokenizer
@@ -73,6 +73,7 @@ class ClassificationDataModule(L.LightningDataModule):
         self.tokenizer = None
         self.rows: dict[str, list[tuple[str, str]]] = {}
         self.encoded: dict[str, tuple[list[list[int]], list[int]]] = {}
+        self.resume_position: tuple[int, int] | None = None  # (epoch, batches done) of a restored checkpoint
 
     # -- reading ---------------------------------------------------------------------------------------------
     def prepare_data(self) -> None:
@@ -150,11 +151,12 @@ class ClassificationDataModule(L.LightningDataModule):
             [len(x) for x in ids], batch_size, shuffle, seed=self.split_seed,
             num_replicas=trainer.world_size if trainer else 1, rank=trainer.global_rank if trainer else 0,
         )
-        if shuffle and trainer is not None:
-            sampler.set_epoch(trainer.current_epoch)
+        if shuffle and self.resume_position is not None:
+            sampler.resume_at(*self.resume_position)
         collate = ClassificationCollator(ids, labels, self.tokenizer.token_to_id(PAD))
+        # a generator of its own: starting an epoch leaves the global random state (dropout masks) untouched
         return DataLoader(list(range(len(ids))), batch_sampler=sampler, collate_fn=collate,
-                          num_workers=self.num_workers)
+                          num_workers=self.num_workers, generator=torch.Generator().manual_seed(self.split_seed))
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", self.batch_size, shuffle=True)
@@ -168,7 +170,7 @@ class ClassificationDataModule(L.LightningDataModule):
     # -- checkpoints: the tokenizer and labels travel with the weights -------------------------------------------
     def state_dict(self) -> dict:
         return {"tokenizer": self.tokenizer.to_str() if self.tokenizer else None, "labels": self.labels,
-                "label_names": self.display_labels}
+                "label_names": self.display_labels, "position": training_position(self.trainer)}
 
     def load_state_dict(self, state: dict) -> None:
         from tokenizers import Tokenizer
@@ -176,6 +178,11 @@ class ClassificationDataModule(L.LightningDataModule):
         if state.get("tokenizer"):
             self.tokenizer = Tokenizer.from_str(state["tokenizer"])
         self.labels = state.get("labels") or self.labels
+        self.resume_position = tuple(state["position"]) if state.get("position") else None
+
+    def data_files(self) -> list[str]:
+        """The files this dataset reads (their sha256 is logged with the run)."""
+        return [] if self.examples is not None else [f"{self.data_dir}/{f}" for f in self.files.values() if f]
 
 
 class ClassificationCollator:

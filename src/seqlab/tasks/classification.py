@@ -6,6 +6,7 @@ import lightning as L
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torchmetrics import MeanMetric
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix, MulticlassF1Score
 
 from seqlab.tasks.throughput import EpochThroughput
@@ -39,6 +40,8 @@ class ClassificationTask(L.LightningModule):
             }
         )
         self.confusion = MulticlassConfusionMatrix(num_classes)
+        self.train_loss = MeanMetric()
+        self.train_loss.persistent(True)  # in checkpoints: an epoch resumed mid-way still averages all its batches
         self.throughput = EpochThroughput()
         self.test_predictions: list[tuple[int, int, int, float]] = []  # (index, gold, predicted, probability)
         self.test_confusion: torch.Tensor | None = None
@@ -49,7 +52,8 @@ class ClassificationTask(L.LightningModule):
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         logits = self(batch["input_ids"], batch["attention_mask"])
         loss = F.cross_entropy(logits, batch["labels"])
-        self.log("train/loss", loss, on_step=False, on_epoch=True, batch_size=len(batch["labels"]))
+        self.train_loss.update(loss.detach(), weight=len(batch["labels"]))
+        self.log("train/loss", self.train_loss, on_step=False, on_epoch=True)
         self.throughput.add(int(batch["attention_mask"].sum()))
         return loss
 

@@ -23,3 +23,32 @@ def _flatten(value, key: str, out: dict[str, str]) -> None:
         return
     text = str(value)
     out[key] = text if len(text) <= MAX_VALUE else text[: MAX_VALUE - 3] + "..."
+
+
+def environment_params() -> dict[str, str]:
+    """What a run needs to be repeated: the versions of Python and the libraries that compute its results."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    params = {"env.python": platform.python_version()}
+    for package in ("torch", "lightning", "transformers", "tokenizers", "spacy", "numpy", "seqlab"):
+        try:
+            params[f"env.{package}"] = version(package)
+        except PackageNotFoundError:
+            continue
+    return params
+
+
+def data_file_params(datamodule) -> dict[str, str]:
+    """sha256 of every data file the run read, as data.sha256.<file name>."""
+    import hashlib
+    from pathlib import Path
+
+    params = {}
+    for path in getattr(datamodule, "data_files", lambda: [])():
+        digest = hashlib.sha256()
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+        params[f"data.sha256.{Path(path).name}"] = digest.hexdigest()
+    return params

@@ -1,0 +1,157 @@
+"""Plain text for language modelling: Tiny Shakespeare or any UTF-8 corpus.
+
+Reads the documents, splits them by position (train / val / test shares of the characters), trains the tokenizer
+on train only (or loads a pretrained model's), encodes each split into one token stream (documents joined by the
+end-of-text token) and serves contiguous blocks: {input_ids [B, T], attention_mask [B, T], labels [B, T]}.
+"""
+
+from __future__ import annotations
+
+import lightning as L
+import torch
+from torch.utils.data import DataLoader
+
+from seqlab.data.download import ensure_files
+from seqlab.data.text_corpus import (
+    SPLITS,
+    check_fractions,
+    corpus_paths,
+    is_pattern,
+    read_documents,
+    split_by_position,
+)
+from seqlab.data.text_tokenizer import TextTokenizerOptions, encode_corpus, train_text_tokenizer
+from seqlab.data.token_blocks import BlockCollator, BlockSampler, TokenBlocks
+from seqlab.errors import SeqlabError
+
+PROMPT_CHARS = 24  # default sample prompt: the start of the validation text, up to this many characters
+
+
+class LanguageModelDataModule(L.LightningDataModule):
+    task_name = "language_model"
+
+    def __init__(
+        self,
+        name: str,
+        data_dir: str | None = None,
+        source: str | None = None,
+        files: list | None = None,
+        split: list | None = None,
+        block_size: int = 256,
+        tokenizer: dict | None = None,
+        sample_prompts: list | None = None,
+        batch_size: int = 64,
+        eval_batch_size: int = 64,
+        num_workers: int = 0,
+        shuffle_seed: int = 1234,
+        max_train_samples: int | None = None,
+        max_eval_samples: int | None = None,
+    ):
+        super().__init__()
+        if data_dir is None:
+            raise SeqlabError("dataset.data_dir is not set; point it at the folder of your text files")
+        if not files:
+            raise SeqlabError("dataset.files is empty; list file names or patterns such as '*.txt'")
+        if not isinstance(block_size, int) or block_size < 2:
+            raise SeqlabError(f"dataset.block_size={block_size} must be a whole number of at least 2")
+        if batch_size < 1 or eval_batch_size < 1:
+            raise SeqlabError("dataset.batch_size and dataset.eval_batch_size must be at least 1")
+        for option, cap in (("max_train_samples", max_train_samples), ("max_eval_samples", max_eval_samples)):
+            if cap is not None and cap < 1:
+                raise SeqlabError(f"dataset.{option}={cap} must be at least 1 block (or null for all)")
+        self.name, self.data_dir, self.source = name, data_dir, source
+        self.files = [str(f) for f in files]
+        self.fractions = check_fractions(list(split or (0.9, 0.05, 0.05)))
+        self.block_size = block_size
+        self.tokenizer_options = TextTokenizerOptions.from_config(tokenizer)
+        self.prompts = [str(p) for p in sample_prompts] if sample_prompts else None
+        self.batch_size, self.eval_batch_size, self.num_workers = batch_size, eval_batch_size, num_workers
+        self.shuffle_seed = shuffle_seed
+        self.max_train_samples, self.max_eval_samples = max_train_samples, max_eval_samples
+        self.tokenizer = None
+        self.streams: dict[str, torch.Tensor] = {}
+
+    @property
+    def char_level(self) -> bool:
+        return self.tokenizer_options.kind == "char" and not self.tokenizer_options.pretrained
+
+    # -- reading -------------------------------------------------------------------------------------------
+    def prepare_data(self) -> None:
+        ensure_files(self.source, self.data_dir, [f for f in self.files if not is_pattern(f)])
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.streams:
+            return
+        paths = corpus_paths(self.data_dir, self.files)
+        documents = read_documents(paths)
+        if not documents:
+            raise SeqlabError(f"the corpus ({', '.join(map(str, paths))}) has no text; check dataset.files")
+        pieces = split_by_position(documents, self.fractions)
+        if self.tokenizer is None:
+            if self.tokenizer_options.pretrained:
+                from seqlab.pretrained import load_tokenizer
+
+                self.tokenizer = load_tokenizer(self.tokenizer_options.pretrained)
+            else:
+                self.tokenizer = train_text_tokenizer(pieces["train"], self.tokenizer_options)
+        for split_name in SPLITS:
+            self.streams[split_name] = self._encode(pieces[split_name])
+        self._check_lengths(paths)
+        if self.prompts is None:
+            start = "".join(pieces["val"]).lstrip()[:PROMPT_CHARS]
+            self.prompts = [start.rsplit(" ", 1)[0] if " " in start else start]
+
+    def _encode(self, pieces: list[str]) -> torch.Tensor:
+        eos = self.tokenizer.eos_token_id
+        ids: list[int] = []
+        for i, piece in enumerate(pieces):
+            ids += ([eos] if i else []) + encode_corpus(self.tokenizer, piece)
+        return torch.tensor(ids, dtype=torch.long)
+
+    def _check_lengths(self, paths) -> None:
+        corpus = ", ".join(str(p) for p in paths[:3]) + (", ..." if len(paths) > 3 else "")
+        train = len(self.streams["train"])
+        if train < self.block_size + 1:
+            raise SeqlabError(
+                f"the corpus is too short: its train split ({self.fractions[0]:.0%} of {corpus}) has {train} "
+                f"tokens, fewer than one block of dataset.block_size={self.block_size} plus one; use a longer "
+                f"corpus or a smaller dataset.block_size"
+            )
+        for split_name in ("val", "test"):
+            if len(self.streams[split_name]) < 2:
+                raise SeqlabError(
+                    f"the {split_name} split of {corpus} has fewer than 2 tokens; use a longer corpus or a larger "
+                    f"share for it in dataset.split"
+                )
+
+    # -- what the model and task are sized from ----------------------------------------------------------------
+    def model_kwargs(self) -> dict:
+        return {"vocab_size": len(self.tokenizer)}
+
+    def task_kwargs(self) -> dict:
+        return {"char_level": self.char_level, "sample_prompts": self.prompts}
+
+    def token_count(self, split: str) -> int:
+        return len(self.streams[split])
+
+    # -- batches ---------------------------------------------------------------------------------------------
+    def _loader(self, split: str, batch_size: int, shuffle: bool) -> DataLoader:
+        stream, trainer = self.streams[split], self.trainer
+        cap = self.max_train_samples if split == "train" else self.max_eval_samples
+        sampler = BlockSampler(
+            len(stream), self.block_size, shuffle, seed=self.shuffle_seed, max_blocks=cap,
+            num_replicas=trainer.world_size if trainer else 1, rank=trainer.global_rank if trainer else 0,
+        )
+        if shuffle and trainer is not None:
+            sampler.set_epoch(trainer.current_epoch)
+        return DataLoader(TokenBlocks(stream, self.block_size), batch_size=batch_size, sampler=sampler,
+                          collate_fn=BlockCollator(self.tokenizer.pad_token_id), num_workers=self.num_workers)
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", self.batch_size, shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val", self.eval_batch_size, shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test", self.eval_batch_size, shuffle=False)

@@ -1,0 +1,88 @@
+"""Tokenizers for language modelling (Hugging Face `tokenizers`), trained on the train split only: one token per
+character, per word (words, punctuation and whitespace runs, so that decoding gives the text back), or byte-level
+BPE as GPT-2 uses. Each is wrapped in a transformers fast tokenizer, so that it saves with save_pretrained and
+loads back with AutoTokenizer.from_pretrained beside a model. End of text (<|endoftext|>) doubles as padding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, fields
+from typing import Literal
+
+from seqlab.errors import SeqlabError
+
+EOS, UNK = "<|endoftext|>", "<unk>"
+KINDS = ("char", "word", "bpe")
+CHUNK_LINES = 2000  # lines per piece when encoding a corpus in parallel
+
+
+@dataclass
+class TextTokenizerOptions:
+    kind: Literal["char", "word", "bpe"] = "char"
+    vocab_size: int = 8000  # word and bpe: the most frequent words / merges kept (special tokens included)
+    min_frequency: int = 1  # word and bpe: seen fewer times in train -> <unk> (word) or no merge (bpe)
+    pretrained: str | None = None  # a hub name or folder whose tokenizer to use instead of training one
+
+    @classmethod
+    def from_config(cls, options: dict | None, where: str = "dataset.tokenizer") -> TextTokenizerOptions:
+        options = dict(options or {})
+        known = {f.name for f in fields(cls)}
+        for key in options:
+            if key not in known:
+                raise SeqlabError(f"unknown option {where}.{key}; options: {', '.join(sorted(known))}")
+        made = cls(**options)
+        if made.kind not in KINDS:
+            raise SeqlabError(f"{where}.kind={made.kind!r} is not a valid choice; choices: {', '.join(KINDS)}")
+        if not isinstance(made.min_frequency, int) or made.min_frequency < 1:
+            raise SeqlabError(f"{where}.min_frequency must be a whole number of at least 1")
+        if not isinstance(made.vocab_size, int) or made.vocab_size < 3:
+            raise SeqlabError(f"{where}.vocab_size must be a whole number of at least 3")
+        return made
+
+
+def train_text_tokenizer(texts: Iterable[str], options: TextTokenizerOptions):
+    """A transformers fast tokenizer trained on `texts` (the train split)."""
+    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    if options.kind == "bpe":
+        tokenizer = Tokenizer(models.BPE())
+        tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+        tokenizer.decoder = decoders.ByteLevel()
+        trainer = trainers.BpeTrainer(
+            vocab_size=options.vocab_size, min_frequency=options.min_frequency, special_tokens=[EOS],
+            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False,
+        )
+        specials = {"eos_token": EOS}
+    else:
+        tokenizer = Tokenizer(models.WordLevel(unk_token=UNK))
+        pattern = r"[\s\S]" if options.kind == "char" else r"\w+|[^\w\s]+|\s+"
+        tokenizer.pre_tokenizer = pre_tokenizers.Split(Regex(pattern), behavior="isolated")
+        tokenizer.decoder = decoders.Fuse()  # pieces are joined as they are: the text comes back whole
+        trainer = trainers.WordLevelTrainer(
+            vocab_size=options.vocab_size if options.kind == "word" else 1 << 30,
+            min_frequency=options.min_frequency if options.kind == "word" else 1,
+            special_tokens=[EOS, UNK], show_progress=False,
+        )
+        specials = {"eos_token": EOS, "unk_token": UNK}
+    tokenizer.train_from_iterator(texts, trainer)
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tokenizer, pad_token=EOS, clean_up_tokenization_spaces=False, **specials
+    )
+
+
+def encode_corpus(tokenizer, text: str) -> list[int]:
+    """Token ids of a whole text, encoded in pieces of whole lines in parallel; no special tokens added."""
+    lines = text.splitlines(keepends=True)
+    pieces = ["".join(lines[i : i + CHUNK_LINES]) for i in range(0, len(lines), CHUNK_LINES)]
+    ids: list[int] = []
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:  # a tokenizer with no Rust backend (e.g. sentencepiece): one piece at a time
+        for piece in pieces:
+            ids += tokenizer.encode(piece, add_special_tokens=False)
+        return ids
+    for encoding in backend.encode_batch(pieces, add_special_tokens=False):
+        ids += encoding.ids
+    return ids
+

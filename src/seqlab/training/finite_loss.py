@@ -1,0 +1,35 @@
+"""Stop a run whose training loss is NaN or infinite, naming the step and the last good checkpoint."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import lightning as L
+
+from seqlab.errors import SeqlabError
+
+
+def newest_checkpoint(folder: str | Path) -> Path | None:
+    """The checkpoint written last in `folder` (partial files from an interrupted save are not *.ckpt)."""
+    found = sorted(Path(folder).glob("*.ckpt"), key=lambda p: p.stat().st_mtime)
+    return found[-1] if found else None
+
+
+class FiniteLossCheck(L.Callback):
+    def __init__(self, dirpath: str):
+        self.dirpath = dirpath
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        loss = outputs["loss"] if isinstance(outputs, dict) else outputs
+        if loss is None:
+            return
+        value = float(loss.detach())
+        if math.isfinite(value):
+            return
+        last = newest_checkpoint(self.dirpath)
+        where = f"the last good checkpoint is {last}" if last else "no checkpoint was written before it"
+        raise SeqlabError(
+            f"the training loss became {value} at step {trainer.global_step + 1} (epoch {trainer.current_epoch}); "
+            f"{where}; lower model.optimizer.lr or set trainer.gradient_clip_val (e.g. 1.0), then train again"
+        )

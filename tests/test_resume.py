@@ -1,0 +1,98 @@
+"""A run killed mid-training (SIGKILL, SIGINT) resumes with `resume=<run_id>` into the same MLflow run: every
+metric's history goes on with no gap and no duplicate, and the final metrics equal an uninterrupted run's."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, write_sst2_layout
+from mlflow.tracking import MlflowClient
+
+ARGS = ["debug=smoke", "dataset.max_train_samples=null", "dataset.batch_size=8", "trainer.max_epochs=2",
+        "callbacks.early_stopping=null", "callbacks.periodic_checkpoint.every_n_train_steps=10",
+        "model.net.embed_dim=16", "model.net.hidden_size=16"]
+KEYS = ("train/loss", "val/loss", "val/acc", "val/f1", "test/acc", "test/f1")
+
+
+def start(cwd: Path, uri: str, *extra: str) -> subprocess.Popen:
+    env = {**os.environ, "MLFLOW_TRACKING_URI": uri}
+    return subprocess.Popen([sys.executable, str(ROOT / "pipelines" / "train.py"), *ARGS, *extra], cwd=cwd, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def finish(process: subprocess.Popen) -> str:
+    out, _ = process.communicate(timeout=300)
+    assert process.returncode == 0, out[-3000:]
+    return out
+
+
+def run_of(uri: str, cwd: Path):
+    client = MlflowClient(uri)
+    runs = [r for e in client.search_experiments() for r in client.search_runs([e.experiment_id])
+            if r.data.tags.get("run_dir", "").startswith(str(cwd))]
+    assert len(runs) == 1, [r.info.run_id for r in runs]
+    return runs[0]
+
+
+def histories(uri: str, run_id: str) -> dict[str, list[tuple[int, float]]]:
+    client = MlflowClient(uri)
+    return {k: [(m.step, m.value) for m in sorted(client.get_metric_history(run_id, k), key=lambda m: m.timestamp)]
+            for k in KEYS}
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory, tracking_uri):
+    folder = tmp_path_factory.mktemp("whole")
+    write_sst2_layout(folder / "data" / "sst2", n_train=320, n_dev=30)
+    finish(start(folder, tracking_uri))
+    return histories(tracking_uri, run_of(tracking_uri, folder).info.run_id)
+
+
+def wait_for_checkpoint(folder: Path, process: subprocess.Popen, min_step: int) -> None:
+    deadline = time.time() + 180
+    while time.time() < deadline and process.poll() is None:
+        steps = [int(m.group(1)) for p in folder.glob("outputs/runs/*/*/checkpoints/step*.ckpt")
+                 if (m := re.match(r"step(\d+)\.ckpt", p.name))]
+        if steps and max(steps) >= min_step:
+            return
+        time.sleep(0.05)
+    pytest.fail("no periodic checkpoint appeared")
+
+
+@pytest.mark.parametrize("kill", ["SIGKILL", "SIGINT"])
+def test_a_killed_run_resumes_into_the_same_history(kill, tmp_path, tracking_uri, uninterrupted):
+    write_sst2_layout(tmp_path / "data" / "sst2", n_train=320, n_dev=30)
+    process = start(tmp_path, tracking_uri)
+    wait_for_checkpoint(tmp_path, process, min_step=20)  # mid-way through the first epoch of 37 steps
+    process.send_signal(getattr(signal, kill))
+    process.communicate(timeout=120)
+    assert process.returncode != 0
+    run = run_of(tracking_uri, tmp_path)
+    assert run.info.status == ("RUNNING" if kill == "SIGKILL" else "KILLED")  # SIGKILL leaves no chance to say
+    if kill == "SIGINT":
+        assert list(tmp_path.glob("outputs/runs/*/*/checkpoints/interrupted.ckpt"))
+
+    out = finish(start(tmp_path, tracking_uri, f"resume={run.info.run_id}"))
+    assert run.info.run_id in out
+    assert MlflowClient(tracking_uri).get_run(run.info.run_id).info.status == "FINISHED"
+    resumed = histories(tracking_uri, run.info.run_id)
+    for key in KEYS:
+        steps = [s for s, _ in resumed[key]]
+        assert steps == sorted(set(steps)), (key, steps)  # strictly increasing: no duplicate
+        assert steps == [s for s, _ in uninterrupted[key]], key  # none missing
+        assert [v for _, v in resumed[key]] == pytest.approx([v for _, v in uninterrupted[key]], abs=1e-6), key
+
+
+def test_resume_needs_a_known_run(tmp_path, tracking_uri):
+    write_sst2_layout(tmp_path / "data" / "sst2", n_train=60, n_dev=20)
+    process = start(tmp_path, tracking_uri, "resume=0123456789abcdef")
+    out, _ = process.communicate(timeout=120)
+    assert process.returncode == 1
+    assert "error: no MLflow run '0123456789abcdef'" in out and "to resume" in out
