@@ -17,6 +17,7 @@ class MlflowTracker:
         self.artifact_root = artifact_root
         self.experiment_override = experiment_name
         self.run_id: str | None = None
+        self.logged_steps: dict[str, int] = {}  # metric -> last step, in a resumed run
 
     @property
     def _local_store(self) -> bool:
@@ -75,6 +76,27 @@ class MlflowTracker:
         self.log_params(params)
         self.set_tags({"run_dir": str(run_dir)})
 
+    def resume(self, run_id: str) -> str:
+        """Reopens a run to continue it and returns its run folder. Metrics it already holds are not logged again,
+        so each history goes on from where it stopped."""
+        from mlflow.exceptions import MlflowException
+
+        client = self._client()
+        try:
+            run = client.get_run(run_id)
+        except MlflowException:
+            raise SeqlabError(f"no MLflow run '{run_id}' in {self.tracking_uri} to resume; find run ids with "
+                              "`make ui` or `make compare`") from None
+        run_dir = run.data.tags.get("run_dir")
+        if run.data.tags.get("sweep") == "parent" or not run_dir:
+            raise SeqlabError(f"run '{run_id}' is not a training run; resume the run of a training")
+        self.run_id = run_id
+        self.logged_steps = {
+            key: max(m.step for m in client.get_metric_history(run_id, key)) for key in run.data.metrics
+        }
+        client.update_run(run_id, status="RUNNING")
+        return run_dir
+
     def log_params(self, params: dict[str, str]) -> None:
         from mlflow.entities import Param
 
@@ -94,6 +116,17 @@ class MlflowTracker:
             def finalize(self, status: str = "success") -> None:
                 """The tracker ends the run, once, with its real status."""
 
+            def log_metrics(self, metrics: dict, step: int | None = None) -> None:
+                """A resumed run replays steps after its checkpoint: what the run already holds is kept as is."""
+                fresh = {k: v for k, v in metrics.items() if step is None or step > logged_steps.get(k, -1)}
+                if fresh:
+                    super().log_metrics(fresh, step)
+
+            def log_file(self, path: str | Path, artifact_path: str | None = None) -> None:
+                """A file a task writes while training (e.g. each epoch's samples), logged at once."""
+                self.experiment.log_artifact(self.run_id, str(path), artifact_path)
+
+        logged_steps = self.logged_steps
         return RunOwnedMLFlowLogger(tracking_uri=self.tracking_uri, run_id=self.run_id)
 
     def log_artifact(self, path: str | Path, artifact_path: str | None = None) -> None:
@@ -111,9 +144,23 @@ class MlflowTracker:
         self._client().log_batch(self.run_id, metrics=batch)
 
     def log_model(self, model_dir: str | Path, kind: str) -> None:
-        """Logs model_dir as the run's model: "text_classifier" as a pyfunc, any other kind as plain files."""
+        """Logs model_dir as the run's model: "text_classifier" as a pyfunc, "spacy" with MLflow's spaCy flavor,
+        any other kind as plain files."""
         import mlflow
 
+        if kind == "spacy":  # a spaCy pipeline folder, logged with MLflow's spaCy flavor
+            import spacy
+
+            mlflow.set_tracking_uri(self.tracking_uri)
+            with mlflow.start_run(run_id=self.run_id, nested=mlflow.active_run() is not None):
+                mlflow.spacy.log_model(spacy.load(model_dir), name="model",
+                                       pip_requirements=[f"spacy=={spacy.__version__}"])
+            return
+        if kind == "translator":  # a seqlab translator bundle, as a pyfunc: predict(["..."]) -> translations
+            from seqlab.tracking.pyfunc_translator import log_translator
+
+            log_translator(self.tracking_uri, self.run_id, model_dir)
+            return
         if kind != "text_classifier":
             self.log_artifact(model_dir, "model")
             return
