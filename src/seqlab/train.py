@@ -83,9 +83,9 @@ def _fit_and_test(cfg: DictConfig, tracker, run_dir: Path) -> float:
     from seqlab.reporting import print_summary
 
     datamodule = instantiate(cfg.dataset)
-    checkpoint = resume_checkpoint(run_dir) if cfg.get("resume") else None
-    if checkpoint:
-        restore_datamodule(datamodule, checkpoint)  # the tokenizer and position of the run being resumed
+    resume_from = resume_checkpoint(run_dir) if cfg.get("resume") else None
+    if resume_from:
+        restore_datamodule(datamodule, resume_from)  # the tokenizer and position of the run being resumed
     datamodule.prepare_data()
     datamodule.setup("fit")
     if not cfg.get("resume"):
@@ -99,10 +99,10 @@ def _fit_and_test(cfg: DictConfig, tracker, run_dir: Path) -> float:
     if logger is None:
         callbacks = [c for c in callbacks if type(c).__name__ != "LearningRateMonitor"]
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=logger if logger is not None else False)
-    trainer.fit(task, datamodule=datamodule, ckpt_path=checkpoint, weights_only=True)
+    trainer.fit(task, datamodule=datamodule, ckpt_path=resume_from, weights_only=True)
     value = _optimized_value(cfg, trainer)
     checkpoint = getattr(trainer.checkpoint_callback, "best_model_path", "") or None
-    trainer.test(task, datamodule=datamodule, ckpt_path=checkpoint)
+    trainer.test(task, datamodule=datamodule, ckpt_path=checkpoint, weights_only=True)
     final = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("test/")}
     if trainer.is_global_zero:
         OmegaConf.save(cfg, run_dir / "config.yaml", resolve=True)

@@ -1,0 +1,60 @@
+"""One config and seed give the same metrics run after run; what a run needs to be repeated is logged with it;
+a NaN loss stops a run with the step and the last good checkpoint, and the run ends FAILED."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from mlflow.tracking import MlflowClient
+
+from seqlab.errors import SeqlabError
+from seqlab.tasks.classification import ClassificationTask
+from seqlab.train import train
+
+KEYS = ("train/loss", "val/loss", "val/acc", "val/f1", "test/acc", "test/f1")
+
+
+def last_run(tracking_uri: str):
+    client = MlflowClient(tracking_uri)
+    experiment = client.get_experiment_by_name("sst2-classification")
+    return client.search_runs([experiment.experiment_id], order_by=["start_time DESC"], max_results=1)[0]
+
+
+def history(tracking_uri: str, run_id: str) -> dict:
+    client = MlflowClient(tracking_uri)
+    return {k: [(m.step, m.value) for m in client.get_metric_history(run_id, k)] for k in KEYS}
+
+
+def test_the_same_seed_gives_the_same_metrics(compose_cfg, sst2_dir, tracking_uri):
+    overrides = ["debug=smoke", "trainer.max_epochs=2", "model.net.dropout=0.3", "seed=7"]
+    runs = []
+    for _ in range(2):
+        train(compose_cfg(overrides))
+        runs.append(last_run(tracking_uri))
+    first, second = (history(tracking_uri, r.info.run_id) for r in runs)
+    assert first == second and all(first[k] for k in KEYS)
+
+    params = runs[0].data.params
+    assert params["seed"] == "7"
+    assert params["env.torch"] == torch.__version__.split("+")[0] or params["env.torch"] == torch.__version__
+    assert {"env.python", "env.lightning", "env.tokenizers"} <= set(params)
+    import hashlib
+
+    expected = hashlib.sha256((sst2_dir / "train.tsv").read_bytes()).hexdigest()
+    assert params["data.sha256.train.tsv"] == expected and len(params["data.sha256.dev.tsv"]) == 64
+
+
+def test_a_nan_loss_stops_the_run_naming_the_step_and_the_last_checkpoint(compose_cfg, sst2_dir, tracking_uri,
+                                                                          monkeypatch):
+    original = ClassificationTask.training_step
+
+    def poisoned(self, batch, batch_idx):
+        loss = original(self, batch, batch_idx)
+        return loss * float("nan") if self.global_step >= 6 else loss
+
+    monkeypatch.setattr(ClassificationTask, "training_step", poisoned)
+    cfg = compose_cfg(["debug=smoke", "dataset.batch_size=16", "callbacks.periodic_checkpoint.every_n_train_steps=4"])
+    with pytest.raises(SeqlabError, match=r"the training loss became nan at step 7 \(epoch 0\); the last good "
+                                          r"checkpoint is .*step0000004.ckpt; lower model.optimizer.lr"):
+        train(cfg)
+    assert last_run(tracking_uri).info.status == "FAILED"
