@@ -3,8 +3,14 @@ store per test session, tiny datasets written in the real layout, and the real d
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -94,3 +100,70 @@ def write_sst2_layout(folder: Path, n_train: int = 300, n_dev: int = 60) -> Path
 def sst2_dir(tmp_path) -> Path:
     """A tiny SST-2 already in place under <tmp>/data/sst2."""
     return write_sst2_layout(tmp_path / "data" / "sst2")
+
+
+# word-for-word captions: en, fr, de
+LEXICON = [("a", "un", "ein"), ("man", "homme", "Mann"), ("dog", "chien", "Hund"), ("child", "enfant", "Kind"),
+           ("runs", "court", "rennt"), ("sits", "assis", "sitzt"), ("on", "sur", "auf"), ("the", "le", "dem"),
+           ("red", "rouge", "roten"), ("big", "grand", "großen"), ("street", "rue", "Straße"),
+           ("grass", "herbe", "Gras")]
+
+
+def caption_triples(n: int, seed: int = 0) -> list[tuple[str, str, str]]:
+    rng = random.Random(seed)
+    rows = []
+    for _ in range(n):
+        words = rng.choices(LEXICON, k=rng.randint(2, 7))
+        rows.append(tuple(" ".join(w[lang] for w in words).capitalize() + "." for lang in range(3)))
+    return rows
+
+
+def write_multi30k_layout(folder: Path, n_train: int = 200, n_val: int = 30, n_test: int = 30) -> Path:
+    """data/multi30k/{train,val,test_2016_flickr}.{en,fr,de}, line-aligned, in Multi30k's layout."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for split, n, seed in (("train", n_train, 0), ("val", n_val, 1), ("test_2016_flickr", n_test, 2)):
+        triples = caption_triples(n, seed)
+        for column, lang in enumerate(("en", "fr", "de")):
+            (folder / f"{split}.{lang}").write_text("".join(t[column] + "\n" for t in triples), encoding="utf-8")
+    return folder
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def running_mlflow_server(folder: Path):
+    """A real MLflow tracking server (SQLite backend) on a free 127.0.0.1 port: yields (url, process)."""
+    port = free_port()
+    command = [
+        sys.executable, "-m", "mlflow", "server", "--backend-store-uri", f"sqlite:///{folder}/mlflow.db",
+        "--artifacts-destination", str(folder / "artifacts"), "--host", "127.0.0.1", "--port", str(port),
+        "--workers", "1",
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 120
+    try:
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/health", timeout=2):
+                    break
+            except OSError:
+                if process.poll() is not None or time.time() > deadline:
+                    process.kill()
+                    pytest.fail(f"mlflow server did not start: {process.stderr.read()[-2000:]}")
+                time.sleep(0.5)
+        yield url, process
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def mlflow_server(tmp_path_factory):
+    """One server for a test module, stopped at the end."""
+    with running_mlflow_server(tmp_path_factory.mktemp("server")) as (url, _):
+        yield url

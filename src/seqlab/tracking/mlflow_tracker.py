@@ -3,21 +3,27 @@ decides the run's status (FINISHED, FAILED, KILLED) and every MLflow call stays 
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
 from seqlab.errors import SeqlabError
+from seqlab.tracking.outbox import Outbox
 
 PARAMS_PER_CALL = 100
 
 
 class MlflowTracker:
-    def __init__(self, tracking_uri: str, artifact_root: str | None = None, experiment_name: str | None = None):
+    def __init__(self, tracking_uri: str, artifact_root: str | None = None, experiment_name: str | None = None,
+                 fallback_to_local: bool = False, local_uri: str = "sqlite:///outputs/mlflow.db"):
         self.tracking_uri = tracking_uri
+        self.fallback_to_local, self.local_uri = fallback_to_local, local_uri
         self.artifact_root = artifact_root
         self.experiment_override = experiment_name
         self.run_id: str | None = None
         self.logged_steps: dict[str, int] = {}  # metric -> last step, in a resumed run
+        self.run_dir: str | None = None
+        self.outbox = Outbox(tracking_uri, remote=not self._local_store)
 
     @property
     def _local_store(self) -> bool:
@@ -68,11 +74,18 @@ class MlflowTracker:
         try:
             run = self._with_retries(lambda: self._create_run(experiment, run_name, tags))
         except Exception as err:
+            if self.fallback_to_local and self.tracking_uri != self.local_uri:
+                print(f"warning: cannot reach the MLflow tracking store {self.tracking_uri} ({type(err).__name__}); "
+                      f"this run is logged to {self.local_uri} instead (`make ui` shows it)", file=sys.stderr)
+                self.tracking_uri = self.local_uri
+                self.outbox = Outbox(self.local_uri, remote=not self._local_store)
+                return self.start(experiment, run_name, params, tags, run_dir)
             raise SeqlabError(
                 f"cannot reach the MLflow tracking store {self.tracking_uri} ({type(err).__name__}: {err}); "
-                "start the server, fix MLFLOW_TRACKING_URI, or use logger=csv"
+                "start the server, fix MLFLOW_TRACKING_URI, set logger.fallback_to_local=true, or use logger=csv"
             ) from None
         self.run_id = run.info.run_id
+        self.run_dir = str(run_dir)
         self.log_params(params)
         self.set_tags({"run_dir": str(run_dir)})
 
@@ -102,12 +115,14 @@ class MlflowTracker:
 
         items = [Param(k, str(v)[:250]) for k, v in params.items()]
         for i in range(0, len(items), PARAMS_PER_CALL):
-            self._client().log_batch(self.run_id, params=items[i : i + PARAMS_PER_CALL])
+            chunk = items[i : i + PARAMS_PER_CALL]
+            self.outbox.send(f"{len(chunk)} params", lambda c=chunk: self._client().log_batch(self.run_id, params=c))
 
     def set_tags(self, tags: dict[str, str]) -> None:
         from mlflow.entities import RunTag
 
-        self._client().log_batch(self.run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()])
+        batch = [RunTag(k, str(v)) for k, v in tags.items()]
+        self.outbox.send(f"tags {', '.join(tags)}", lambda: self._client().log_batch(self.run_id, tags=batch))
 
     def lightning_logger(self):
         from lightning.pytorch.loggers import MLFlowLogger
@@ -120,30 +135,31 @@ class MlflowTracker:
                 """A resumed run replays steps after its checkpoint: what the run already holds is kept as is."""
                 fresh = {k: v for k, v in metrics.items() if step is None or step > logged_steps.get(k, -1)}
                 if fresh:
-                    super().log_metrics(fresh, step)
+                    outbox.send_metrics(super().log_metrics, fresh, step)
 
             def log_file(self, path: str | Path, artifact_path: str | None = None) -> None:
                 """A file a task writes while training (e.g. each epoch's samples), logged at once."""
                 self.experiment.log_artifact(self.run_id, str(path), artifact_path)
 
-        logged_steps = self.logged_steps
+        logged_steps, outbox = self.logged_steps, self.outbox
         return RunOwnedMLFlowLogger(tracking_uri=self.tracking_uri, run_id=self.run_id)
 
     def log_artifact(self, path: str | Path, artifact_path: str | None = None) -> None:
         path = Path(path)
-        if path.is_dir():
-            self._client().log_artifacts(self.run_id, str(path), artifact_path)
-        else:
-            self._client().log_artifact(self.run_id, str(path), artifact_path)
+        log = self._client().log_artifacts if path.is_dir() else self._client().log_artifact
+        self.outbox.send(f"artifact {path}", lambda: log(self.run_id, str(path), artifact_path))
 
     def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
         from mlflow.entities import Metric
 
         now = int(time.time() * 1000)
         batch = [Metric(k, float(v), now, step or 0) for k, v in metrics.items()]
-        self._client().log_batch(self.run_id, metrics=batch)
+        self.outbox.send_metrics(lambda m, s: self._client().log_batch(self.run_id, metrics=batch), metrics, step)
 
     def log_model(self, model_dir: str | Path, kind: str) -> None:
+        self.outbox.send(f"model {model_dir}", lambda: self._log_model(model_dir, kind))
+
+    def _log_model(self, model_dir: str | Path, kind: str) -> None:
         """Logs model_dir as the run's model: "text_classifier" as a pyfunc, "spacy" with MLflow's spaCy flavor,
         any other kind as plain files."""
         import mlflow
@@ -177,5 +193,8 @@ class MlflowTracker:
         # leaving the block marks the run FINISHED; end() sets the final status after this
 
     def end(self, status: str) -> None:
-        if self.run_id is not None:
-            self._client().set_terminated(self.run_id, status)
+        if self.run_id is None:
+            return
+        self.outbox.retry(force=True)  # one last try for metrics kept while the server was away
+        self.outbox.send(f"status {status}", lambda: self._client().set_terminated(self.run_id, status))
+        self.outbox.report(self.run_dir)
