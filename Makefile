@@ -7,7 +7,7 @@ HOST    ?= 127.0.0.1
 BACKEND ?= sqlite:///outputs/mlflow.db
 
 .DEFAULT_GOAL := help
-.PHONY: help install test train sweep compare predict bench data lint clean ui server
+.PHONY: help install test train resume sweep compare predict generate translate ner bench data lint clean ui server
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -23,6 +23,9 @@ test: ## run the test suite (smoke configs, a few minutes on 2 CPU cores)
 train: ## train; default experiment sentiment_lstm. make train ARGS="model=cnn trainer.max_epochs=5"
 	$(PY) pipelines/train.py $(ARGS)
 
+resume: ## continue a killed run from its newest checkpoint, in the same MLflow run. make resume RUN=<run_id>
+	$(PY) -m seqlab.resume $(RUN) $(ARGS)
+
 sweep: ## hyperparameter sweep. make sweep ARGS='hparams_search=sentiment_lstm_optuna'
 	$(PY) pipelines/train.py --multirun $(ARGS)
 
@@ -31,6 +34,15 @@ compare: ## rank runs and write outputs/reports/compare-<experiment>.md. make co
 
 predict: ## classify texts with a finished run. make predict ARGS='run_id=<id> text="I love this movie"'
 	$(PY) pipelines/predict.py $(ARGS)
+
+generate: ## continue a prompt with a language model. make generate ARGS='run_id=<id> prompt="ROMEO:" max_new_tokens=200'
+	$(PY) pipelines/generate.py $(ARGS)
+
+translate: ## translate texts with a finished run. make translate ARGS='run_id=<id> text="A man is riding a bike."'
+	$(PY) pipelines/translate.py $(ARGS)
+
+ner: ## named entities (text, label, start, end) and a displacy page. make ner ARGS='text="Apple is buying a U.K. startup"'
+	$(PY) pipelines/ner.py $(subst $$,\$$,$(value ARGS))  # texts keep their $ signs ("$1 billion")
 
 bench: ## benchmarks on the real datasets; writes outputs/bench/*.json
 	$(PY) pipelines/benchmark.py $(ARGS)

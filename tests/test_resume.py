@@ -79,7 +79,14 @@ def test_a_killed_run_resumes_into_the_same_history(kill, tmp_path, tracking_uri
     if kill == "SIGINT":
         assert list(tmp_path.glob("outputs/runs/*/*/checkpoints/interrupted.ckpt"))
 
-    out = finish(start(tmp_path, tracking_uri, f"resume={run.info.run_id}"))
+    if kill == "SIGKILL":  # the run's own overrides again, plus resume=<run_id>
+        out = finish(start(tmp_path, tracking_uri, f"resume={run.info.run_id}"))
+    else:  # make resume RUN=<run_id> finds the overrides in the run
+        env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri}
+        command = ["make", "-s", "-f", str(ROOT / "Makefile"), "resume", f"PY={sys.executable}",
+                   f"RUN={run.info.run_id}"]
+        out = finish(subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                                      stderr=subprocess.STDOUT, text=True))
     assert run.info.run_id in out
     assert MlflowClient(tracking_uri).get_run(run.info.run_id).info.status == "FINISHED"
     resumed = histories(tracking_uri, run.info.run_id)

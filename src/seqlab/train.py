@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import shlex
 from pathlib import Path
 
 from hydra.utils import get_class
@@ -34,7 +35,7 @@ def train(cfg: DictConfig) -> float:
     task_name = task_of(cfg.dataset._target_)
     tags = {
         "git_commit": git_commit(cfg.paths.root_dir),
-        "overrides": " ".join(hydra_overrides())[:5000],
+        "overrides": shlex.join(hydra_overrides())[:5000],
         "command": command_line()[:5000],
         "model": hydra_choice("model", cfg.model._target_.rsplit(".", 1)[-1]),
         "dataset": cfg.dataset.name,

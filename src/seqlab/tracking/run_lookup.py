@@ -77,3 +77,17 @@ def metric_history(tracking_uri: str, run_id: str, key: str) -> list[tuple[int, 
 
     history = MlflowClient(tracking_uri).get_metric_history(run_id, key)
     return [(m.step, m.value) for m in sorted(history, key=lambda m: (m.step, m.timestamp))]
+
+
+def run_tags(tracking_uri: str, run_id: str) -> dict[str, str]:
+    from mlflow.exceptions import MlflowException
+    from mlflow.tracking import MlflowClient
+
+    from seqlab.errors import SeqlabError
+
+    try:
+        return dict(MlflowClient(tracking_uri).get_run(run_id).data.tags)
+    except MlflowException:
+        raise SeqlabError(
+            f"no MLflow run '{run_id}' in {tracking_uri}; find run ids with `make ui` or `make compare`"
+        ) from None
