@@ -1,0 +1,56 @@
+"""The cost of periodic checkpointing: seconds per checkpoint and its share of training time, per preset.
+
+    python pipelines/benchmark.py checkpointing
+Trains each preset for STEPS steps with a periodic checkpoint every EVERY steps, times each periodic save
+(ModelCheckpoint writing the whole training state: weights, optimizer, loops, RNG and data position), and
+relates it to the time of the steps between two saves: share = seconds per checkpoint / (EVERY x seconds per step),
+which is also the share of an epoch spent checkpointing at that interval.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from lightning.pytorch.callbacks import ModelCheckpoint
+
+from seqlab.benchmarks.runner import train_preset, write_report
+
+PRESETS = ["sentiment_lstm", "gpt2_scratch"]
+STEPS, EVERY = 200, 50
+
+
+def run(root: Path, minutes: float | None) -> Path:
+    saves: list[float] = []
+    original = ModelCheckpoint._save_checkpoint
+
+    def timed(self, trainer, filepath):
+        start = time.perf_counter()
+        original(self, trainer, filepath)
+        if Path(filepath).name.startswith("step"):
+            saves.append(time.perf_counter() - start)
+
+    ModelCheckpoint._save_checkpoint = timed
+    results = {}
+    try:
+        for preset in PRESETS:
+            saves.clear()
+            overrides = [f"experiment={preset}", "trainer.max_epochs=1", f"+trainer.limit_train_batches={STEPS}",
+                         f"callbacks.periodic_checkpoint.every_n_train_steps={EVERY}",
+                         "callbacks.rich_progress_bar=null"]
+            result = train_preset(root, f"checkpointing-{preset}", overrides, minutes or 10.0, ("train/epoch_sec",))
+            step_sec = (result["history"]["train/epoch_sec"][0] - sum(saves)) / STEPS  # the epoch held the saves
+            per_checkpoint = sum(saves) / len(saves)
+            checkpoint = max(Path(result["run_dir"], "checkpoints").glob("step*.ckpt"), key=lambda p: p.stat().st_mtime)
+            results[preset] = {
+                "checkpoints": len(saves),
+                "seconds_per_checkpoint": round(per_checkpoint, 3),
+                "checkpoint_mb": round(checkpoint.stat().st_size / 2**20, 1),
+                "seconds_per_step": round(step_sec, 4),
+                "every_n_steps": EVERY,
+                "share_of_training": round(per_checkpoint / (EVERY * step_sec), 4),
+                "share_at_default_interval_500": round(per_checkpoint / (500 * step_sec), 4),
+            }
+    finally:
+        ModelCheckpoint._save_checkpoint = original
+    return write_report(root, "checkpointing", {"steps": STEPS, "presets": results})
