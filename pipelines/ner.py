@@ -1,0 +1,17 @@
+"""Named entities:  python pipelines/ner.py [run_id=<id>] text="Apple is looking at buying U.K. startup" """
+
+import hydra
+from omegaconf import DictConfig
+
+from seqlab.cli import run_or_exit
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="ner")
+def main(cfg: DictConfig) -> None:
+    from seqlab.ner_predict import recognize
+
+    run_or_exit(recognize, cfg)
+
+
+if __name__ == "__main__":
+    main()

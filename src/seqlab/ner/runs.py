@@ -1,0 +1,124 @@
+"""The two kinds of NER run, start to end: train (blank or fine-tuned) then test, or score a pretrained pipeline
+as is. Both log val/ents_{p,r,f} and test/ents_{p,r,f}, per-type P/R/F, a per-type table, sample pages."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+
+from seqlab.errors import SeqlabError
+from seqlab.ner.evaluation import SplitScores, score_split, write_per_type_table
+
+SAMPLE_DOCS = 200  # test sentences shown in the displacy report
+
+
+def fit_and_test(task, cfg, dataset, tracker, run_dir: Path) -> float:
+    import spacy
+
+    from seqlab.ner import spacy_hooks  # noqa: F401  (registers the functions the config names)
+    from seqlab.ner.spacy_config import build_config, inspect_pretrained
+    from seqlab.ner.training import train_pipeline
+
+    pretrained = inspect_pretrained(task.pipeline) if task.init == "pretrained" else None
+    lang = pretrained.lang if pretrained else task.lang
+    paths = dataset.docbins(lang)
+    _log_data(dataset, tracker, run_dir)
+    config = build_config(task, train=paths["train"], dev=paths["val"], seed=int(cfg.seed), lang=lang,
+                          pretrained=pretrained)
+    spacy_dir = run_dir / "spacy"
+    spacy_dir.mkdir(parents=True, exist_ok=True)
+    config.to_disk(spacy_dir / "config.cfg")
+    tracker.log_artifact(spacy_dir / "config.cfg")
+    if pretrained:
+        kept = sorted(set(pretrained.labels) - set(dataset.labels))
+        print(f"fine-tuning the ner of {pretrained.name} on {', '.join(dataset.labels)}"
+              + (f"; its own labels ({len(kept)}) stay in the model, trained towards O" if kept else ""),
+              file=sys.stderr)
+
+    best = [-math.inf]
+
+    def on_evaluation(info: dict) -> None:
+        scores = info.get("other_scores", {})
+        metrics = {f"val/{k}": float(scores.get(k) or 0.0) for k in ("ents_p", "ents_r", "ents_f")}
+        metrics["train/loss"] = float(info.get("losses", {}).get("ner", 0.0))
+        metrics["train/epoch"] = float(info.get("epoch", 0))
+        tracker.log_metrics(metrics, step=int(info["step"]))
+        best[0] = max(best[0], metrics["val/ents_f"])
+
+    trained = train_pipeline(config, dataset.labels, spacy_dir / "training", on_evaluation)
+    nlp = spacy.load(trained.best_dir)
+    scores = {"val": score_split(nlp, paths["val"], task.gold_tokens),
+              "test": score_split(nlp, paths["test"], task.gold_tokens)}
+    step = trained.last_step + 1
+    tracker.log_metrics({k: v for k, v in scores["val"].metrics("val").items() if "/ents_per_type/" in k}, step=step)
+    tracker.log_metrics(scores["test"].metrics("test"), step=step)
+    if trained.time_limit_hit:
+        tracker.set_tags({"stopped_by": f"time limit ({task.max_minutes} minutes)"})
+    _write_reports(scores, run_dir, tracker)
+    tracker.log_artifact(trained.best_dir, "pipeline")
+    tracker.log_model(trained.best_dir, "spacy")
+    value = best[0] if best[0] > -math.inf else scores["val"].f1
+    _summary(scores, value, tracker, run_dir)
+    return value
+
+
+def score_pretrained(task, cfg, dataset, tracker, run_dir: Path) -> float:
+    from seqlab.ner.pretrained import load_pipeline
+
+    nlp = load_pipeline(task.pipeline)
+    if "ner" not in nlp.pipe_names:
+        raise SeqlabError(f"spaCy pipeline '{task.pipeline}' has no ner component; set model.pipeline to one that has")
+    if not task.label_map:
+        raise SeqlabError("model.label_map is empty: map the pipeline's labels to the dataset's, e.g. "
+                          "model.label_map='{PERSON: person, ORG: corporation}'")
+    own = set(nlp.get_pipe("ner").labels)
+    unknown = sorted(set(task.label_map) - own)
+    if unknown:
+        raise SeqlabError(f"model.label_map maps {unknown}, which '{task.pipeline}' does not predict; its labels: "
+                          f"{', '.join(sorted(own))}")
+    paths = dataset.docbins(nlp.lang)
+    _log_data(dataset, tracker, run_dir)
+    foreign = sorted(set(task.label_map.values()) - set(dataset.labels))
+    if foreign:
+        print(f"warning: model.label_map maps onto {foreign}, which the dataset's train split lacks",
+              file=sys.stderr)
+    (run_dir / "label_map.json").write_text(json.dumps(task.label_map, indent=2))
+    tracker.log_artifact(run_dir / "label_map.json")
+    scores = {split: score_split(nlp, paths[split], task.gold_tokens, task.label_map) for split in ("val", "test")}
+    tracker.log_metrics({**scores["val"].metrics("val"), **scores["test"].metrics("test")}, step=0)
+    _write_reports(scores, run_dir, tracker)
+    _summary(scores, scores["val"].f1, tracker, run_dir)
+    return scores["val"].f1
+
+
+def _log_data(dataset, tracker, run_dir: Path) -> None:
+    (run_dir / "data_stats.json").write_text(json.dumps(dataset.stats, indent=2))
+    tracker.log_artifact(run_dir / "data_stats.json")
+    repaired = sum(s["repaired_i_tags"] for s in dataset.stats.values())
+    tracker.log_metrics({"data/repaired_i_tags": float(repaired)}, step=0)
+
+
+def _write_reports(scores: dict[str, SplitScores], run_dir: Path, tracker) -> None:
+    from seqlab.ner.display import entity_rows, render_page
+
+    reports = run_dir / "reports"
+    write_per_type_table(scores, reports)
+    test = scores["test"]
+    with open(reports / "test_predictions.jsonl", "w", encoding="utf-8") as fh:
+        for doc, ref in zip(test.docs, test.references, strict=True):
+            row = {"text": doc.text, "gold": [list(r) for r in entity_rows(ref)],
+                   "predicted": [list(r) for r in entity_rows(doc)]}
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+    render_page(test.docs[:SAMPLE_DOCS], reports / "test_predicted.html", "predicted entities (test)")
+    render_page(test.references[:SAMPLE_DOCS], reports / "test_gold.html", "gold entities (test)")
+    tracker.log_artifact(reports, "reports")
+
+
+def _summary(scores: dict[str, SplitScores], value: float, tracker, run_dir: Path) -> None:
+    from seqlab.reporting import print_summary
+
+    final = {k: v for split, s in scores.items() for k, v in s.metrics(split, per_type=False).items()}
+    final["best val/ents_f"] = value
+    print_summary(final, tracker.run_id, run_dir)

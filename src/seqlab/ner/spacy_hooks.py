@@ -1,0 +1,61 @@
+"""Functions the generated spaCy config names, registered in spaCy's registries when this module is imported:
+
+- `seqlab.TrackerLogger.v1`: spaCy's console logger, and each evaluation's scores handed to the run's tracker;
+- `seqlab.time_limit.v1`: a `[training.before_update]` callback that stops training after some minutes."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import spacy
+
+_listeners: list[Callable[[dict], None]] = []  # who receives evaluation infos of the training in progress
+
+
+class TrainingTimeLimit(Exception):
+    """Raised between two updates once the time budget is spent; the best checkpoint so far is kept."""
+
+
+@contextmanager
+def evaluations_to(listener: Callable[[dict], None]) -> Iterator[None]:
+    """While inside, every evaluation of spaCy's training loop calls listener(info) (info: step, epoch, score,
+    other_scores with ents_p/ents_r/ents_f/ents_per_type, losses, seconds)."""
+    _listeners.append(listener)
+    try:
+        yield
+    finally:
+        _listeners.remove(listener)
+
+
+@spacy.registry.loggers("seqlab.TrackerLogger.v1")
+def tracker_logger(progress_bar: bool = False):
+    console = spacy.registry.loggers.get("spacy.ConsoleLogger.v3")(progress_bar="eval" if progress_bar else None)
+
+    def setup(nlp, stdout=sys.stdout, stderr=sys.stderr):
+        log_console, finalize = console(nlp, stdout, stderr)
+
+        def log_step(info: dict | None) -> None:
+            log_console(info)
+            if info is not None:
+                for listener in list(_listeners):
+                    listener(info)
+
+        return log_step, finalize
+
+    return setup
+
+
+@spacy.registry.callbacks("seqlab.time_limit.v1")
+def time_limit(minutes: float):
+    deadline: list[float] = []
+
+    def check(nlp, args: dict) -> None:
+        if not deadline:  # the clock starts at the first update
+            deadline.append(time.monotonic() + minutes * 60)
+        elif time.monotonic() > deadline[0]:
+            raise TrainingTimeLimit(f"{minutes:g} minutes of training reached at step {args['step']}")
+
+    return check
