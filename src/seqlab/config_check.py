@@ -12,7 +12,8 @@ from omegaconf import DictConfig, ListConfig
 from seqlab.errors import SeqlabError
 
 # arguments the pipeline supplies from the data, not from the config
-SUPPLIED = {"vocab_size", "num_classes", "pad_id", "unk_id", "net", "optimizer", "scheduler"}
+SUPPLIED = {"vocab_size", "num_classes", "pad_id", "unk_id", "net", "optimizer", "scheduler",
+            "src_vocab_size", "tgt_vocab_size"}
 
 
 def task_of(target: str) -> str:

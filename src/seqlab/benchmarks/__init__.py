@@ -6,4 +6,8 @@ A suite is a module here with `run(root: Path, minutes: float) -> dict`; SUITES 
 SUITES = {
     "classification": "seqlab.benchmarks.classification",
     "sweeps": "seqlab.benchmarks.sweeps",
+    "language_model": "seqlab.benchmarks.language_model",
+    "translation": "seqlab.benchmarks.translation",
+    "ner": "seqlab.benchmarks.ner",
+    "checkpointing": "seqlab.benchmarks.checkpointing",
 }

@@ -94,6 +94,15 @@ def decode(tokenizer: Tokenizer, sequences: Sequence[Sequence[int]]) -> list[str
 
 
 def display_tokens(tokenizer: Tokenizer, ids: Sequence[int]) -> list[str]:
-    """Tokens as shown on plots: the space mark dropped, a bare mark shown as itself."""
-    tokens = [tokenizer.id_to_token(i) or UNK for i in ids]
-    return [t[len(SPACE_MARK):] if t.startswith(SPACE_MARK) and len(t) > len(SPACE_MARK) else t for t in tokens]
+    """Tokens as shown on plots: a word's first piece without its space mark, a piece that continues a word after
+    "·" (punctuation and special tokens as they are)."""
+    shown: list[str] = []
+    for token in (tokenizer.id_to_token(i) or UNK for i in ids):
+        after_space = bool(shown) and shown[-1] == SPACE_MARK
+        if token.startswith(SPACE_MARK) and len(token) > len(SPACE_MARK):
+            shown.append(token[len(SPACE_MARK):])
+        elif after_space or token in SPECIALS or token == SPACE_MARK or not any(c.isalnum() for c in token):
+            shown.append(token)
+        else:
+            shown.append("·" + token)
+    return shown

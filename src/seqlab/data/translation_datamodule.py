@@ -9,13 +9,14 @@ counted and reported once), and serves length-grouped, per-batch padded batches:
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Literal
 
 import lightning as L
 import torch
 from torch.utils.data import DataLoader
 
-from seqlab.data.batching import LengthGroupedBatchSampler, pad_sequences
+from seqlab.data.batching import LengthGroupedBatchSampler, pad_sequences, training_position
 from seqlab.data.download import ensure_files
 from seqlab.data.parallel_readers import read_parallel
 from seqlab.data.seq2seq_tokenizers import Seq2SeqTokenizerOptions, decode, encode, special_ids, train_tokenizer
@@ -86,6 +87,7 @@ class TranslationDataModule(L.LightningDataModule):
         self.pairs: dict[str, list[tuple[str, str]]] = {}
         self.encoded: dict[str, tuple[list[list[int]], list[list[int]]]] = {}
         self.report: dict[str, dict[str, int]] = {}
+        self.resume_position: tuple[int, int] | None = None  # (epoch, batches done) of a restored checkpoint
 
     # -- reading ---------------------------------------------------------------------------------------------
     def _file_names(self, split: str) -> list[str]:
@@ -163,11 +165,12 @@ class TranslationDataModule(L.LightningDataModule):
             [len(s) for s in sources], batch_size, shuffle, seed=self.split_seed,
             num_replicas=trainer.world_size if trainer else 1, rank=trainer.global_rank if trainer else 0,
         )
-        if shuffle and trainer is not None:
-            sampler.set_epoch(trainer.current_epoch)
+        if shuffle and self.resume_position is not None:
+            sampler.resume_at(*self.resume_position)
         collate = PairCollator(sources, targets, special_ids(self.tgt_tokenizer)["pad_id"])
+        # a generator of its own: starting an epoch leaves the global random state (dropout masks) untouched
         return DataLoader(list(range(len(sources))), batch_sampler=sampler, collate_fn=collate,
-                          num_workers=self.num_workers)
+                          num_workers=self.num_workers, generator=torch.Generator().manual_seed(self.split_seed))
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", self.batch_size, shuffle=True)
@@ -182,7 +185,7 @@ class TranslationDataModule(L.LightningDataModule):
     def state_dict(self) -> dict:
         return {"source_tokenizer": self.src_tokenizer.to_str() if self.src_tokenizer else None,
                 "target_tokenizer": self.tgt_tokenizer.to_str() if self.tgt_tokenizer else None,
-                "max_length": self.max_length}
+                "max_length": self.max_length, "position": training_position(self.trainer)}
 
     def load_state_dict(self, state: dict) -> None:
         from tokenizers import Tokenizer
@@ -190,6 +193,12 @@ class TranslationDataModule(L.LightningDataModule):
         if state.get("source_tokenizer") and state.get("target_tokenizer"):
             self.src_tokenizer = Tokenizer.from_str(state["source_tokenizer"])
             self.tgt_tokenizer = Tokenizer.from_str(state["target_tokenizer"])
+        self.resume_position = tuple(state["position"]) if state.get("position") else None
+
+    def data_files(self) -> list[str]:
+        """The files this dataset reads (their sha256 is logged with the run)."""
+        folder = Path(self.data_dir).expanduser()
+        return [str(folder / name) for split in SPLITS for name in self._file_names(split)]
 
 
 class PairCollator:

@@ -1,0 +1,17 @@
+"""Continue a prompt:  python pipelines/generate.py run_id=<id> prompt="ROMEO:" max_new_tokens=200"""
+
+import hydra
+from omegaconf import DictConfig
+
+from seqlab.cli import run_or_exit
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="generate")
+def main(cfg: DictConfig) -> None:
+    from seqlab.generate import generate
+
+    run_or_exit(generate, cfg)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,17 @@
+"""Translate texts:  python pipelines/translate.py run_id=<id> text="A man is riding a bike." """
+
+import hydra
+from omegaconf import DictConfig
+
+from seqlab.cli import run_or_exit
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="translate")
+def main(cfg: DictConfig) -> None:
+    from seqlab.translate import translate
+
+    run_or_exit(translate, cfg)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,108 @@
+"""Tiny Shakespeare benchmark: validation loss (nats per character) of the char-level LSTM (textgen_rnn) and of the
+small GPT-2 trained from scratch (gpt2_scratch), each within a training budget on 2 CPU threads; then the
+generation speed of the trained GPT-2 with its key-value cache against the same model recomputing the whole
+prefix at every step (same prompt, same greedy tokens).
+
+Each preset's learning rate decays over the whole run (trainer.max_epochs), so the number of epochs is fitted to
+the budget first: a few timed training steps give this machine's tokens per second, and the run gets the epochs
+that fill FILL of the budget (trainer.max_time still stops it at the budget).
+
+    python pipelines/benchmark.py language_model [--minutes 15]
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import torch
+
+from seqlab.benchmarks.runner import train_preset, write_report
+
+TARGETS = {"textgen_rnn": 1.60, "gpt2_scratch": 1.55}  # val loss, nats per character
+THREADS = 2  # the benchmark's machine: 2 CPU cores
+FILL = 0.85  # share of the budget the epochs are sized to (validation, samples and start-up take the rest)
+TIMED_STEPS = 8
+SPEED_PROMPT = "ROMEO:"
+SPEED_REPEATS = 3
+
+# For scale (nanoGPT's README, shakespeare_char): val loss after a few minutes of training.
+NANOGPT = {
+    "baby_gpt_laptop_cpu_3min": {"val_loss": 1.88, "n_layer": 4, "n_embd": 128, "block_size": 64, "batch_size": 12,
+                                 "iters": 2000},
+    "gpt_6x384_a100_3min": {"val_loss": 1.4697, "n_layer": 6, "n_embd": 384, "block_size": 256},
+}
+
+
+def run(root: Path, minutes: float | None) -> Path:
+    minutes = minutes or 15.0
+    torch.set_num_threads(THREADS)
+    presets = {}
+    for preset, target in TARGETS.items():
+        overrides = [f"experiment={preset}", "trainer=cpu", "callbacks.rich_progress_bar=null"]
+        speed = training_speed(root, overrides)
+        epochs = max(1, math.floor(minutes * 60 * FILL * speed["tokens_per_sec"] / speed["tokens_per_epoch"]))
+        overrides.append(f"trainer.max_epochs={epochs}")
+        result = train_preset(root, preset, overrides, minutes, ("val/loss", "train/epoch_sec", "train/tokens_per_sec"))
+        result.update(target=target, met=result["value"] <= target, calibration=speed, epochs=epochs)
+        presets[preset] = result
+    generation = generation_speed(Path(presets["gpt2_scratch"]["run_dir"]) / "model")
+    return write_report(root, "language_model", {
+        "dataset": "tinyshakespeare (val, char-level)", "threads": THREADS, "budget_minutes": minutes,
+        "presets": presets, "generation": generation, "nanogpt_reference": NANOGPT,
+    })
+
+
+def training_speed(root: Path, overrides: list[str]) -> dict:
+    """Training tokens per second of the preset's model on its data (a few timed steps after one warm-up step),
+    and the tokens in one epoch."""
+    from seqlab.compose import compose_train_config
+    from seqlab.instantiate import instantiate
+
+    cfg = compose_train_config(overrides, root, root / "outputs" / "bench" / "runs" / "calibration")
+    datamodule = instantiate(cfg.dataset)
+    datamodule.prepare_data()
+    datamodule.setup("fit")
+    net = instantiate(cfg.model.net, **datamodule.model_kwargs())
+    optimizer = torch.optim.AdamW(net.parameters(), lr=1e-4)
+    batches = iter(datamodule.train_dataloader())
+    seconds = tokens = 0
+    for step in range(TIMED_STEPS + 1):
+        batch = next(batches)
+        start = time.perf_counter()
+        logits = net(batch["input_ids"])
+        loss = torch.nn.functional.cross_entropy(logits.flatten(0, 1), batch["labels"].flatten(), ignore_index=-100)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        if step:  # the first step warms caches up
+            seconds += time.perf_counter() - start
+            tokens += int((batch["labels"] != -100).sum())
+    per_batch = datamodule.batch_size * datamodule.block_size
+    return {"tokens_per_sec": round(tokens / seconds, 1),
+            "tokens_per_epoch": len(datamodule.train_dataloader()) * per_batch}
+
+
+def generation_speed(model_dir: Path, max_new_tokens: int | None = None) -> dict:
+    """Tokens per second of greedy generation with and without the key-value cache (best of a few runs)."""
+    from seqlab.inference.generation_options import GenerationOptions
+    from seqlab.inference.text_generator import TextGenerator
+
+    generator = TextGenerator.from_directory(model_dir)
+    prompt_length = len(generator.tokenizer.encode(SPEED_PROMPT))
+    new = max_new_tokens or min(200, generator.context_size - prompt_length)
+    results, tokens = {}, {}
+    for name, use_cache in (("kv_cache", True), ("no_cache", False)):
+        options = GenerationOptions(max_new_tokens=new, min_new_tokens=new, do_sample=False, use_cache=use_cache)
+        best = float("inf")
+        for _ in range(SPEED_REPEATS):
+            start = time.perf_counter()
+            _, [tokens[name]] = generator.generate_ids(SPEED_PROMPT, options)
+            best = min(best, time.perf_counter() - start)
+        results[name] = {"seconds": round(best, 3), "tokens_per_sec": round(len(tokens[name]) / best, 1)}
+    return {
+        "prompt": SPEED_PROMPT, "new_tokens": new, "context": generator.context_size, **results,
+        "speedup": round(results["kv_cache"]["tokens_per_sec"] / results["no_cache"]["tokens_per_sec"], 2),
+        "same_tokens": tokens["kv_cache"] == tokens["no_cache"],
+    }

@@ -1,0 +1,73 @@
+"""Multi30k translation benchmark: test_2016_flickr BLEU (sacrebleu, detokenized, beam 5) of the attention and the
+plain encoder-decoder within a training budget, de->en and en->fr, with training time, tokens per second and
+decoding speed (sentences per second, greedy and beam 5).
+
+    python pipelines/benchmark.py translation [--minutes 45]
+
+Targets (de->en): translate_attention BLEU >= 30 (a public reproduction of the PyTorch seq2seq tutorial's GRU with
+attention reports 28.2 on this test set and direction), and attention ahead of the plain model by >= 8 BLEU in
+the same benchmark run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from seqlab.benchmarks.runner import train_preset, write_report
+
+DIRECTIONS = {"de-en": ("de", "en"), "en-fr": ("en", "fr")}
+PRESETS = ("translate_attention", "translate_seq2seq")
+TARGET_BLEU = 30.0  # translate_attention, de->en
+TARGET_GAP = 8.0  # translate_attention - translate_seq2seq, de->en
+REFERENCE = {"pytorch_seq2seq_tutorial_gru_attention_de_en_bleu": 28.2}
+HISTORIES = ("train/epoch_sec", "train/tokens_per_sec", "val/bleu")
+
+
+def run(root: Path, minutes: float | None) -> Path:
+    minutes = minutes or 45.0
+    results: dict[str, dict] = {}
+    for direction, (src, tgt) in DIRECTIONS.items():
+        results[direction] = {}
+        for preset in PRESETS:
+            overrides = [f"experiment={preset}", f"dataset.src_lang={src}", f"dataset.tgt_lang={tgt}",
+                         "callbacks.rich_progress_bar=null"]
+            result = train_preset(root, f"{preset}-{direction}", overrides, minutes, HISTORIES)
+            results[direction][preset] = summarize(result)
+    de_en = results["de-en"]
+    attention, plain = de_en["translate_attention"]["test_bleu"], de_en["translate_seq2seq"]["test_bleu"]
+    targets = {
+        "de-en attention bleu": {"target": TARGET_BLEU, "value": attention, "met": attention >= TARGET_BLEU},
+        "de-en attention minus plain bleu": {"target": TARGET_GAP, "value": round(attention - plain, 2),
+                                             "met": attention - plain >= TARGET_GAP},
+    }
+    return write_report(root, "translation", {
+        "dataset": "multi30k test_2016_flickr", "budget_minutes": minutes, "metric": "sacrebleu corpus BLEU, "
+        "detokenized, cased, 13a (beam 5, length penalty 0.6)", "results": results, "targets": targets,
+        "reference": REFERENCE,
+    })
+
+
+def summarize(result: dict) -> dict:
+    metrics, history = result.get("metrics", {}), result.get("history", {})
+    epoch_seconds = history.get("train/epoch_sec", [])
+    speeds = history.get("train/tokens_per_sec", [])
+
+    def metric(key: str) -> float | None:
+        return round(metrics[key], 2) if key in metrics else None
+
+    return {
+        "run_id": result.get("run_id"),
+        "status": result.get("status"),
+        "test_bleu": metric("test/bleu"),
+        "test_chrf": metric("test/chrf"),
+        "test_bleu_greedy": metric("test/bleu_greedy"),
+        "best_val_bleu": round(result["value"], 2),
+        "epochs": len(epoch_seconds),
+        "training_seconds": round(sum(epoch_seconds), 1),
+        "wall_seconds": result["wall_seconds"],
+        "target_tokens_per_sec": round(sum(speeds) / len(speeds), 1) if speeds else None,
+        "greedy_sentences_per_sec": metric("test/sent_per_sec_greedy"),
+        "beam5_sentences_per_sec": metric("test/sent_per_sec_beam"),
+        "val_bleu_per_epoch": [round(v, 2) for v in history.get("val/bleu", [])],
+        "overrides": result["overrides"],
+    }

@@ -1,0 +1,1 @@
+"""Decoding a trained encoder-decoder: greedy search and beam search with a length penalty."""

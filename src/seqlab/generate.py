@@ -1,0 +1,56 @@
+"""Continue a prompt with a trained language model: from an MLflow run, a saved folder or a hub name; the text
+streams to the terminal token by token (one sequence), or each sequence is printed when done."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+
+from seqlab.errors import SeqlabError
+from seqlab.inference.generation_options import GenerationOptions
+
+
+def load_generator(cfg: DictConfig):
+    from seqlab.inference.text_generator import TextGenerator
+
+    if bool(cfg.run_id) == bool(cfg.pretrained):
+        raise SeqlabError(
+            "pass exactly one of run_id=<MLflow run id> or pretrained=<saved folder or hub name, e.g. gpt2>"
+        )
+    if cfg.run_id:
+        from seqlab.tracking.run_artifacts import download_run_folder
+
+        return TextGenerator.from_directory(download_run_folder(cfg.tracking_uri, str(cfg.run_id)))
+    return TextGenerator.load(str(cfg.pretrained), "pretrained")
+
+
+def read_prompt(cfg: DictConfig) -> str:
+    if cfg.prompt is not None and cfg.prompt_file:
+        raise SeqlabError("pass either prompt=... or prompt_file=<path>, not both")
+    if not cfg.prompt_file:
+        return "" if cfg.prompt is None else str(cfg.prompt)
+    path = Path(str(cfg.prompt_file)).expanduser()
+    if not path.is_file():
+        raise SeqlabError(f"prompt_file {path} does not exist")
+    try:
+        return path.read_bytes().decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as err:
+        raise SeqlabError(f"prompt_file {path}: bytes that are not UTF-8 at byte {err.start}; save it as UTF-8") \
+            from None
+
+
+def generate(cfg: DictConfig) -> list[str]:
+    prompt = read_prompt(cfg)
+    if not prompt:
+        raise SeqlabError('the prompt is empty; pass prompt="some text" to continue')
+    options = GenerationOptions.from_mapping(OmegaConf.to_container(cfg, resolve=True))
+    generator = load_generator(cfg)
+    streamed = cfg.stream and options.num_beams == 1 and options.num_return_sequences == 1
+    texts = generator.generate(prompt, options, stream=bool(cfg.stream))
+    if not streamed:
+        for number, text in enumerate(texts, start=1):
+            if len(texts) > 1:
+                print(f"--- sequence {number} ---")
+            print(text)
+    return texts

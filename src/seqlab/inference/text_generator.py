@@ -1,0 +1,157 @@
+"""A trained language model and its tokenizer that continue prompts: GPT-2 (or any transformers causal LM,
+through generate() with its key-value cache) or seqlab's recurrent model (through recurrent_decoding).
+
+Saved layouts (what a training run logs as its `model` artifact):
+- transformers: save_pretrained of the model and the tokenizer (config.json, model.safetensors, tokenizer.json,
+  ...); from_pretrained(<folder>) loads either back.
+- recurrent: net.json (the net's constructor arguments and _target_), model.safetensors, and the tokenizer's
+  save_pretrained files. Only classes under seqlab.models are rebuilt: nothing in a folder is run as code.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from seqlab.errors import SeqlabError
+from seqlab.inference.generation_options import GenerationOptions
+
+
+class TextGenerator:
+    def __init__(self, model: torch.nn.Module, tokenizer, net_config: dict | None = None):
+        from seqlab.models.gpt2_lm import GPT2LanguageModel
+
+        self.model = model.model if isinstance(model, GPT2LanguageModel) else model  # unwrap seqlab's GPT-2
+        self.tokenizer = tokenizer
+        self.net_config = net_config
+
+    @property
+    def uses_transformers(self) -> bool:
+        return hasattr(self.model, "generate") and hasattr(self.model, "config")
+
+    @property
+    def context_size(self) -> int | None:
+        """Most tokens the model can attend over (prompt and continuation); None: no limit (recurrent)."""
+        from seqlab.models.gpt2_lm import context_size
+
+        return context_size(self.model.config) if self.uses_transformers else None
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    # -- loading and saving ----------------------------------------------------------------------------------
+    @classmethod
+    def load(cls, source: str, option: str = "pretrained") -> TextGenerator:
+        """From a saved folder, or a hub name (gpt2, distilgpt2) when no such folder exists."""
+        from seqlab.pretrained import is_local, load_causal_lm, load_tokenizer
+
+        if is_local(str(source)):
+            return cls.from_directory(source, option)
+        return cls(load_causal_lm(source, option), load_tokenizer(source, option))
+
+    @classmethod
+    def from_directory(cls, folder: str | Path, option: str = "pretrained") -> TextGenerator:
+        from seqlab.pretrained import load_causal_lm, load_tokenizer
+
+        folder = Path(folder).expanduser()
+        if not folder.is_dir():
+            raise SeqlabError(f"{option}={folder}: no such folder")
+        if (folder / "net.json").is_file():
+            from safetensors.torch import load_model
+
+            from seqlab.inference.text_classifier import build_net
+
+            net_config = json.loads((folder / "net.json").read_text())
+            net = build_net(net_config)
+            load_model(net, str(folder / "model.safetensors"))  # restores tied weights
+            return cls(net, load_tokenizer(str(folder), option), net_config)
+        if (folder / "config.json").is_file():
+            return cls(load_causal_lm(str(folder), option), load_tokenizer(str(folder), option))
+        raise SeqlabError(f"{folder} holds no saved language model (no config.json or net.json)")
+
+    def save_pretrained(self, folder: str | Path) -> Path:
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        if self.uses_transformers:
+            tok = self.tokenizer
+            for config in (self.model.config, self.model.generation_config):
+                config.bos_token_id = config.eos_token_id = tok.eos_token_id
+                config.pad_token_id = tok.pad_token_id
+            self.model.save_pretrained(folder)
+        else:
+            from safetensors.torch import save_model
+
+            (folder / "net.json").write_text(json.dumps(self.net_config, indent=2))
+            save_model(self.model, str(folder / "model.safetensors"))  # handles tied weights
+        self.tokenizer.save_pretrained(folder)
+        return folder
+
+    # -- generating ----------------------------------------------------------------------------------------
+    def encode_prompt(self, prompt: str, max_new_tokens: int, clip: bool = False) -> tuple[torch.Tensor, int]:
+        """Prompt ids [1, T] and the number of new tokens that fit the context (clip=False: all, or an error)."""
+        if prompt is None or not str(prompt):
+            raise SeqlabError('the prompt is empty; pass prompt="some text" to continue')
+        ids = self.tokenizer.encode(str(prompt), add_special_tokens=False)
+        if not ids:
+            raise SeqlabError(f"the prompt {prompt!r} encodes to no token; use other text")
+        limit = self.context_size
+        if limit is not None:
+            if len(ids) >= limit:
+                raise SeqlabError(
+                    f"the prompt is {len(ids)} tokens long, longer than the model's context of {limit} tokens "
+                    f"(leaving room for one new token); shorten the prompt to fewer than {limit} tokens"
+                )
+            room = limit - len(ids)
+            if max_new_tokens > room and not clip:
+                raise SeqlabError(
+                    f"the prompt ({len(ids)} tokens) and max_new_tokens={max_new_tokens} exceed the model's context "
+                    f"of {limit} tokens; set max_new_tokens to at most {room} or shorten the prompt"
+                )
+            max_new_tokens = min(max_new_tokens, room)
+        return torch.tensor([ids], device=self.device), max_new_tokens
+
+    @torch.no_grad()
+    def generate_ids(self, prompt: str, options: GenerationOptions, streamer=None,
+                     clip: bool = False) -> tuple[list[int], list[list[int]]]:
+        """The prompt's ids and each continuation's new ids (up to end-of-text, which is kept)."""
+        from dataclasses import replace
+
+        options.check()
+        input_ids, room = self.encode_prompt(prompt, options.max_new_tokens, clip)
+        options = replace(options, max_new_tokens=room, min_new_tokens=min(options.min_new_tokens, room))
+        if options.seed is not None:
+            torch.manual_seed(options.seed)
+        eos, pad = self.tokenizer.eos_token_id, self.tokenizer.pad_token_id
+        pad = eos if pad is None else pad
+        self.model.eval()
+        if self.uses_transformers:
+            output = self.model.generate(
+                input_ids=input_ids, attention_mask=torch.ones_like(input_ids),
+                generation_config=options.generation_config(eos, pad), streamer=streamer,
+            )
+        else:
+            from seqlab.inference.recurrent_decoding import recurrent_generate
+
+            output = recurrent_generate(self.model, input_ids, options, eos, pad, streamer)
+        return input_ids[0].tolist(), [_until_eos(row[input_ids.size(1) :].tolist(), eos) for row in output]
+
+    def generate(self, prompt: str, options: GenerationOptions, stream: bool = False, clip: bool = False) -> list[str]:
+        """The prompt followed by each continuation. stream=True prints the continuation (one sequence, no
+        beam search) to stdout token by token as it comes."""
+        streamer = None
+        if stream and options.num_beams == 1 and options.num_return_sequences == 1:
+            from transformers import TextStreamer
+
+            streamer = TextStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
+            print(prompt, end="", flush=True)
+        _, continuations = self.generate_ids(prompt, options, streamer, clip)
+        return [prompt + self.tokenizer.decode(ids, skip_special_tokens=True) for ids in continuations]
+
+
+def _until_eos(ids: list[int], eos: int | None) -> list[int]:
+    if eos is not None and eos in ids:
+        return ids[: ids.index(eos) + 1]
+    return ids

@@ -1,0 +1,119 @@
+"""A trained translator, loaded from a bundle directory or a Lightning checkpoint, that translates raw text.
+
+Bundle layout: net.json (the net's constructor arguments and _target_), model.safetensors, source_tokenizer.json,
+target_tokenizer.json, decoding.json (beam size, length penalty, length limits, the source max_length).
+Only classes under seqlab.models can be rebuilt: nothing in a bundle is run as code.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_model, save_model
+from tokenizers import Tokenizer
+
+from seqlab.data.batching import pad_sequences
+from seqlab.data.seq2seq_tokenizers import decode, display_tokens, encode, special_ids
+from seqlab.decoding.beam_search import beam_search
+from seqlab.decoding.greedy import greedy_search
+from seqlab.decoding.hypothesis import SearchLimits
+from seqlab.errors import SeqlabError
+from seqlab.inference.text_classifier import build_net
+
+DEFAULT_DECODING = {"beam_size": 5, "length_penalty": 0.6, "max_len_a": 1.5, "max_len_b": 10, "max_length": 50}
+
+
+@dataclass
+class Translation:
+    source: str
+    text: str  # the detokenized translation
+    source_tokens: list[str]  # as the model saw them, <eos> included
+    target_tokens: list[str]  # as generated, <eos> included when reached
+    attention: torch.Tensor | None  # [target tokens, source tokens]; None without attention
+
+
+class Translator:
+    def __init__(self, net: torch.nn.Module, net_config: dict, src_tokenizer: Tokenizer, tgt_tokenizer: Tokenizer,
+                 decoding: dict | None = None):
+        self.net = net.eval()
+        self.net_config = net_config
+        self.src_tokenizer, self.tgt_tokenizer = src_tokenizer, tgt_tokenizer
+        self.decoding = {**DEFAULT_DECODING, **(decoding or {})}
+        self.ids = special_ids(tgt_tokenizer)
+        self.src_pad = special_ids(src_tokenizer)["pad_id"]
+
+    @property
+    def has_attention(self) -> bool:
+        return getattr(self.net, "attention", None) is not None
+
+    @classmethod
+    def from_bundle(cls, folder: str | Path) -> Translator:
+        folder = Path(folder)
+        if not (folder / "net.json").is_file():
+            raise SeqlabError(f"{folder} is not a seqlab translator bundle (no net.json)")
+        net_config = json.loads((folder / "net.json").read_text())
+        net = build_net(net_config)
+        load_model(net, str(folder / "model.safetensors"))
+        return cls(net, net_config, Tokenizer.from_file(str(folder / "source_tokenizer.json")),
+                   Tokenizer.from_file(str(folder / "target_tokenizer.json")),
+                   json.loads((folder / "decoding.json").read_text()))
+
+    @classmethod
+    def from_checkpoint(cls, path: str | Path) -> Translator:
+        path = Path(path)
+        if not path.is_file():
+            raise SeqlabError(f"checkpoint {path} does not exist")
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        data = next((v for v in checkpoint.values() if isinstance(v, dict) and v.get("target_tokenizer")), None)
+        if data is None or not checkpoint.get("net_config"):
+            raise SeqlabError(f"{path} is not a seqlab translation checkpoint (no tokenizers or net config)")
+        net = build_net(checkpoint["net_config"])
+        prefix = "net."
+        net.load_state_dict({k[len(prefix):]: v for k, v in checkpoint["state_dict"].items() if k.startswith(prefix)})
+        decoding = {**checkpoint.get("decoding", {}), "max_length": data.get("max_length", 50)}
+        return cls(net, checkpoint["net_config"], Tokenizer.from_str(data["source_tokenizer"]),
+                   Tokenizer.from_str(data["target_tokenizer"]), decoding)
+
+    def save_bundle(self, folder: str | Path) -> Path:
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "net.json").write_text(json.dumps(self.net_config, indent=2))
+        save_model(self.net, str(folder / "model.safetensors"))  # handles the tied output and embedding weights
+        self.src_tokenizer.save(str(folder / "source_tokenizer.json"))
+        self.tgt_tokenizer.save(str(folder / "target_tokenizer.json"))
+        (folder / "decoding.json").write_text(json.dumps(self.decoding, indent=2))
+        return folder
+
+    @torch.no_grad()
+    def translate(self, texts: list[str], beam_size: int | None = None, length_penalty: float | None = None,
+                  batch_size: int = 64) -> list[Translation]:
+        """One Translation per text, in order; beam_size 1 is greedy search (default: the run's beam size)."""
+        beam = int(beam_size if beam_size is not None else self.decoding["beam_size"])
+        if beam < 1:
+            raise SeqlabError(f"beam_size={beam} must be at least 1")
+        alpha = float(length_penalty if length_penalty is not None else self.decoding["length_penalty"])
+        limits = SearchLimits(self.decoding["max_len_a"], self.decoding["max_len_b"])
+        texts = [str(t) for t in texts]
+        encoded, _ = encode(self.src_tokenizer, texts, int(self.decoding["max_length"]), bos=False)
+        order = sorted(range(len(texts)), key=lambda i: len(encoded[i]))  # little padding per batch
+        results: list[Translation | None] = [None] * len(texts)
+        for start in range(0, len(order), batch_size):
+            rows = order[start:start + batch_size]
+            src_ids, src_mask = pad_sequences([encoded[i] for i in rows], self.src_pad)
+            if beam == 1:
+                hypotheses = greedy_search(self.net, src_ids, src_mask, self.ids["bos_id"], self.ids["eos_id"], limits)
+            else:
+                hypotheses = beam_search(self.net, src_ids, src_mask, self.ids["bos_id"], self.ids["eos_id"], beam,
+                                         alpha, limits)
+            texts_out = decode(self.tgt_tokenizer, [h.tokens for h in hypotheses])
+            for row, hypothesis, text in zip(rows, hypotheses, texts_out, strict=True):
+                steps = hypothesis.attention.size(0) if hypothesis.attention is not None else len(hypothesis.tokens)
+                target = hypothesis.tokens + ([self.ids["eos_id"]] if steps > len(hypothesis.tokens) else [])
+                results[row] = Translation(
+                    texts[row], text, display_tokens(self.src_tokenizer, encoded[row]),
+                    display_tokens(self.tgt_tokenizer, target), hypothesis.attention,
+                )
+        return results

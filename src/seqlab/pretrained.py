@@ -1,0 +1,82 @@
+"""Pretrained models and tokenizers by hub name (gpt2, distilgpt2, org/name) or by local folder (written by
+save_pretrained). A hub name is looked up in the local Hugging Face cache first; when it is not there and the hub
+cannot be reached, the error says so at once (no minutes of retries) and how to pass a local folder instead."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+from urllib.parse import urlparse
+
+from seqlab.errors import SeqlabError
+
+PROBE_TIMEOUT = 3.0  # seconds to wait for the hub before calling it unreachable
+
+
+def is_local(name: str) -> bool:
+    """A folder, or something written like a path (absolute, ./, ../, ~): never a hub name."""
+    return Path(name).expanduser().is_dir() or name.startswith(("/", "./", "../", "~"))
+
+
+def hub_reachable() -> bool:
+    if os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes"):
+        return False
+    from huggingface_hub import constants
+
+    endpoint = urlparse(constants.ENDPOINT)
+    try:
+        socket.create_connection((endpoint.hostname, endpoint.port or 443), timeout=PROBE_TIMEOUT).close()
+        return True
+    except OSError:
+        return False
+
+
+def _load(loader, name: str, what: str, option: str, **kwargs):
+    if not name or not str(name).strip():
+        raise SeqlabError(f"{option} is empty; give a hub name (gpt2) or a folder written by save_pretrained")
+    name = str(name)
+    if is_local(name):
+        folder = Path(name).expanduser()
+        if not folder.is_dir():
+            raise SeqlabError(f"{option}={name}: no such folder; pass a folder written by save_pretrained")
+        try:
+            return loader(str(folder), **kwargs)
+        except (OSError, ValueError) as err:
+            raise SeqlabError(f"cannot load the {what} from {folder}: {err}".splitlines()[0]) from None
+    try:
+        return loader(name, local_files_only=True, **kwargs)  # the local Hugging Face cache
+    except (OSError, ValueError):
+        pass
+    if not hub_reachable():
+        raise SeqlabError(
+            f"cannot load pretrained '{name}': it is not in the local Hugging Face cache and the hub cannot be "
+            f"reached (no internet?). On a machine with internet save it with "
+            f"`AutoModelForCausalLM.from_pretrained('{name}').save_pretrained('{name.split('/')[-1]}-local')` "
+            f"(and the same for AutoTokenizer), copy that folder here and pass its path: {option}=/path/to/folder"
+        )
+    try:
+        return loader(name, **kwargs)
+    except (OSError, ValueError) as err:
+        raise SeqlabError(f"cannot load pretrained '{name}' from the hub: {err}".splitlines()[0]) from None
+
+
+def load_tokenizer(name: str, option: str = "model.net.pretrained"):
+    """The tokenizer saved with a pretrained model; its end-of-text token also pads."""
+    from transformers import AutoTokenizer
+
+    tokenizer = _load(AutoTokenizer.from_pretrained, name, "tokenizer", option)
+    if tokenizer.pad_token is None:
+        if tokenizer.eos_token is None:
+            raise SeqlabError(f"the tokenizer of '{name}' has no end-of-text token to pad with")
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def load_causal_lm(name: str, option: str = "model.net.pretrained", **config):
+    """A causal language model (GPT-2 and kin); `config` overrides values of its saved config (e.g. dropout)."""
+    from transformers import AutoModelForCausalLM
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()  # no bar on the terminal generated text streams to
+    return _load(AutoModelForCausalLM.from_pretrained, name, "model", option, **config)

@@ -1,0 +1,161 @@
+"""Language-model task: wraps any next-token model (ids -> logits [B, T, V]): cross-entropy over blocks,
+loss / perplexity (and bits per character for char-level tokenizers), and samples from fixed prompts each epoch."""
+
+from __future__ import annotations
+
+import inspect
+import math
+from pathlib import Path
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchmetrics import MeanMetric
+from torchmetrics.text import Perplexity
+
+from seqlab.data.token_blocks import IGNORE
+from seqlab.errors import SeqlabError
+from seqlab.tasks.throughput import EpochThroughput
+
+SAMPLES_FILE = "samples.txt"
+
+
+class LanguageModelTask(L.LightningModule):
+    task_name = "language_model"
+
+    def __init__(
+        self,
+        net: nn.Module,
+        optimizer,
+        scheduler=None,
+        monitor: str = "val/loss",
+        char_level: bool = False,
+        sample_prompts: list | None = None,
+        sample_max_new_tokens: int = 200,
+        sample_temperature: float = 0.8,
+        sample_top_k: int = 0,
+        sample_seed: int = 1234,
+    ):
+        super().__init__()
+        self.net = net
+        self.optimizer_factory = optimizer
+        self.scheduler_factory = scheduler
+        self.monitor = monitor
+        self.char_level = char_level
+        self.net_config: dict | None = None  # the net's config, saved in checkpoints and bundles to rebuild it
+        self.sample_prompts = list(sample_prompts or [])
+        self.sample_options = {"max_new_tokens": sample_max_new_tokens, "temperature": sample_temperature,
+                               "top_k": sample_top_k, "seed": sample_seed, "do_sample": True}
+        self.losses = nn.ModuleDict({stage: MeanMetric() for stage in ("val", "test")})
+        self.perplexities = nn.ModuleDict({stage: Perplexity(ignore_index=IGNORE) for stage in ("val", "test")})
+        self.throughput = EpochThroughput()
+
+    def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
+        return self.net(input_ids)
+
+    def _step(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor, int]:
+        logits = self(batch["input_ids"])
+        labels = batch["labels"]
+        loss = F.cross_entropy(logits.flatten(0, 1).float(), labels.flatten(), ignore_index=IGNORE)
+        return loss, logits, int((labels != IGNORE).sum())
+
+    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
+        loss, _, tokens = self._step(batch)
+        self.log("train/loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=tokens)
+        self.throughput.add(tokens)
+        return loss
+
+    def on_train_epoch_start(self) -> None:
+        self.throughput.reset()
+
+    def on_train_epoch_end(self) -> None:
+        self.log_dict(self.throughput.metrics())
+
+    def _evaluate(self, batch: dict, stage: str) -> None:
+        loss, logits, tokens = self._step(batch)
+        self.losses[stage].update(loss, tokens)  # weighted: the mean over tokens, whatever the batch sizes
+        self.perplexities[stage].update(logits.float(), batch["labels"])
+
+    def _log_epoch(self, stage: str) -> float:
+        loss = float(self.losses[stage].compute())
+        metrics = {f"{stage}/loss": loss, f"{stage}/ppl": float(self.perplexities[stage].compute())}
+        if self.char_level:
+            metrics[f"{stage}/bpc"] = loss / math.log(2)  # nats per character -> bits per character
+        self.log_dict(metrics, prog_bar=stage == "val")
+        self.losses[stage].reset()
+        self.perplexities[stage].reset()
+        return loss
+
+    def validation_step(self, batch: dict, batch_idx: int) -> None:
+        self._evaluate(batch, "val")
+
+    def on_validation_epoch_end(self) -> None:
+        loss = self._log_epoch("val")
+        if self.trainer.is_global_zero and not self.trainer.sanity_checking and self.sample_prompts:
+            self.write_samples(f"epoch {self.current_epoch} (val/loss {loss:.4f})")
+
+    def test_step(self, batch: dict, batch_idx: int) -> None:
+        self._evaluate(batch, "test")
+
+    def on_test_epoch_end(self) -> None:
+        self._log_epoch("test")
+
+    # -- samples ---------------------------------------------------------------------------------------------
+    def samples(self, tokenizer) -> list[str]:
+        """One continuation per prompt, seeded and on a forked random state, so training is left untouched."""
+        from seqlab.inference.generation_options import GenerationOptions
+        from seqlab.inference.text_generator import TextGenerator
+
+        generator = TextGenerator(self.net, tokenizer, self.net_config)
+        options = GenerationOptions(**self.sample_options)
+        devices = [self.device] if self.device.type == "cuda" else []
+        was_training = self.net.training
+        with torch.random.fork_rng(devices=devices), torch.inference_mode():
+            texts = [generator.generate(prompt, options, clip=True)[0] for prompt in self.sample_prompts]
+        self.net.train(was_training)
+        return texts
+
+    def write_samples(self, heading: str) -> Path | None:
+        """Appends this epoch's samples to <run dir>/reports/samples.txt and logs the file, when the logger
+        can log files (MLflow); the run's reports carry it at the end in any case."""
+        datamodule = getattr(self.trainer, "datamodule", None)
+        if datamodule is None or datamodule.tokenizer is None:
+            return None
+        path = Path(self.trainer.default_root_dir) / "reports" / SAMPLES_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        texts = self.samples(datamodule.tokenizer)
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(f"===== {heading} =====\n")
+            for prompt, text in zip(self.sample_prompts, texts, strict=True):
+                fh.write(f"--- prompt: {prompt!r}\n{text}\n\n")
+        log_file = getattr(self.logger, "log_file", None)
+        if log_file is not None:
+            log_file(path, "samples")
+        return path
+
+    # -- optimisation ------------------------------------------------------------------------------------------
+    def configure_optimizers(self):
+        """Weight decay on matrices only (not on biases, norms' gains or 1-d parameters), as GPT-2 is trained."""
+        decay = [p for p in self.parameters() if p.requires_grad and p.dim() >= 2]
+        no_decay = [p for p in self.parameters() if p.requires_grad and p.dim() < 2]
+        optimizer = self.optimizer_factory(params=[{"params": decay}, {"params": no_decay, "weight_decay": 0.0}])
+        if self.scheduler_factory is None:
+            return optimizer
+        if "num_training_steps" not in inspect.signature(self.scheduler_factory).parameters:
+            scheduler = self.scheduler_factory(optimizer=optimizer)
+            return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "monitor": self.monitor}}
+        steps = self.trainer.estimated_stepping_batches
+        if not math.isfinite(steps):
+            raise SeqlabError("the learning-rate schedule needs a training length: set trainer.max_epochs or "
+                              "trainer.max_steps, or model.scheduler=null")
+        scheduler = self.scheduler_factory(optimizer=optimizer, num_training_steps=int(steps))
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+    def write_outputs(self, datamodule, run_dir):
+        from seqlab.tasks.language_model_outputs import write_language_model_outputs
+
+        return write_language_model_outputs(self, datamodule, run_dir)
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["net_config"] = self.net_config

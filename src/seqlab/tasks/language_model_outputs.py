@@ -1,0 +1,27 @@
+"""Files that a finished language-model run leaves: the samples of every epoch and of the final (best) model, and
+the model with its tokenizer in a folder that from_pretrained (GPT-2) or `make generate` loads back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from seqlab.inference.text_generator import TextGenerator
+from seqlab.tasks.outputs import RunOutputs
+
+
+def write_language_model_outputs(task, datamodule, run_dir: Path) -> RunOutputs:
+    """Reports into <run_dir>/reports (samples.txt), the model into <run_dir>/model, the tokenizer alone into
+    <run_dir>/tokenizer."""
+    folder, bundle, tokenizer_dir = run_dir / "reports", run_dir / "model", run_dir / "tokenizer"
+    folder.mkdir(parents=True, exist_ok=True)
+    net = task.cpu().net
+    if task.sample_prompts:
+        texts = task.samples(datamodule.tokenizer)
+        with open(folder / "samples.txt", "a", encoding="utf-8") as fh:
+            fh.write("===== final model (the best checkpoint) =====\n")
+            for prompt, text in zip(task.sample_prompts, texts, strict=True):
+                fh.write(f"--- prompt: {prompt!r}\n{text}\n\n")
+    TextGenerator(net, datamodule.tokenizer, task.net_config).save_pretrained(bundle)
+    datamodule.tokenizer.save_pretrained(tokenizer_dir)
+    return RunOutputs(reports=folder, model_dir=bundle, model_kind="language_model",
+                      extra={"tokenizer": tokenizer_dir})

@@ -1,0 +1,201 @@
+"""Translation task: wraps an encoder-decoder nn.Module (models.seq2seq); teacher-forced loss and perplexity, and
+decoding scored with sacrebleu's corpus BLEU and chrF on detokenized text.
+
+Validation decodes greedily (or with val_beam_size) up to val_max_sentences sentences each epoch, as val/bleu and
+val/chrf; test decodes every sentence greedily and with beam search (beam_size, length_penalty), logging test/bleu
+and test/chrf of the beam (test/bleu_greedy of greedy search) and the decoding speed of both.
+"""
+
+from __future__ import annotations
+
+import time
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from sacrebleu.metrics import BLEU, CHRF
+from torch import nn
+from torchmetrics import MeanMetric
+from torchmetrics.text import Perplexity
+
+from seqlab.decoding.beam_search import beam_search
+from seqlab.decoding.greedy import greedy_search
+from seqlab.decoding.hypothesis import SearchLimits
+from seqlab.errors import SeqlabError
+from seqlab.tasks.throughput import EpochThroughput
+
+MONITORS = {"val/bleu": "max", "val/chrf": "max", "val/loss": "min", "val/ppl": "min"}
+
+
+class TranslationTask(L.LightningModule):
+    task_name = "translation"
+
+    def __init__(
+        self,
+        net: nn.Module,
+        optimizer,
+        scheduler=None,
+        pad_id: int = 0,
+        bos_id: int = 2,
+        eos_id: int = 3,
+        monitor: str = "val/bleu",
+        label_smoothing: float = 0.1,
+        beam_size: int = 5,
+        length_penalty: float = 0.6,
+        max_len_a: float = 1.5,
+        max_len_b: int = 10,
+        val_beam_size: int = 1,
+        val_max_sentences: int | None = None,
+        heatmap_sentences: int = 4,
+        sample_size: int = 20,
+    ):
+        super().__init__()
+        if monitor not in MONITORS:
+            raise SeqlabError(f"optimized_metric={monitor} is not a translation metric; choices: "
+                              f"{', '.join(MONITORS)} (the translate_* presets set val/bleu)")
+        if beam_size < 1 or val_beam_size < 1:
+            raise SeqlabError("model.beam_size and model.val_beam_size must be at least 1")
+        if not 0.0 <= label_smoothing < 1.0:
+            raise SeqlabError(f"model.label_smoothing={label_smoothing} must lie in [0, 1)")
+        self.net = net
+        self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
+        self.monitor = monitor
+        self.pad_id, self.bos_id, self.eos_id = pad_id, bos_id, eos_id
+        self.label_smoothing = label_smoothing
+        self.beam_size, self.length_penalty, self.val_beam_size = beam_size, length_penalty, val_beam_size
+        self.limits = SearchLimits(max_len_a, max_len_b)
+        self.val_max_sentences = val_max_sentences
+        self.heatmap_sentences, self.sample_size = heatmap_sentences, sample_size
+        self.net_config: dict | None = None  # the net's config, saved in checkpoints to rebuild it
+        self.perplexity = nn.ModuleDict({stage: Perplexity(ignore_index=pad_id) for stage in ("val", "test")})
+        self.train_loss = MeanMetric()
+        self.train_loss.persistent(True)  # in checkpoints: an epoch resumed mid-way still averages all its batches
+        self.throughput = EpochThroughput()
+        self.hypotheses: dict[str, dict[int, list[int]]] = {"val": {}, "test": {}, "test_greedy": {}}
+        self.decode_seconds: dict[str, float] = {}
+
+    # -- training --------------------------------------------------------------------------------------------
+    def _loss(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        tgt = batch["tgt_ids"]
+        logits, _ = self.net(batch["src_ids"], batch["src_mask"], tgt[:, :-1])
+        labels = tgt[:, 1:]
+        loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), labels.reshape(-1), ignore_index=self.pad_id,
+                               label_smoothing=self.label_smoothing)
+        return loss, logits, labels
+
+    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
+        loss, _, labels = self._loss(batch)
+        tokens = int((labels != self.pad_id).sum())
+        self.train_loss.update(loss.detach(), weight=tokens)  # the loss is a mean over target tokens
+        self.log("train/loss", self.train_loss, on_step=False, on_epoch=True)
+        self.throughput.add(tokens)
+        return loss
+
+    def on_train_epoch_start(self) -> None:
+        self.throughput.reset()
+
+    def on_train_epoch_end(self) -> None:
+        self.log_dict(self.throughput.metrics())
+
+    # -- evaluation ------------------------------------------------------------------------------------------
+    def _teacher_forced(self, batch: dict, stage: str) -> None:
+        loss, logits, labels = self._loss(batch)
+        self.log(f"{stage}/loss", loss, on_epoch=True, batch_size=len(labels))
+        self.perplexity[stage](logits.float(), labels)
+        self.log(f"{stage}/ppl", self.perplexity[stage], on_epoch=True, batch_size=len(labels))
+
+    def decode(self, src_ids: torch.Tensor, src_mask: torch.Tensor, beam_size: int):
+        if beam_size == 1:
+            return greedy_search(self.net, src_ids, src_mask, self.bos_id, self.eos_id, self.limits)
+        return beam_search(self.net, src_ids, src_mask, self.bos_id, self.eos_id, beam_size, self.length_penalty,
+                           self.limits)
+
+    def _decode_into(self, key: str, batch: dict, beam_size: int, keep: torch.Tensor | None = None) -> None:
+        src_ids, src_mask, index = batch["src_ids"], batch["src_mask"], batch["index"]
+        if keep is not None:
+            src_ids, src_mask, index = src_ids[keep], src_mask[keep], index[keep]
+        if len(index) == 0:
+            return
+        start = time.perf_counter()
+        hypotheses = self.decode(src_ids, src_mask, beam_size)
+        self.decode_seconds[key] = self.decode_seconds.get(key, 0.0) + time.perf_counter() - start
+        self.hypotheses[key].update(zip(index.tolist(), (h.tokens for h in hypotheses), strict=True))
+
+    def on_validation_epoch_start(self) -> None:
+        self.hypotheses["val"] = {}
+
+    def validation_step(self, batch: dict, batch_idx: int) -> None:
+        self._teacher_forced(batch, "val")
+        cap = self.val_max_sentences
+        self._decode_into("val", batch, self.val_beam_size, None if cap is None else batch["index"] < cap)
+
+    def on_validation_epoch_end(self) -> None:
+        scores = self._corpus_scores("val", "val")
+        if scores:
+            self.log_dict({"val/bleu": scores[0], "val/chrf": scores[1]})
+
+    def on_test_epoch_start(self) -> None:
+        self.hypotheses["test"], self.hypotheses["test_greedy"], self.decode_seconds = {}, {}, {}
+
+    def test_step(self, batch: dict, batch_idx: int) -> None:
+        self._teacher_forced(batch, "test")
+        self._decode_into("test_greedy", batch, 1)
+        if self.beam_size > 1:
+            self._decode_into("test", batch, self.beam_size)
+
+    def on_test_epoch_end(self) -> None:
+        if self.beam_size == 1:
+            self.hypotheses["test"] = dict(self.hypotheses["test_greedy"])
+            self.decode_seconds["test"] = self.decode_seconds.get("test_greedy", 0.0)
+        metrics = {}
+        for key, suffix in (("test", ""), ("test_greedy", "_greedy")):
+            sentences = len(self.hypotheses[key])
+            scores = self._corpus_scores(key, "test")
+            if scores:
+                metrics.update({f"test/bleu{suffix}": scores[0], f"test/chrf{suffix}": scores[1]})
+                metrics[f"test/sent_per_sec{suffix or '_beam'}"] = sentences / max(self.decode_seconds[key], 1e-9)
+        self.log_dict(metrics)
+
+    def _corpus_scores(self, key: str, split: str) -> tuple[float, float] | None:
+        """sacrebleu corpus BLEU and chrF of the decoded sentences of `split` (every rank's), detokenized."""
+        hypotheses = self._gathered(key)
+        datamodule = self.trainer.datamodule
+        if not hypotheses or datamodule is None:
+            return None
+        rows = sorted(hypotheses)
+        texts = datamodule.detokenize([hypotheses[i] for i in rows])
+        references = datamodule.references(split)
+        refs = [[references[i] for i in rows]]
+        bleu = BLEU(lowercase=datamodule.lowercase_target).corpus_score(texts, refs).score
+        chrf = CHRF(lowercase=datamodule.lowercase_target).corpus_score(texts, refs).score
+        return bleu, chrf
+
+    def _gathered(self, key: str) -> dict[int, list[int]]:
+        hypotheses = self.hypotheses[key]
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            shards = [None] * torch.distributed.get_world_size()
+            torch.distributed.all_gather_object(shards, hypotheses)
+            hypotheses = {i: h for shard in shards for i, h in shard.items()}  # a repeated batch counts once
+            self.hypotheses[key] = hypotheses
+        return hypotheses
+
+    # -- optimisation, outputs, checkpoints ----------------------------------------------------------------------
+    def configure_optimizers(self):
+        optimizer = self.optimizer_factory(params=self.parameters())
+        if self.scheduler_factory is None:
+            return optimizer
+        scheduler = self.scheduler_factory(optimizer=optimizer)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "monitor": self.monitor}}
+
+    def decoding_options(self) -> dict:
+        return {"beam_size": self.beam_size, "length_penalty": self.length_penalty,
+                "max_len_a": self.limits.max_len_a, "max_len_b": self.limits.max_len_b}
+
+    def write_outputs(self, datamodule, run_dir):
+        from seqlab.tasks.translation_reports import write_translation_outputs
+
+        return write_translation_outputs(self, datamodule, run_dir)
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["net_config"] = self.net_config
+        checkpoint["decoding"] = self.decoding_options()

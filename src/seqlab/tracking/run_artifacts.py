@@ -1,0 +1,46 @@
+"""Fetch a folder that a finished run logged (e.g. its `model`) to local disk."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from seqlab.errors import SeqlabError
+
+PROGRESS_ENV = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
+
+
+def download_run_folder(tracking_uri: str, run_id: str, artifact_path: str = "model") -> Path:
+    """A local copy of the run's artifact folder; errors name the run and what to do."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri)
+    try:
+        run = client.get_run(run_id)
+    except MlflowException:
+        raise SeqlabError(
+            f"no MLflow run '{run_id}' in {tracking_uri}; find run ids with `make ui` or `make compare`"
+        ) from None
+    if not client.list_artifacts(run_id, artifact_path):
+        raise SeqlabError(
+            f"run '{run_id}' ({run.info.status}) logged no '{artifact_path}' folder; only a finished training run "
+            "has one"
+        )
+    target = Path(tempfile.mkdtemp(prefix=f"seqlab-{run_id[:8]}-"))
+    quiet = os.environ.get(PROGRESS_ENV)
+    os.environ[PROGRESS_ENV] = "false"  # no progress bar on the terminal the text streams to
+    try:
+        local = mlflow.artifacts.download_artifacts(
+            run_id=run_id, artifact_path=artifact_path, dst_path=str(target), tracking_uri=tracking_uri
+        )
+    except (MlflowException, OSError) as err:
+        raise SeqlabError(f"cannot fetch '{artifact_path}' of run '{run_id}': {err}".splitlines()[0]) from None
+    finally:
+        if quiet is None:
+            os.environ.pop(PROGRESS_ENV, None)
+        else:
+            os.environ[PROGRESS_ENV] = quiet
+    return Path(local)

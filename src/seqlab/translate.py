@@ -1,0 +1,59 @@
+"""Translate texts with a finished run (MLflow) or a checkpoint, printing one translation per input line and,
+when asked, saving each sentence's attention heatmap."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from omegaconf import DictConfig
+
+from seqlab.data.readers import read_utf8_lines
+from seqlab.errors import SeqlabError
+
+
+def collect_lines(cfg: DictConfig) -> list[str]:
+    lines = ([str(cfg.text)] if cfg.text is not None else []) + [str(t) for t in cfg.texts]
+    if cfg.file:
+        lines += read_utf8_lines(Path(cfg.file).expanduser())
+    if not any(line.strip() for line in lines):
+        raise SeqlabError('nothing to translate: pass text="...", texts=\'["...", "..."]\' or file=<path>')
+    return lines
+
+
+def load_translator(cfg: DictConfig):
+    from seqlab.inference.translator import Translator
+
+    if bool(cfg.run_id) == bool(cfg.checkpoint):
+        raise SeqlabError("pass exactly one of run_id=<MLflow run id> or checkpoint=<path to .ckpt>")
+    if cfg.checkpoint:
+        return Translator.from_checkpoint(Path(cfg.checkpoint).expanduser())
+    from seqlab.tracking.model_loading import load_run_model
+
+    python_model = load_run_model(cfg.tracking_uri, cfg.run_id).unwrap_python_model()
+    translator = getattr(python_model, "translator", None)
+    if translator is None:
+        raise SeqlabError(f"run '{cfg.run_id}' did not log a translator; pass the run id of a translation run")
+    return translator
+
+
+def translate(cfg: DictConfig) -> list[str]:
+    lines = collect_lines(cfg)
+    translator = load_translator(cfg)
+    if cfg.heatmaps and not translator.has_attention:
+        raise SeqlabError("this model has no attention (model.net.attention=none): it has no heatmaps to save; "
+                          "drop heatmaps=")
+    wanted = [i for i, line in enumerate(lines) if line.strip()]
+    translations = translator.translate([lines[i].strip() for i in wanted], beam_size=cfg.beam_size,
+                                        length_penalty=cfg.length_penalty)
+    outputs = [""] * len(lines)
+    for i, translation in zip(wanted, translations, strict=True):
+        outputs[i] = translation.text
+    for text in outputs:
+        print(text)
+    if cfg.heatmaps:
+        from seqlab.tasks.translation_reports import write_heatmaps
+
+        paths = write_heatmaps(translations, Path(cfg.heatmaps).expanduser())
+        print(f"{len(paths)} attention heatmap(s) in {Path(cfg.heatmaps).expanduser()}", file=sys.stderr)
+    return outputs
