@@ -112,14 +112,14 @@ def test_sigterm_saves_a_checkpoint_and_marks_the_run_killed(tmp_path, tracking_
     write_sst2_layout(tmp_path / "data" / "sst2", n_train=1500, n_dev=50)
     env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri}
     args = ["debug=smoke", "dataset.max_train_samples=null", "dataset.batch_size=8", "trainer.max_epochs=50",
-            "callbacks.early_stopping=null"]
+            "callbacks.early_stopping=null", "model.net.embed_dim=16", "model.net.hidden_size=16"]
     process = subprocess.Popen(
         [sys.executable, str(ROOT / "pipelines" / "train.py"), *args],
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     client = MlflowClient(tracking_uri)
     run = None
-    deadline = time.time() + 120
+    deadline = time.time() + 400
     while run is None and time.time() < deadline:  # wait until it has logged an epoch
         time.sleep(1)
         for experiment in client.search_experiments():

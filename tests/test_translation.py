@@ -122,15 +122,3 @@ def test_bad_options_say_what_to_fix(overrides, message, compose_cfg, multi30k_d
     with pytest.raises(SeqlabError, match=message):
         train(compose_cfg(["experiment=translate_attention", "debug=smoke", "logger=none", *overrides]))
 
-
-def test_resume_continues_the_run_with_its_own_tokenizers(compose_cfg, multi30k_dir, tracking_uri, tmp_path):
-    overrides = ["experiment=translate_luong", "debug=smoke", *TINY]
-    train(compose_cfg(overrides))
-    run_id = latest_run(tracking_uri).info.run_id
-    vocab = Translator.from_bundle(tmp_path / "run" / "model").tgt_tokenizer.get_vocab()
-    (multi30k_dir / "train.fr").write_text("Autre chose.\n" * 200, encoding="utf-8")  # a new tokenizer would differ
-    train(compose_cfg([*overrides, "trainer.max_epochs=2", f"resume={run_id}"]))
-    run = MlflowClient(tracking_uri).get_run(run_id)
-    assert run.info.status == "FINISHED"
-    assert [m.step for m in MlflowClient(tracking_uri).get_metric_history(run_id, "val/bleu")] == [0, 1]
-    assert Translator.from_bundle(tmp_path / "run" / "model").tgt_tokenizer.get_vocab() == vocab
