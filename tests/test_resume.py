@@ -84,7 +84,7 @@ def test_a_killed_run_resumes_into_the_same_history(kill, tmp_path, tracking_uri
     else:  # make resume RUN=<run_id> finds the overrides in the run
         env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri}
         command = ["make", "-s", "-f", str(ROOT / "Makefile"), "resume", f"PY={sys.executable}",
-                   f"RUN={run.info.run_id}"]
+                   f"RUN={run.info.run_id}", "ARGS="]  # ARGS: not the outer make's
         out = finish(subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE,
                                       stderr=subprocess.STDOUT, text=True))
     assert run.info.run_id in out
