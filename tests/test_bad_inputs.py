@@ -116,6 +116,17 @@ def test_bad_config_values(compose_cfg, tracking_uri, sst2_dir, override, messag
     fails_with(compose_cfg, tracking_uri, ["debug=smoke", override], message)
 
 
+@pytest.mark.parametrize("model, task, fitting", [
+    ("rnn_lm", "language_model", "cnn, lstm, rnn"),
+    ("spacy_ner", "ner", "cnn, lstm, rnn"),
+])
+def test_a_model_that_does_not_fit_the_dataset_lists_the_models_that_do(compose_cfg, tracking_uri, model, task,
+                                                                       fitting):
+    fails_with(compose_cfg, tracking_uri, [f"model={model}", "debug=smoke"],
+               rf"model '{model}' is a {task} model and dataset 'sst2' is a classification dataset: they do not "
+               rf"fit; models for classification: {fitting}$")
+
+
 def test_fetches_from_an_http_mirror(compose_cfg, tmp_path, monkeypatch):
     """The downloader takes SEQLAB_DATA_MIRROR as an http URL serving data/<dataset>/<file>."""
     served = write_sst2_layout(tmp_path / "served" / "sst2").parent
@@ -153,3 +164,14 @@ def test_unknown_group_option_lists_the_choices(tmp_path, tracking_uri, override
     result = run_script([override], tmp_path, tracking_uri)
     assert result.returncode == 1
     assert "Available options" in result.stderr and listed in result.stderr
+
+
+def test_the_script_says_which_models_fit_the_dataset(tmp_path, tracking_uri):
+    result = run_script(["dataset=multi30k", "model=lstm", "debug=smoke"], tmp_path, tracking_uri)
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert errors == ["error: model 'lstm' is a classification model and dataset 'multi30k' is a translation "
+                      "dataset: they do not fit; models for translation: seq2seq"], result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    assert latest_run(tracking_uri).info.status == "FAILED"
+    assert_no_run_left_running(tracking_uri)

@@ -5,44 +5,57 @@ from __future__ import annotations
 
 import inspect
 import typing
+from pathlib import Path
 
 from hydra.utils import get_class
-from omegaconf import DictConfig, ListConfig
+from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from seqlab.errors import SeqlabError
 
 # arguments the pipeline supplies from the data, not from the config
 SUPPLIED = {"vocab_size", "num_classes", "pad_id", "unk_id", "net", "optimizer", "scheduler",
             "src_vocab_size", "tgt_vocab_size"}
+CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 
 
 def task_of(target: str) -> str:
     return getattr(get_class(target), "task_name", "unknown")
 
 
-def group_options(group: str) -> list[str]:
+def models_for(task: str) -> list[str]:
+    """The options of the `model` group whose _target_ is a model of `task`, read with Hydra's config loader
+    (the one of the running app, or one over conf/ when called outside Hydra)."""
+    from hydra import initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
-    if not GlobalHydra.instance().is_initialized():
-        return []
-    return sorted(GlobalHydra.instance().config_loader().get_group_options(group))
+    if GlobalHydra.instance().is_initialized():
+        return _fitting_options(GlobalHydra.instance().config_loader(), task)
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        return _fitting_options(GlobalHydra.instance().config_loader(), task)
+
+
+def _fitting_options(loader, task: str) -> list[str]:
+    fitting = []
+    for option in sorted(loader.get_group_options("model")):
+        node = loader.repository.load_config(f"model/{option}").config
+        target = node.get("_target_") or OmegaConf.select(node, "model._target_")  # or in the _global_ package
+        if target and task_of(str(target)) == task:
+            fitting.append(option)
+    return fitting
 
 
 def check_model_fits_dataset(cfg: DictConfig) -> None:
+    from seqlab.run_context import hydra_choice
+
     model_task = task_of(cfg.model._target_)
     data_task = task_of(cfg.dataset._target_)
     if model_task != data_task:
-        fitting = []
-        for option in group_options("model"):
-            from hydra.core.global_hydra import GlobalHydra
-
-            node = GlobalHydra.instance().config_loader().load_config(f"model/{option}", run_mode=None)
-            if node.get("_target_") and task_of(node["_target_"]) == data_task:
-                fitting.append(option)
+        model = hydra_choice("model", str(cfg.model.get("name") or cfg.model._target_.rsplit(".", 1)[-1]))
+        fitting = models_for(data_task)
         choices = f"; models for {data_task}: {', '.join(fitting)}" if fitting else ""
         raise SeqlabError(
-            f"model '{cfg.model.get('name', cfg.model._target_)}' is a {model_task} model and dataset "
-            f"'{cfg.dataset.name}' is a {data_task} dataset: they do not fit{choices}"
+            f"model '{model}' is a {model_task} model and dataset '{cfg.dataset.name}' is a {data_task} dataset: "
+            f"they do not fit{choices}"
         )
 
 
