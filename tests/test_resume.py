@@ -103,3 +103,10 @@ def test_resume_needs_a_known_run(tmp_path, tracking_uri):
     out, _ = process.communicate(timeout=120)
     assert process.returncode == 1
     assert "error: no MLflow run '0123456789abcdef'" in out and "to resume" in out
+
+
+def test_the_resume_command_starts_without_lightning_or_torch():
+    """`make resume` reads the run's tags and hands over to train.py: importing it must cost no heavy start-up."""
+    code = "import sys, seqlab.resume; print(sorted({m.split('.')[0] for m in sys.modules} & {'lightning', 'torch'}))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert result.stdout.strip() == "[]"

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from seqlab.errors import SeqlabError
-from seqlab.training.finite_loss import newest_checkpoint
+from seqlab.training.checkpoint_files import newest_checkpoint
 
 
 def resume_run(tracker, run_id: str) -> str:

@@ -3,17 +3,11 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import lightning as L
 
 from seqlab.errors import SeqlabError
-
-
-def newest_checkpoint(folder: str | Path) -> Path | None:
-    """The checkpoint written last in `folder` (partial files from an interrupted save are not *.ckpt)."""
-    found = sorted(Path(folder).glob("*.ckpt"), key=lambda p: p.stat().st_mtime)
-    return found[-1] if found else None
+from seqlab.training.checkpoint_files import newest_checkpoint
 
 
 class FiniteLossCheck(L.Callback):
