@@ -3,6 +3,8 @@ and `make ner` on the course's sentence and on a finished run."""
 
 from __future__ import annotations
 
+import csv
+import hashlib
 import html
 import os
 import re
@@ -12,23 +14,18 @@ import sys
 import mlflow
 import pytest
 from conftest import ROOT
+from mlflow.entities import Run
 from mlflow.tracking import MlflowClient
 from ner_data import write_wnut17_layout
 
+from seqlab.errors import SeqlabError
 from seqlab.train import train
 
 COURSE = "Apple is looking at buying U.K. startup for $1 billion. Elon Musk lives in California."
 COURSE_ENTITIES = [("Apple", "ORG", 0, 5), ("U.K.", "GPE", 27, 31), ("$1 billion", "MONEY", 44, 54),
                    ("Elon Musk", "PERSON", 56, 65), ("California", "GPE", 75, 85)]
 LABELS = ["corporation", "location", "person"]
-SMOKE = {  # a few dozen spaCy updates, evaluated every 15
-    "ner_spacy": ["model.max_steps=45", "model.eval_frequency=15", "model.batch_size=200", "model.width=32",
-                  "model.depth=2", "model.embed_rows=[500,100,100,100]", "model.dropout=0.1",
-                  "model.learn_rate=0.005"],
-    "ner_spacy_finetune": ["model.max_steps=30", "model.eval_frequency=15", "model.batch_size=200",
-                           "model.learn_rate=0.002", "model.dropout=0.1"],
-    "ner_pretrained_eval": [],
-}
+PRESETS = ["ner_spacy", "ner_spacy_finetune", "ner_pretrained_eval"]
 MARK = re.compile(r'<mark class="entity"[^>]*>\s*(.*?)\s*<span[^>]*>(.*?)</span>\s*</mark>', re.S)
 
 
@@ -36,9 +33,29 @@ def marks(page: str) -> list[tuple[str, str]]:
     return [(html.unescape(text), html.unescape(label)) for text, label in MARK.findall(page)]
 
 
+def run_in(tracking_uri: str, run_dir) -> Run:
+    client = MlflowClient(tracking_uri)
+    experiments = [e.experiment_id for e in client.search_experiments()]
+    [run] = client.search_runs(experiments, f"tags.run_dir = '{run_dir}'")
+    return run
+
+
+def val_history(tracking_uri: str, run: Run) -> list[tuple[int, float]]:
+    history = MlflowClient(tracking_uri).get_metric_history(run.info.run_id, "val/ents_f")
+    return [(m.step, m.value) for m in sorted(history, key=lambda m: m.step)]
+
+
+def table_rows(tracking_uri: str, run: Run) -> dict[tuple[str, str], dict]:
+    """reports/ents_per_type.csv of a run: {(split, label): row}."""
+    path = MlflowClient(tracking_uri).download_artifacts(run.info.run_id, "reports/ents_per_type.csv")
+    with open(path, encoding="utf-8") as fh:
+        return {(row["split"], row["label"]): row for row in csv.DictReader(fh)}
+
+
 @pytest.fixture(scope="module")
 def finished_runs(tmp_path_factory, tracking_uri):
-    """One smoke run of each NER preset, on a tiny WNUT-17 in the real layout: {preset: (run, returned value)}."""
+    """One debug=smoke run of each NER preset, on a tiny WNUT-17 in the real layout:
+    {preset: (run, returned value, composed config)}, and the data folder under "data"."""
     from conftest import CONF
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
@@ -46,13 +63,11 @@ def finished_runs(tmp_path_factory, tracking_uri):
     from omegaconf import open_dict
 
     root = tmp_path_factory.mktemp("ner")
-    write_wnut17_layout(root / "data" / "wnut17")
-    client = MlflowClient(tracking_uri)
-    runs = {}
-    for preset, overrides in SMOKE.items():
+    runs = {"data": write_wnut17_layout(root / "data" / "wnut17")}
+    for preset in PRESETS:
         GlobalHydra.instance().clear()
         with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-            cfg = compose("train", overrides=[f"experiment={preset}", *overrides], return_hydra_config=True)
+            cfg = compose("train", overrides=[f"experiment={preset}", "debug=smoke"], return_hydra_config=True)
             HydraConfig.instance().set_config(cfg)
             with open_dict(cfg):
                 cfg.paths.root_dir = str(root)
@@ -60,56 +75,79 @@ def finished_runs(tmp_path_factory, tracking_uri):
                 cfg.logger.tracking_uri = tracking_uri
                 del cfg["hydra"]
         value = train(cfg)
-        [run] = client.search_runs(
-            [client.get_experiment_by_name("wnut17-ner").experiment_id],
-            f"tags.run_dir = '{root / 'runs' / preset}'",
-        )
-        runs[preset] = (run, value)
+        runs[preset] = (run_in(tracking_uri, root / "runs" / preset), value, cfg)
     GlobalHydra.instance().clear()
     return runs
 
 
-@pytest.mark.parametrize("preset", list(SMOKE))
+@pytest.mark.parametrize("preset", PRESETS)
 def test_each_preset_lands_a_finished_run_with_overall_and_per_label_scores(preset, finished_runs, tracking_uri):
-    run, value = finished_runs[preset]
+    run, value, cfg = finished_runs[preset]
     client = MlflowClient(tracking_uri)
     assert run.info.status == "FINISHED"
+    assert run.data.params["optimized_metric"] == "val/ents_f"
     metrics = run.data.metrics
     for split in ("val", "test"):
         for key in ("ents_p", "ents_r", "ents_f"):
             assert 0.0 <= metrics[f"{split}/{key}"] <= 1.0
         for label in LABELS:
             assert {f"{split}/ents_per_type/{label}/{k}" for k in "prf"} <= set(metrics)
-    history = [m.value for m in client.get_metric_history(run.info.run_id, "val/ents_f")]
-    assert value == pytest.approx(max(history)) == pytest.approx(metrics["objective"])
+    history = val_history(tracking_uri, run)
+    assert value == pytest.approx(max(v for _, v in history)) == pytest.approx(metrics["objective"])
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
     reports = {a.path for a in client.list_artifacts(run.info.run_id, "reports")}
     assert {"config.yaml", "data_stats.json", "reports"} <= artifacts
     assert {"reports/ents_per_type.csv", "reports/ents_per_type.md", "reports/test_predicted.html"} <= reports
-    table = client.download_artifacts(run.info.run_id, "reports/ents_per_type.csv")
-    rows = open(table, encoding="utf-8").read().splitlines()
-    assert rows[0] == "split,label,precision,recall,f1,gold,predicted"
-    assert {f"test,{label}" for label in LABELS} <= {",".join(r.split(",")[:2]) for r in rows}
+    assert {("test", label) for label in LABELS} <= set(table_rows(tracking_uri, run))
     if preset == "ner_pretrained_eval":
         assert "label_map.json" in artifacts
         return
-    assert len(history) == 4 if preset == "ner_spacy" else len(history) == 3  # steps 0, 15, 30(, 45)
+    # debug=smoke bounds spaCy's loop: an evaluation every eval_frequency updates up to max_steps, then the
+    # scores of the pipeline kept
+    last, every = cfg.model.max_steps, cfg.model.eval_frequency
+    assert [s for s, _ in history] == [*range(0, last + 1, every), last + 1]
     assert {"config.cfg", "pipeline"} <= artifacts
     spacy_config = open(client.download_artifacts(run.info.run_id, "config.cfg"), encoding="utf-8").read()
-    assert "max_steps = " + SMOKE[preset][0].split("=")[1] in spacy_config
+    assert f"max_steps = {last}" in spacy_config and f"eval_frequency = {every}" in spacy_config
     mlflow.set_tracking_uri(tracking_uri)
     nlp = mlflow.spacy.load_model(f"runs:/{run.info.run_id}/model")
     assert nlp.pipe_names[-1] == "ner" and set(LABELS) <= set(nlp.get_pipe("ner").labels)
 
 
-def test_blank_training_learns_the_tiny_data(finished_runs):
-    run, value = finished_runs["ner_spacy"]
-    assert value >= 0.5 and run.data.metrics["test/ents_f"] >= 0.5
+@pytest.mark.parametrize("preset", PRESETS)
+def test_the_run_scores_are_those_of_the_per_type_table(preset, finished_runs, tracking_uri):
+    """The final val and test figures (overall and per type) are the scores of the pipeline the run keeps, the
+    same as its table's rows; and the value returned to sweeps is its val/ents_f."""
+    run, value, _ = finished_runs[preset]
+    rows = table_rows(tracking_uri, run)
+    metrics = run.data.metrics
+    for split in ("val", "test"):
+        overall = rows[(split, "ALL (micro)")]
+        for key, column in (("ents_p", "precision"), ("ents_r", "recall"), ("ents_f", "f1")):
+            assert metrics[f"{split}/{key}"] == pytest.approx(float(overall[column]), abs=1e-4), (split, key)
+        for label in LABELS:
+            for key, column in (("p", "precision"), ("r", "recall"), ("f", "f1")):
+                assert metrics[f"{split}/ents_per_type/{label}/{key}"] == pytest.approx(
+                    float(rows[(split, label)][column]), abs=1e-4), (split, label, key)
+    assert value == pytest.approx(metrics["val/ents_f"])
 
 
-def test_fine_tuning_learns_the_new_labels(finished_runs):
-    run, value = finished_runs["ner_spacy_finetune"]
-    assert value >= 0.5 and run.data.metrics["test/ents_per_type/person/f"] > 0
+@pytest.mark.parametrize("preset", PRESETS)
+def test_each_run_logs_the_sha256_of_every_data_file(preset, finished_runs):
+    run, _, _ = finished_runs[preset]
+    files = sorted(finished_runs["data"].glob("*.conll"))
+    assert {f"data.sha256.{p.name}": hashlib.sha256(p.read_bytes()).hexdigest() for p in files}.items() <= \
+        run.data.params.items()
+
+
+def test_training_on_the_scored_sentences_beats_the_untrained_pipeline(compose_cfg, tracking_uri, tmp_path):
+    """Scored on the very sentences it trains on, the pipeline kept beats the untrained one (the evaluation at
+    step 0): training changes the weights the scores come from."""
+    folder = write_wnut17_layout(tmp_path / "mine", n_train=40, n_eval=8)
+    value = train(compose_cfg(["model=spacy_ner", "dataset=ner_files", f"dataset.data_dir={folder}",
+                               "dataset.val_file=train.conll", "dataset.test_file=test.conll", "debug=smoke"]))
+    history = val_history(tracking_uri, run_in(tracking_uri, tmp_path / "run"))
+    assert history[0][0] == 0 and value > history[0][1]
 
 
 def make_ner(args: str, tracking_uri: str, tmp_path) -> subprocess.CompletedProcess:
@@ -138,7 +176,7 @@ def test_make_ner_without_run_finds_the_course_entities(tracking_uri, tmp_path):
 
 
 def test_make_ner_with_a_run_shows_every_predicted_entity(finished_runs, tracking_uri, tmp_path):
-    run, _ = finished_runs["ner_spacy"]
+    run, _, _ = finished_runs["ner_spacy"]
     texts = '["I met Alice Smith in New York yesterday .","Bob Jones works for Tesla now !"]'
     result = make_ner(f"run_id={run.info.run_id} texts='{texts}'", tracking_uri, tmp_path)
     assert result.returncode == 0, result.stderr
@@ -153,13 +191,10 @@ def test_make_ner_with_an_unknown_run_says_so(tracking_uri, tmp_path):
     assert "error: no MLflow run '0123456789abcdef'" in result.stderr
 
 
-TINY = ["model.width=32", "model.depth=2", "model.embed_rows=[500,100,100,100]", "model.batch_size=200",
-        "model.eval_frequency=10", "logger=none"]
-
-
 def test_time_limit_keeps_the_best_checkpoint(compose_cfg, tmp_path, capsys):
     write_wnut17_layout(tmp_path / "data" / "wnut17", n_train=40, n_eval=8)
-    cfg = compose_cfg(["experiment=ner_spacy", *TINY, "model.max_steps=100000", "model.max_minutes=0.0005"])
+    cfg = compose_cfg(["experiment=ner_spacy", "debug=smoke", "logger=none", "model.max_steps=100000",
+                       "model.max_minutes=0.0005"])
     value = train(cfg)
     assert 0.0 <= value <= 1.0
     assert re.search(r"training stopped: 0.0005 minutes of training reached at step \d+", capsys.readouterr().err)
@@ -167,17 +202,36 @@ def test_time_limit_keeps_the_best_checkpoint(compose_cfg, tmp_path, capsys):
     assert "seqlab.time_limit.v1" in (tmp_path / "run" / "spacy" / "config.cfg").read_text()
 
 
-def test_own_jsonl_files_train_and_test_on_a_carved_split(compose_cfg, tmp_path):
+def test_own_jsonl_files_train_and_test_on_a_carved_split(compose_cfg, tracking_uri, tmp_path):
     from ner_data import jsonl_records, tagged_sentences, write_jsonl
 
     folder = tmp_path / "mine"
     write_jsonl(folder / "train.jsonl", jsonl_records(tagged_sentences(60, 0)))
     write_jsonl(folder / "dev.jsonl", jsonl_records(tagged_sentences(8, 1)))
-    cfg = compose_cfg(["model=spacy_ner", "dataset=ner_files", f"dataset.data_dir={folder}", *TINY,
-                       "dataset.train_file=train.jsonl", "dataset.val_file=dev.jsonl", "model.gold_tokens=false",
-                       "model.max_steps=40", "optimized_metric=val/ents_f"])
-    assert train(cfg) > 0.3
+    cfg = compose_cfg(["model=spacy_ner", "dataset=ner_files", f"dataset.data_dir={folder}", "debug=smoke",
+                       "dataset.train_file=train.jsonl", "dataset.val_file=dev.jsonl", "model.gold_tokens=false"])
+    value = train(cfg)
+    run = run_in(tracking_uri, tmp_path / "run")
+    assert run.data.params["optimized_metric"] == "val/ents_f"  # from dataset=ner_files, no preset needed
+    assert 0.0 <= value <= 1.0 and run.data.metrics["objective"] == pytest.approx(value)
     stats = (tmp_path / "run" / "data_stats.json").read_text()
     assert '"sentences": 54' in stats and '"sentences": 6' in stats  # 10% of train carved as test
     rows = (tmp_path / "run" / "reports" / "test_predictions.jsonl").read_text().splitlines()
     assert len(rows) == 6
+
+
+def test_a_killed_ner_run_is_refused_by_resume_and_stays_killed(compose_cfg, tracking_uri, tmp_path, monkeypatch):
+    write_wnut17_layout(tmp_path / "data" / "wnut17", n_train=12, n_eval=4)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("seqlab.ner.training.train_pipeline", interrupted)  # Ctrl-C during spaCy's loop
+    with pytest.raises(KeyboardInterrupt):
+        train(compose_cfg(["experiment=ner_spacy", "debug=smoke"]))
+    monkeypatch.undo()
+    run_id = run_in(tracking_uri, tmp_path / "run").info.run_id
+    assert MlflowClient(tracking_uri).get_run(run_id).info.status == "KILLED"
+    with pytest.raises(SeqlabError, match=rf"run '{run_id}' is a ner run, which cannot be resumed \(spaCy's"):
+        train(compose_cfg(["experiment=ner_spacy", "debug=smoke", f"resume={run_id}"]))
+    assert MlflowClient(tracking_uri).get_run(run_id).info.status == "KILLED"

@@ -124,7 +124,7 @@ def test_run_with_stray_inside_tags_rejected(compose_cfg, tracking_uri, tmp_path
     (folder / "train.conll").write_text(STRAY, encoding="utf-8")
     (folder / "dev.conll").write_text(STRAY, encoding="utf-8")
     _fails(compose_cfg, tracking_uri, ["model=spacy_ner", "dataset=ner_files", f"dataset.data_dir={folder}",
-                                       "dataset.stray_i_tags=reject", "optimized_metric=val/ents_f"],
+                                       "dataset.stray_i_tags=reject"],
            r"train.conll, line 2: I-location with no location entity open")
 
 
@@ -155,3 +155,10 @@ def test_blank_pipeline_cannot_be_scored_as_is(compose_cfg, tracking_uri, tmp_pa
     write_wnut17_layout(tmp_path / "data" / "wnut17", n_train=6, n_eval=3)
     _fails(compose_cfg, tracking_uri, ["experiment=ner_spacy", "model.train=false"],
            r"model.train=false scores a pretrained pipeline as is: set model.init=pretrained")
+
+
+def test_an_optimized_metric_ner_runs_do_not_return_fails_the_run(compose_cfg, tracking_uri, tmp_path):
+    write_wnut17_layout(tmp_path / "data" / "wnut17", n_train=6, n_eval=3)
+    _fails(compose_cfg, tracking_uri, ["experiment=ner_spacy", "optimized_metric=val/acc"],
+           r"optimized_metric=val/acc \(optimized_mode=max\) is not what an NER run returns: it returns the best "
+           r"val/ents_f, to maximize; set optimized_metric=val/ents_f optimized_mode=max")

@@ -15,11 +15,24 @@ from pathlib import Path
 from seqlab.errors import SeqlabError
 from seqlab.training.checkpoint_files import newest_checkpoint
 
+# tasks whose runs cannot go on from a checkpoint, and why
+NOT_RESUMABLE = {"ner": "spaCy's training loop keeps no optimizer state between runs"}
+
 
 def resume_run(tracker, run_id: str) -> str:
-    """Reopens the run in the tracker and returns its run folder."""
+    """Reopens the run in the tracker and returns its run folder. A run of a task that cannot be resumed is
+    refused before it is reopened, so that it keeps the status it has."""
+    from seqlab.tracking.run_lookup import run_tags
+
     if not hasattr(tracker, "resume"):
         raise SeqlabError("resume=<run_id> continues an MLflow run: use logger=mlflow (the default)")
+    try:
+        task = run_tags(tracker.tracking_uri, str(run_id)).get("task")
+    except SeqlabError:
+        task = None  # no such run: tracker.resume says so
+    if task in NOT_RESUMABLE:
+        raise SeqlabError(f"run '{run_id}' is a {task} run, which cannot be resumed ({NOT_RESUMABLE[task]}): "
+                          "train it again")
     return tracker.resume(str(run_id))
 
 

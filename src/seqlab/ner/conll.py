@@ -21,7 +21,6 @@ STRAY_OPTION = "dataset.stray_i_tags"
 class TaggedSentence:
     words: list[str]
     spans: list[tuple[int, int, str]]  # token start, token end (exclusive), label
-    line: int                          # where the sentence starts in its file
 
 
 @dataclass
@@ -42,7 +41,7 @@ def read_conll(path: str | Path, stray_i_tags: StrayPolicy = "repair") -> ConllF
         if not line.strip():
             if words:
                 spans, fixed = _spans(path, start, tags, stray_i_tags)
-                sentences.append(TaggedSentence(words, spans, start))
+                sentences.append(TaggedSentence(words, spans))
                 repaired += fixed
             words, tags, start = [], [], number + 1
             continue

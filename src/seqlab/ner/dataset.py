@@ -52,11 +52,14 @@ class NerDataset:
         self.test_fraction, self.split_seed = test_fraction, split_seed
         self.cache_dir = Path(cache_dir).expanduser() if cache_dir else self.data_dir / ".spacy"
         self.caps = {"train": max_train_samples, "val": max_eval_samples, "test": max_eval_samples}
-        self.paths: dict[str, Path] = {}
         self.stats: dict[str, dict] = {}
 
     def prepare_data(self) -> None:
         ensure_files(self.source, self.data_dir, [f for f in self.files.values() if f])
+
+    def data_files(self) -> list[Path]:
+        """Every file the run reads (their sha256 are logged with it)."""
+        return [self.data_dir / name for name in self.files.values() if name]
 
     @property
     def labels(self) -> list[str]:
@@ -70,7 +73,7 @@ class NerDataset:
         stats_file = folder / "stats.json"
         if not stats_file.is_file():
             self._convert(lang, folder, paths, stats_file)
-        self.paths, self.stats = paths, json.loads(stats_file.read_text())
+        self.stats = json.loads(stats_file.read_text())
         for split in SPLITS:
             repaired = self.stats[split]["repaired_i_tags"]
             if repaired:
@@ -105,7 +108,7 @@ class NerDataset:
         return digest.hexdigest()[:16]
 
     def _read(self, split: str, nlp) -> tuple[list, int]:
-        from spacy.tokens import Doc
+        from spacy.tokens import Doc, Span
 
         path = self.data_dir / self.files[split]
         if self._file_format(path) == "jsonl":
@@ -114,7 +117,7 @@ class NerDataset:
         docs = []
         for sentence in read.sentences:
             doc = Doc(nlp.vocab, words=sentence.words, spaces=[True] * (len(sentence.words) - 1) + [False])
-            doc.set_ents([_span(doc, s, e, label) for s, e, label in sentence.spans], default="outside")
+            doc.set_ents([Span(doc, s, e, label=label) for s, e, label in sentence.spans], default="outside")
             docs.append(doc)
         return docs, read.repaired
 
@@ -163,8 +166,3 @@ class NerDataset:
             raise SeqlabError(f"cannot write the DocBin cache {folder} ({err.strerror or err}); set "
                               "dataset.cache_dir to a folder you can write") from None
 
-
-def _span(doc, start: int, end: int, label: str):
-    from spacy.tokens import Span
-
-    return Span(doc, start, end, label=label)

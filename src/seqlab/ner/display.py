@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import warnings
 from pathlib import Path
 
@@ -24,14 +25,11 @@ def render_page(docs, path: Path, title: str | None = None) -> Path:
     colors = {label.upper(): PALETTE[i % len(PALETTE)] for i, label in enumerate(fresh)}
     with warnings.catch_warnings():  # a doc without entities is shown as plain text
         warnings.filterwarnings("ignore", message=r"\[W006\]")
-        html = displacy.render(list(docs), style="ent", page=True, jupyter=False,
+        page = displacy.render(list(docs), style="ent", page=True, jupyter=False,
                                options={"colors": colors} if colors else {})
     if title:
-        html = html.replace("<title>displaCy</title>", f"<title>{_escape(title)}</title>", 1)
+        page = page.replace("<title>displaCy</title>", f"<title>{html.escape(title)}</title>", 1)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(html, encoding="utf-8")
+    path.write_text(page, encoding="utf-8")
     return path
 
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -52,8 +52,7 @@ def fit_and_test(task, cfg, dataset, tracker, run_dir: Path) -> float:
     scores = {"val": score_split(nlp, paths["val"], task.gold_tokens),
               "test": score_split(nlp, paths["test"], task.gold_tokens)}
     step = trained.last_step + 1
-    tracker.log_metrics({k: v for k, v in scores["val"].metrics("val").items() if "/ents_per_type/" in k}, step=step)
-    tracker.log_metrics(scores["test"].metrics("test"), step=step)
+    tracker.log_metrics({**scores["val"].metrics("val"), **scores["test"].metrics("test")}, step=step)
     if trained.time_limit_hit:
         tracker.set_tags({"stopped_by": f"time limit ({task.max_minutes} minutes)"})
     _write_reports(scores, run_dir, tracker)

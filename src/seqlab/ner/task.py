@@ -13,6 +13,7 @@ from seqlab.errors import SeqlabError
 
 DEFAULT_ROWS = (5000, 1000, 2500, 2500)
 DEFAULT_ATTRS = ("NORM", "PREFIX", "SUFFIX", "SHAPE")
+OPTIMIZED_METRIC = "val/ents_f"  # what run() returns: its best value over the evaluations on dev
 
 
 class SpacyNerTask:
@@ -81,14 +82,19 @@ class SpacyNerTask:
         """One NER run: returns the best val/ents_f (the value sweeps optimize)."""
         from seqlab.config_check import check_arguments
         from seqlab.instantiate import instantiate
+        from seqlab.tracking.params import data_file_params
 
-        if cfg.get("resume"):
-            raise SeqlabError("a spaCy NER run cannot be resumed (spaCy's loop keeps no optimizer state between "
-                              "runs): train it again")
+        if (cfg.optimized_metric, cfg.optimized_mode) != (OPTIMIZED_METRIC, "max"):
+            raise SeqlabError(
+                f"optimized_metric={cfg.optimized_metric} (optimized_mode={cfg.optimized_mode}) is not what an NER "
+                f"run returns: it returns the best {OPTIMIZED_METRIC}, to maximize; set optimized_metric="
+                f"{OPTIMIZED_METRIC} optimized_mode=max (dataset=wnut17 and dataset=ner_files set them)"
+            )
         check_arguments(cfg.model, "model")
         task = instantiate(cfg.model)
         dataset = instantiate(cfg.dataset)
         dataset.prepare_data()
+        tracker.log_params(data_file_params(dataset))
         OmegaConf.save(cfg, run_dir / "config.yaml", resolve=True)
         tracker.log_artifact(run_dir / "config.yaml")
         from seqlab.ner import runs
