@@ -3,9 +3,12 @@ processors): saving and reloading, determinism, lengths, n-gram bans, top-k, bea
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 import torch
 from lm_corpus import char_tokenizer, tiny_gpt2, tiny_rnn
+from omegaconf import OmegaConf
 
 from seqlab.errors import SeqlabError
 from seqlab.inference.generation_options import GenerationOptions
@@ -85,15 +88,19 @@ def test_max_new_tokens_is_honoured(generator, n):
 
 @pytest.mark.parametrize("n", [2, 3])
 def test_no_repeat_ngram_size_bans_every_repeat(generator, n):
+    """No n-gram occurs twice in prompt and continuation together (what transformers' processor guarantees), the
+    prompt's own n-grams included; the prompt has no repeat of its own, and the model repeats without the ban."""
+    prompt = "ROMEO:"
+    assert len(set(ngrams(generator.tokenizer.encode(prompt), n))) == len(ngrams(generator.tokenizer.encode(prompt), n))
     greedy = GenerationOptions(max_new_tokens=60, min_new_tokens=60, do_sample=False)
-    prompt_ids, [free] = generator.generate_ids("the the the", greedy)
+    prompt_ids, [free] = generator.generate_ids(prompt, greedy)
     assert len(set(ngrams(prompt_ids + free, n))) < len(ngrams(prompt_ids + free, n))  # repeats without the ban
     for options in (GenerationOptions(**{**greedy.as_dict(), "no_repeat_ngram_size": n}),
                     GenerationOptions(max_new_tokens=60, min_new_tokens=60, no_repeat_ngram_size=n, seed=1),
-                    GenerationOptions(max_new_tokens=40, no_repeat_ngram_size=n, do_sample=False, num_beams=3)):
-        prompt_ids, [banned] = generator.generate_ids("the the", options)
+                    GenerationOptions(max_new_tokens=40, no_repeat_ngram_size=n, num_beams=3)):
+        prompt_ids, [banned] = generator.generate_ids(prompt, options)
         grams = ngrams(prompt_ids + banned, n)
-        assert len(set(grams[len(prompt_ids) - n + 1 :])) == len(grams[len(prompt_ids) - n + 1 :])
+        assert len(banned) > n and len(set(grams)) == len(grams), options
 
 
 def test_rnn_sampling_never_leaves_the_top_k(tokenizer):
@@ -136,18 +143,50 @@ def test_rnn_beam_search_returns_ranked_distinct_sequences(tokenizer):
     assert scores[0] >= logprob(greedy) - 1e-4
 
 
-def test_transformers_generate_prints_no_warning(tokenizer, caplog, recwarn):
+@pytest.fixture
+def transformers_records(caplog):
+    """transformers' log records, which its logger keeps to its own stderr handler unless told to propagate."""
+    from transformers.utils import logging as transformers_logging
+
+    logging.Logger.warning_once.cache_clear()  # transformers warns once per process: forget earlier tests' warnings
+    transformers_logging.enable_propagation()
+    caplog.set_level(logging.WARNING, logger="transformers")
+    yield caplog
+    transformers_logging.disable_propagation()
+
+
+def test_transformers_generate_prints_no_warning(tokenizer, transformers_records, recwarn):
     generator = TextGenerator(tiny_gpt2(len(tokenizer)), tokenizer)
     for options in (GenerationOptions(max_new_tokens=5, do_sample=False), GenerationOptions(max_new_tokens=5, top_k=5),
-                    GenerationOptions(max_new_tokens=5, do_sample=False, num_beams=2, num_return_sequences=2)):
+                    GenerationOptions(max_new_tokens=5, num_beams=2, num_return_sequences=2),
+                    GenerationOptions(max_new_tokens=200, top_k=5)):  # beyond the context of 128
         generator.generate("ROMEO:", options)
-    assert not [r for r in caplog.records if r.levelname in ("WARNING", "ERROR")]
+    assert not [r.getMessage() for r in transformers_records.records if r.levelno >= logging.WARNING]
     assert not [w for w in recwarn if "transformers" in str(w.filename)]
 
 
-def test_streaming_prints_the_text_as_it_comes(generator, capsys):
-    [text] = generator.generate("ROMEO:", GenerationOptions(max_new_tokens=25, min_new_tokens=25, seed=4),
-                                stream=True)
+class CountingStreamer:
+    """A transformers streamer that records what arrives with each put() and when generation ends."""
+
+    def __init__(self):
+        self.pieces: list[list[int]] = []
+        self.ended = False
+
+    def put(self, value: torch.Tensor) -> None:
+        assert not self.ended
+        self.pieces.append(value.flatten().tolist())
+
+    def end(self) -> None:
+        self.ended = True
+
+
+@pytest.mark.parametrize("max_new_tokens", [25, 150])  # 150: past the GPT-2's context, through the sliding window
+def test_streaming_hands_over_each_token_as_it_comes(generator, capsys, max_new_tokens):
+    options = GenerationOptions(max_new_tokens=max_new_tokens, min_new_tokens=max_new_tokens, seed=4)
+    streamer = CountingStreamer()
+    prompt_ids, [new] = generator.generate_ids("ROMEO:", options, streamer)
+    assert streamer.pieces == [prompt_ids] + [[token] for token in new] and streamer.ended
+    [text] = generator.generate("ROMEO:", options, stream=True)
     assert capsys.readouterr().out == text + "\n"
 
 
@@ -169,6 +208,17 @@ def test_bad_options_are_refused(options, message):
         GenerationOptions.from_mapping(options)
 
 
+def test_beams_alone_mean_beam_search_and_sampling_is_the_default_otherwise(generator, compose_cfg):
+    cfg = compose_cfg(["pretrained=gpt2", "prompt=ROMEO:", "num_beams=4"], config_name="generate")
+    beams = GenerationOptions.from_mapping(OmegaConf.to_container(cfg, resolve=True))
+    assert cfg.do_sample is None and not beams.sampling and not beams.generation_config(0, 0).do_sample
+    first = generator.generate_ids("ROMEO:", GenerationOptions(**{**beams.as_dict(), "max_new_tokens": 20, "seed": 1}))
+    assert generator.generate_ids("ROMEO:", GenerationOptions(**{**beams.as_dict(), "max_new_tokens": 20,
+                                                                "seed": 2})) == first  # nothing drawn
+    assert GenerationOptions().sampling and GenerationOptions(num_beams=4, do_sample=True).sampling
+    assert not GenerationOptions(do_sample=False).sampling
+
+
 def test_empty_prompt_is_refused(generator):
     with pytest.raises(SeqlabError, match="the prompt is empty"):
         generator.generate_ids("", GenerationOptions())
@@ -176,12 +226,46 @@ def test_empty_prompt_is_refused(generator):
 
 def test_prompt_longer_than_the_context_is_refused(tokenizer):
     generator = TextGenerator(tiny_gpt2(len(tokenizer), n_positions=32), tokenizer)
-    with pytest.raises(SeqlabError, match=r"the prompt is 40 tokens long, longer than the model's context of 32"):
+    with pytest.raises(SeqlabError, match=r"the prompt is 40 tokens long, longer than the model's context of 32 "
+                                          r"tokens; shorten the prompt to at most 32 tokens"):
         generator.generate_ids("x" * 40, GenerationOptions(max_new_tokens=1))
-    with pytest.raises(SeqlabError, match=r"exceed the model's context of 32 tokens; set max_new_tokens to at most 12"):
-        generator.generate_ids("x" * 20, GenerationOptions(max_new_tokens=13))
-    _, [clipped] = generator.generate_ids("x" * 20, GenerationOptions(max_new_tokens=50, min_new_tokens=50), clip=True)
-    assert len(clipped) == 12
+    _, [new] = generator.generate_ids("x" * 32, GenerationOptions(max_new_tokens=5, min_new_tokens=5))
+    assert len(new) == 5
+
+
+@pytest.mark.parametrize("use_cache", [True, False])
+def test_gpt2_continues_past_its_context_with_a_sliding_window(tokenizer, use_cache):
+    """Each token past the context is the one the model predicts from the last context-size tokens; within the
+    context the window path and generate() agree."""
+    net = tiny_gpt2(len(tokenizer), n_positions=16)
+    generator = TextGenerator(net, tokenizer)
+    prompt_ids, [new] = generator.generate_ids(
+        "ROMEO:", GenerationOptions(max_new_tokens=40, min_new_tokens=40, do_sample=False, use_cache=use_cache))
+    ids = list(prompt_ids)
+    with torch.no_grad():
+        for _ in range(40):
+            ids.append(int(net(torch.tensor([ids[-16:]]))[0, -1].argmax()))
+    assert new == ids[len(prompt_ids):]
+    _, [within] = generator.generate_ids("ROMEO:", GenerationOptions(max_new_tokens=10, min_new_tokens=10,
+                                                                     do_sample=False))
+    assert within == new[:10]
+    _, beams = generator.generate_ids("ROMEO:", GenerationOptions(max_new_tokens=30, min_new_tokens=30, num_beams=3,
+                                                                  num_return_sequences=2, use_cache=use_cache))
+    assert [len(b) for b in beams] == [30, 30] and beams[0] != beams[1]
+
+
+def test_rnn_carries_its_state_over_any_length(tokenizer):
+    """The recurrent model has no context: a long prompt and a long continuation read the whole text, as one
+    pass over it does."""
+    net, config = tiny_rnn(len(tokenizer))
+    generator = TextGenerator(net, tokenizer, config)
+    prompt = "ROMEO:\nGood night, sweet love.\n" * 10
+    prompt_ids, [new] = generator.generate_ids(prompt, GenerationOptions(max_new_tokens=200, min_new_tokens=200,
+                                                                         do_sample=False))
+    assert len(prompt_ids) > 300 and len(new) == 200
+    with torch.no_grad():
+        predicted = net(torch.tensor([prompt_ids + new]))[0].argmax(-1)
+    assert predicted[len(prompt_ids) - 1 : -1].tolist() == new
 
 
 def test_pretrained_name_without_internet_says_how_to_pass_a_folder(monkeypatch):

@@ -114,9 +114,12 @@ def test_gpt2_scratch_run_saves_a_model_that_from_pretrained_loads(compose_cfg, 
     [text] = generate(compose_cfg([f"pretrained={folder}", "prompt=ROMEO:", "max_new_tokens=20", "do_sample=false"],
                                   config_name="generate"))
     assert capsys.readouterr().out == text + "\n" and text.startswith("ROMEO:")  # streamed as it came
-    with pytest.raises(SeqlabError, match=r"the prompt \(6 tokens\) and max_new_tokens=40 exceed the model's "
-                                          r"context of 32 tokens; set max_new_tokens to at most 26"):
-        generate(compose_cfg([f"pretrained={folder}", "prompt=ROMEO:", "max_new_tokens=40"], config_name="generate"))
+    # past the context of 32 tokens (the issue's own example: 200 new tokens): the window slides
+    [text] = generate(compose_cfg([f"pretrained={folder}", "prompt=ROMEO:", "max_new_tokens=200", "min_new_tokens=200",
+                                   "do_sample=false"], config_name="generate"))
+    assert capsys.readouterr().out == text + "\n" and len(text) == len("ROMEO:") + 200  # one character a token
+    with pytest.raises(SeqlabError, match=r"the prompt is 40 tokens long, longer than the model's context of 32"):
+        generate(compose_cfg([f"pretrained={folder}", f"prompt={'x' * 40}"], config_name="generate"))
 
 
 def test_gpt2_finetune_from_a_local_folder_uses_its_tokenizer(compose_cfg, shakespeare_dir, tracking_uri, tmp_path):
@@ -170,6 +173,24 @@ def test_pretrained_name_offline_fails_the_run_with_how_to_pass_a_folder(compose
         train(compose_cfg(["experiment=gpt2_finetune", "debug=smoke",
                            "model.net.pretrained=seqlab-tests/never-cached-gpt2"]))
     assert latest_run(tracking_uri).info.status == "FAILED"
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("sample_temperature", 0.0, r"model.sample_temperature=0.0 must be above 0"),
+    ("sample_top_k", -1, r"model.sample_top_k=-1 must be 0 \(off\) or a positive number"),
+    ("sample_max_new_tokens", 0, r"model.sample_max_new_tokens=0 must be at least 1"),
+])
+def test_bad_sample_options_fail_before_training(compose_cfg, shakespeare_dir, tracking_uri, option, value, message,
+                                                monkeypatch):
+    from seqlab.tasks.language_model import LanguageModelTask
+
+    fitted = []
+    monkeypatch.setattr("lightning.pytorch.Trainer.fit", lambda *args, **kwargs: fitted.append(args))
+    with pytest.raises(SeqlabError, match=message):
+        train(compose_cfg(["experiment=textgen_rnn", *TINY, f"model.{option}={value}"]))
+    assert not fitted and latest_run(tracking_uri).info.status == "FAILED"
+    with pytest.raises(SeqlabError, match=message):
+        LanguageModelTask(torch.nn.Linear(1, 1), optimizer=None, **{option: value})
 
 
 @pytest.mark.parametrize(

@@ -69,6 +69,10 @@ def test_attention_modules_mask_pads(attention):
 def test_dot_attention_needs_equal_sizes():
     with pytest.raises(SeqlabError, match="luong_score=dot needs decoder states"):
         tiny(attention="luong", luong_score="dot", decoder_hidden_size=20)
+    with pytest.raises(SeqlabError, match="dot attention needs decoder and encoder states of one size"):
+        LuongAttention(6, 8, "dot")
+    with pytest.raises(SeqlabError, match=r"luong_score='cosine' is not a valid choice; choices: dot, general"):
+        LuongAttention(6, 8, "cosine")
 
 
 @pytest.mark.parametrize("options", VARIANTS, ids=str)
@@ -101,16 +105,22 @@ def test_beam_size_one_is_greedy_search(options):
     assert [h.score for h in raw] == pytest.approx([h.score for h in greedy], abs=1e-4)
 
 
-@pytest.mark.parametrize("options", VARIANTS[:2], ids=str)
+@pytest.mark.parametrize("options", VARIANTS, ids=str)
 def test_padding_never_changes_a_translation(options):
     model = tiny(seed=1, **options)
     src, mask = batch()
-    together = greedy_search(model, src, mask, BOS, EOS)
-    for sentence, hypothesis in zip(SOURCES, together, strict=True):
-        alone = greedy_search(model, *pad_sequences([sentence], 0), BOS, EOS)[0]
-        assert alone.tokens == hypothesis.tokens
-        assert torch.allclose(alone.attention, hypothesis.attention, atol=1e-5)
-        assert hypothesis.attention.shape[1] == len(sentence)
+    searches = (lambda s, m: greedy_search(model, s, m, BOS, EOS), lambda s, m: beam_search(model, s, m, BOS, EOS, 3))
+    for search in searches:
+        together = search(src, mask)
+        for sentence, hypothesis in zip(SOURCES, together, strict=True):
+            alone = search(*pad_sequences([sentence], 0))[0]
+            assert alone.tokens == hypothesis.tokens
+            assert alone.score == pytest.approx(hypothesis.score, abs=1e-4)
+            if options["attention"] == "none":
+                assert alone.attention is None and hypothesis.attention is None
+            else:
+                assert torch.allclose(alone.attention, hypothesis.attention, atol=1e-5)
+                assert hypothesis.attention.shape[1] == len(sentence)
 
 
 def test_beam_search_finds_at_least_as_likely_translations_without_a_length_penalty():

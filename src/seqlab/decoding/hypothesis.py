@@ -9,9 +9,10 @@ import torch
 
 @dataclass
 class Hypothesis:
-    tokens: list[int]  # the translation's token ids, without <bos> and <eos>
+    tokens: list[int]  # the generated token ids, without <bos> (or the prompt) and <eos>
     score: float  # log-probability (beam search: divided by the length penalty)
     attention: torch.Tensor | None = None  # [steps, source length]: one row per generated token, <eos> included
+    ended: bool = False  # stopped at <eos> (rather than at the length limit)
 
 
 @dataclass(frozen=True)

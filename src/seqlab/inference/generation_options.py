@@ -1,6 +1,6 @@
 """How to continue a prompt: the decoding options of `make generate`, checked once, and turned into what
 transformers' generate() takes (a GenerationConfig) or into transformers' logits processors for models that
-generate() does not drive (the recurrent language model)."""
+generate() does not drive (the recurrent language model, and text beyond a transformers model's context)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from seqlab.errors import SeqlabError
 class GenerationOptions:
     max_new_tokens: int = 200  # tokens to add to the prompt (fewer when the end-of-text token comes first)
     min_new_tokens: int = 0  # end-of-text is forbidden before this many new tokens
-    do_sample: bool = True  # sample from the distribution; false: the most likely token (greedy or beam search)
+    do_sample: bool | None = None  # sample; false: the most likely token (greedy, beams); None: unless num_beams > 1
     temperature: float = 1.0  # > 0; below 1 sharpens the distribution, above 1 flattens it
     top_k: int = 0  # sample among the k most likely tokens only; 0: no limit
     top_p: float = 1.0  # in (0, 1]: sample among the most likely tokens whose probabilities add up to top_p
@@ -38,6 +38,11 @@ class GenerationOptions:
         options.check()
         return options
 
+    @property
+    def sampling(self) -> bool:
+        """Whether tokens are drawn: do_sample, or (when it is None) whenever there is no beam search."""
+        return self.do_sample if self.do_sample is not None else self.num_beams == 1
+
     def check(self) -> None:
         if self.max_new_tokens < 1:
             raise SeqlabError(f"max_new_tokens={self.max_new_tokens} must be at least 1")
@@ -58,7 +63,7 @@ class GenerationOptions:
             raise SeqlabError(f"repetition_penalty={self.repetition_penalty} must be above 0 (1: off)")
         if self.num_beams < 1 or self.num_return_sequences < 1:
             raise SeqlabError("num_beams and num_return_sequences must be at least 1")
-        if self.num_beams == 1 and not self.do_sample and self.num_return_sequences > 1:
+        if self.num_beams == 1 and not self.sampling and self.num_return_sequences > 1:
             raise SeqlabError(
                 "greedy decoding gives a single continuation; set do_sample=true or num_beams to at least "
                 f"num_return_sequences={self.num_return_sequences}"
@@ -76,10 +81,10 @@ class GenerationOptions:
         has nothing to warn about."""
         from transformers import GenerationConfig
 
-        sampling = {"temperature": self.temperature, "top_k": self.top_k, "top_p": self.top_p} if self.do_sample else {}
+        sampling = {"temperature": self.temperature, "top_k": self.top_k, "top_p": self.top_p} if self.sampling else {}
         return GenerationConfig(
             max_new_tokens=self.max_new_tokens, min_new_tokens=self.min_new_tokens or None,
-            do_sample=self.do_sample, num_beams=self.num_beams, num_return_sequences=self.num_return_sequences,
+            do_sample=self.sampling, num_beams=self.num_beams, num_return_sequences=self.num_return_sequences,
             no_repeat_ngram_size=self.no_repeat_ngram_size or None, repetition_penalty=self.repetition_penalty,
             eos_token_id=eos_token_id, pad_token_id=pad_token_id, bos_token_id=eos_token_id,
             use_cache=self.use_cache, **sampling,
@@ -105,7 +110,7 @@ class GenerationOptions:
             processors.append(NoRepeatNGramLogitsProcessor(self.no_repeat_ngram_size))
         if self.min_new_tokens and eos_token_id is not None:
             processors.append(MinNewTokensLengthLogitsProcessor(prompt_length, self.min_new_tokens, eos_token_id))
-        if self.do_sample:
+        if self.sampling:
             keep = 2 if self.num_beams > 1 else 1
             if self.temperature != 1.0:
                 processors.append(TemperatureLogitsWarper(self.temperature))

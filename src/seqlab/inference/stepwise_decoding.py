@@ -1,30 +1,72 @@
-"""Decoding for language models that transformers' generate() does not drive (the recurrent model, which carries
-a hidden state instead of a key-value cache): greedy, sampling, beam search and beam sampling, over transformers'
-own logits processors (temperature, top-k, top-p, repetition penalty, no-repeat n-grams, minimum length), with
-end-of-text handling and a transformers streamer, as generate() has them."""
+"""Decoding a language model one step at a time, where transformers' generate() does not drive it: seqlab's
+recurrent model (it carries a hidden state instead of a key-value cache, and has no context limit), and a
+transformers model asked for more tokens than its context holds (a sliding window over the last context-size
+tokens). Greedy, sampling, beam search and beam sampling (the one beam search of seqlab.decoding), over
+transformers' own logits processors (temperature, top-k, top-p, repetition penalty, no-repeat n-grams, minimum
+length), with end-of-text handling and a transformers streamer, as generate() has them. The processors always see
+the whole text, prompt included, whatever the window.
+"""
 
 from __future__ import annotations
 
 import torch
 
+from seqlab.decoding.beam_search import search
 from seqlab.inference.generation_options import GenerationOptions
 
 
+class RecurrentSteps:
+    """models.rnn_lm: the prompt once, then one token at a time from the carried state."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def step(self, tokens: torch.Tensor, state):
+        logits, state = self.model.forward_with_state(tokens if state is None else tokens[:, -1:], state)
+        return logits[:, -1], state, None
+
+    def select(self, state, rows: torch.Tensor):
+        return self.model.select_state(state, rows)
+
+
+class SlidingWindowSteps:
+    """A transformers causal LM that reads at most the last `context` tokens. While the whole text fits, the
+    key-value cache holds the earlier tokens; once the window slides every position shifts, the cache no longer
+    matches, and each step reads the whole window again."""
+
+    def __init__(self, model, context: int, use_cache: bool = True):
+        self.model, self.context, self.use_cache = model, context, use_cache
+
+    def step(self, tokens: torch.Tensor, cache):
+        if tokens.size(1) > self.context or not self.use_cache:
+            return self.model(input_ids=tokens[:, -self.context :], use_cache=False).logits[:, -1], None, None
+        if cache is None:
+            output = self.model(input_ids=tokens, use_cache=True)
+        else:
+            output = self.model(input_ids=tokens[:, -1:], cache=cache, use_cache=True)
+        return output.logits[:, -1], output.cache, None
+
+    def select(self, cache, rows: torch.Tensor):
+        if cache is not None:
+            cache.reorder_cache(rows)
+        return cache
+
+
 @torch.no_grad()
-def recurrent_generate(model, input_ids: torch.Tensor, options: GenerationOptions, eos_token_id: int | None,
-                       pad_token_id: int, streamer=None) -> torch.Tensor:
-    """input_ids [1, T] (one prompt) -> [num_return_sequences, T + new] token ids; ended rows padded."""
-    if options.num_beams > 1:
-        return _beam_search(model, input_ids, options, eos_token_id, pad_token_id)
+def generate_stepwise(steps, input_ids: torch.Tensor, options: GenerationOptions, eos_token_id: int | None,
+                      pad_token_id: int, streamer=None) -> torch.Tensor:
+    """input_ids [1, T] (one prompt) -> [num_return_sequences, T + new] token ids; rows that ended are padded."""
     processors = options.logits_processors(input_ids.size(1), eos_token_id)
-    ids = input_ids.repeat(options.num_return_sequences, 1)
-    logits, state = model.forward_with_state(ids)
+    if options.num_beams > 1:
+        return _beam_search(steps, input_ids, options, processors, eos_token_id, pad_token_id)
+    ids, state = input_ids.repeat(options.num_return_sequences, 1), None
     finished = torch.zeros(len(ids), dtype=torch.bool, device=ids.device)
     if streamer is not None:
         streamer.put(input_ids[0].cpu())
-    for step in range(options.max_new_tokens):
-        scores = processors(ids, logits[:, -1].float())
-        if options.do_sample:
+    for _ in range(options.max_new_tokens):
+        logits, state, _ = steps.step(ids, state)
+        scores = processors(ids, logits.float())
+        if options.sampling:
             tokens = torch.multinomial(scores.softmax(-1), 1).squeeze(1)
         else:
             tokens = scores.argmax(-1)
@@ -36,71 +78,23 @@ def recurrent_generate(model, input_ids: torch.Tensor, options: GenerationOption
             finished |= tokens == eos_token_id
             if finished.all():
                 break
-        if step + 1 < options.max_new_tokens:
-            logits, state = model.forward_with_state(tokens[:, None], state)
     if streamer is not None:
         streamer.end()
     return ids
 
 
-def _beam_search(model, input_ids: torch.Tensor, options: GenerationOptions, eos_token_id: int | None,
+def _beam_search(steps, input_ids: torch.Tensor, options: GenerationOptions, processors, eos_token_id: int | None,
                  pad_token_id: int) -> torch.Tensor:
-    """Keeps the num_beams most likely continuations (by summed log-probability); a hypothesis that writes
-    end-of-text is set aside, scored by its log-probability per new token. With do_sample the candidates are drawn
-    from the processed distribution instead of taken best first."""
-    beams, prompt_length = options.num_beams, input_ids.size(1)
-    processors = options.logits_processors(prompt_length, eos_token_id)
-    logits, state = model.forward_with_state(input_ids)
-    state = model.select_state(state, torch.zeros(beams, dtype=torch.long, device=input_ids.device))
-    last = logits[:, -1].float().expand(beams, -1)
-    ids = input_ids.repeat(beams, 1)
-    scores = torch.full((beams,), float("-inf"), device=input_ids.device)
-    scores[0] = 0.0  # all beams start as the same prompt: expand the first only
-    done: list[tuple[float, torch.Tensor]] = []
-    for step in range(options.max_new_tokens):
-        candidates = processors(ids, torch.log_softmax(last, -1)) + scores[:, None]
-        flat = candidates.view(-1)
-        if options.do_sample:
-            alive = int(torch.isfinite(flat).sum())  # top-k / top-p may leave fewer than 2 * beams candidates
-            picked = torch.multinomial(flat.softmax(-1), min(2 * beams, alive))
-            picked = picked[flat[picked].argsort(descending=True)]
-        else:
-            picked = flat.topk(2 * beams).indices
-        vocab = candidates.size(-1)
-        keep_rows, keep_tokens, keep_scores = [], [], []
-        for rank, index in enumerate(picked.tolist()):
-            row, token, score = index // vocab, index % vocab, float(flat[index])
-            if score == float("-inf"):
-                continue
-            if eos_token_id is not None and token == eos_token_id:
-                if rank < beams:
-                    done.append((score / (step + 1), torch.cat([ids[row], ids.new_tensor([token])])))
-                continue
-            keep_rows.append(row)
-            keep_tokens.append(token)
-            keep_scores.append(score)
-            if len(keep_rows) == beams:
-                break
-        if len(done) >= beams or not keep_rows:
-            break
-        rows = torch.tensor(keep_rows, device=ids.device)
-        tokens = torch.tensor(keep_tokens, device=ids.device)
-        ids = torch.cat([ids[rows], tokens[:, None]], dim=1)
-        scores = torch.tensor(keep_scores, device=ids.device)
-        if len(keep_rows) < beams:  # fewer live candidates than beams: repeat the last, never chosen again
-            pad = beams - len(keep_rows)
-            ids = torch.cat([ids, ids[-1:].repeat(pad, 1)])
-            scores = torch.cat([scores, scores.new_full((pad,), float("-inf"))])
-            rows = torch.cat([rows, rows[-1:].repeat(pad)])
-        state = model.select_state(state, rows)
-        if step + 1 < options.max_new_tokens:
-            logits, state = model.forward_with_state(ids[:, -1:], state)
-            last = logits[:, -1].float()
-    generated = ids.size(1) - prompt_length
-    done += [(float(s) / max(generated, 1), ids[i]) for i, s in enumerate(scores) if s > float("-inf")]
-    best = [seq for _, seq in sorted(done, key=lambda pair: -pair[0])[: options.num_return_sequences]]
-    width = max(len(seq) for seq in best)
-    out = torch.full((len(best), width), pad_token_id, dtype=torch.long, device=input_ids.device)
+    """The num_return_sequences best of num_beams hypotheses, ranked (as generate() ranks them) by log-probability
+    per new token; with sampling the candidates of each step are drawn from the processed distribution."""
+    beams = options.num_beams
+    [found] = search(steps, input_ids.repeat(beams, 1), None, beams, eos_token_id, [options.max_new_tokens],
+                     lambda length: float(length), processors, sample=options.sampling)
+    prompt = input_ids[0].tolist()
+    best = [prompt + h.tokens + ([eos_token_id] if h.ended else []) for h in found[: options.num_return_sequences]]
+    best = best or [prompt]  # nothing the processors allowed
+    out = torch.full((len(best), max(len(seq) for seq in best)), pad_token_id, dtype=torch.long,
+                     device=input_ids.device)
     for row, seq in enumerate(best):
-        out[row, : len(seq)] = seq
+        out[row, : len(seq)] = torch.tensor(seq, dtype=torch.long)
     return out

@@ -10,21 +10,13 @@ import json
 from pathlib import Path
 
 import torch
-from hydra.utils import get_class
 from safetensors.torch import load_file, save_file
 from tokenizers import Tokenizer
 
 from seqlab.data.batching import pad_sequences
 from seqlab.data.word_tokenizer import PAD, encode_texts
 from seqlab.errors import SeqlabError
-
-
-def build_net(net_config: dict) -> torch.nn.Module:
-    config = dict(net_config)
-    target = config.pop("_target_", "")
-    if not target.startswith("seqlab.models."):
-        raise SeqlabError(f"refusing to build '{target}': only seqlab.models classes can be loaded")
-    return get_class(target)(**config)
+from seqlab.inference.net_builder import build_net
 
 
 class TextClassifier:

@@ -1,5 +1,6 @@
 """A trained language model and its tokenizer that continue prompts: GPT-2 (or any transformers causal LM,
-through generate() with its key-value cache) or seqlab's recurrent model (through recurrent_decoding).
+through generate() with its key-value cache, and a sliding window beyond its context) or seqlab's recurrent model
+(through stepwise_decoding).
 
 Saved layouts (what a training run logs as its `model` artifact):
 - transformers: save_pretrained of the model and the tokenizer (config.json, model.safetensors, tokenizer.json,
@@ -33,7 +34,7 @@ class TextGenerator:
 
     @property
     def context_size(self) -> int | None:
-        """Most tokens the model can attend over (prompt and continuation); None: no limit (recurrent)."""
+        """Most tokens the model can attend over at once; None: no limit (recurrent)."""
         from seqlab.models.gpt2_lm import context_size
 
         return context_size(self.model.config) if self.uses_transformers else None
@@ -62,7 +63,7 @@ class TextGenerator:
         if (folder / "net.json").is_file():
             from safetensors.torch import load_model
 
-            from seqlab.inference.text_classifier import build_net
+            from seqlab.inference.net_builder import build_net
 
             net_config = json.loads((folder / "net.json").read_text())
             net = build_net(net_config)
@@ -90,55 +91,51 @@ class TextGenerator:
         return folder
 
     # -- generating ----------------------------------------------------------------------------------------
-    def encode_prompt(self, prompt: str, max_new_tokens: int, clip: bool = False) -> tuple[torch.Tensor, int]:
-        """Prompt ids [1, T] and the number of new tokens that fit the context (clip=False: all, or an error)."""
+    def encode_prompt(self, prompt: str) -> torch.Tensor:
+        """Prompt ids [1, T]; a prompt longer than the model's context is an error (a longer continuation is not:
+        it slides the window)."""
         if prompt is None or not str(prompt):
             raise SeqlabError('the prompt is empty; pass prompt="some text" to continue')
         ids = self.tokenizer.encode(str(prompt), add_special_tokens=False)
         if not ids:
             raise SeqlabError(f"the prompt {prompt!r} encodes to no token; use other text")
         limit = self.context_size
-        if limit is not None:
-            if len(ids) >= limit:
-                raise SeqlabError(
-                    f"the prompt is {len(ids)} tokens long, longer than the model's context of {limit} tokens "
-                    f"(leaving room for one new token); shorten the prompt to fewer than {limit} tokens"
-                )
-            room = limit - len(ids)
-            if max_new_tokens > room and not clip:
-                raise SeqlabError(
-                    f"the prompt ({len(ids)} tokens) and max_new_tokens={max_new_tokens} exceed the model's context "
-                    f"of {limit} tokens; set max_new_tokens to at most {room} or shorten the prompt"
-                )
-            max_new_tokens = min(max_new_tokens, room)
-        return torch.tensor([ids], device=self.device), max_new_tokens
+        if limit is not None and len(ids) > limit:
+            raise SeqlabError(
+                f"the prompt is {len(ids)} tokens long, longer than the model's context of {limit} tokens; shorten "
+                f"the prompt to at most {limit} tokens"
+            )
+        return torch.tensor([ids], device=self.device)
 
     @torch.no_grad()
-    def generate_ids(self, prompt: str, options: GenerationOptions, streamer=None,
-                     clip: bool = False) -> tuple[list[int], list[list[int]]]:
-        """The prompt's ids and each continuation's new ids (up to end-of-text, which is kept)."""
-        from dataclasses import replace
+    def generate_ids(self, prompt: str, options: GenerationOptions, streamer=None) -> tuple[list[int], list[list[int]]]:
+        """The prompt's ids and each continuation's new ids (up to end-of-text, which is kept). A transformers
+        model goes through generate() while prompt and continuation fit its context, and through a sliding window
+        over its last context-size tokens beyond; the recurrent model carries its state, with no limit."""
+        from seqlab.inference.stepwise_decoding import RecurrentSteps, SlidingWindowSteps, generate_stepwise
 
         options.check()
-        input_ids, room = self.encode_prompt(prompt, options.max_new_tokens, clip)
-        options = replace(options, max_new_tokens=room, min_new_tokens=min(options.min_new_tokens, room))
+        input_ids = self.encode_prompt(prompt)
         if options.seed is not None:
             torch.manual_seed(options.seed)
         eos, pad = self.tokenizer.eos_token_id, self.tokenizer.pad_token_id
         pad = eos if pad is None else pad
         self.model.eval()
-        if self.uses_transformers:
+        limit = self.context_size
+        if self.uses_transformers and (limit is None or input_ids.size(1) + options.max_new_tokens <= limit):
             output = self.model.generate(
                 input_ids=input_ids, attention_mask=torch.ones_like(input_ids),
                 generation_config=options.generation_config(eos, pad), streamer=streamer,
             )
         else:
-            from seqlab.inference.recurrent_decoding import recurrent_generate
-
-            output = recurrent_generate(self.model, input_ids, options, eos, pad, streamer)
+            if self.uses_transformers:
+                steps = SlidingWindowSteps(self.model, limit, options.use_cache)
+            else:
+                steps = RecurrentSteps(self.model)
+            output = generate_stepwise(steps, input_ids, options, eos, pad, streamer)
         return input_ids[0].tolist(), [_until_eos(row[input_ids.size(1) :].tolist(), eos) for row in output]
 
-    def generate(self, prompt: str, options: GenerationOptions, stream: bool = False, clip: bool = False) -> list[str]:
+    def generate(self, prompt: str, options: GenerationOptions, stream: bool = False) -> list[str]:
         """The prompt followed by each continuation. stream=True prints the continuation (one sequence, no
         beam search) to stdout token by token as it comes."""
         streamer = None
@@ -147,7 +144,7 @@ class TextGenerator:
 
             streamer = TextStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
             print(prompt, end="", flush=True)
-        _, continuations = self.generate_ids(prompt, options, streamer, clip)
+        _, continuations = self.generate_ids(prompt, options, streamer)
         return [prompt + self.tokenizer.decode(ids, skip_special_tokens=True) for ids in continuations]
 
 

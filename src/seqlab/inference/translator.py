@@ -21,7 +21,7 @@ from seqlab.decoding.beam_search import beam_search
 from seqlab.decoding.greedy import greedy_search
 from seqlab.decoding.hypothesis import SearchLimits
 from seqlab.errors import SeqlabError
-from seqlab.inference.text_classifier import build_net
+from seqlab.inference.net_builder import build_net
 
 DEFAULT_DECODING = {"beam_size": 5, "length_penalty": 0.6, "max_len_a": 1.5, "max_len_b": 10, "max_length": 50}
 

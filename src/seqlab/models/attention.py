@@ -13,6 +13,8 @@ from typing import Literal
 import torch
 from torch import nn
 
+from seqlab.errors import SeqlabError
+
 
 def masked_softmax(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """scores [B, T, S], mask [B, S] -> weights [B, T, S] summing to one over the real positions, zero on pads."""
@@ -43,9 +45,9 @@ class LuongAttention(nn.Module):
     def __init__(self, query_dim: int, key_dim: int, score: Literal["dot", "general"] = "general"):
         super().__init__()
         if score not in ("dot", "general"):
-            raise ValueError(f"Luong score {score!r}: choices are dot, general")
+            raise SeqlabError(f"model.net.luong_score={score!r} is not a valid choice; choices: dot, general")
         if score == "dot" and query_dim != key_dim:
-            raise ValueError(
+            raise SeqlabError(
                 f"dot attention needs decoder and encoder states of one size (here {query_dim} and {key_dim}); "
                 "use the general score or equal sizes"
             )

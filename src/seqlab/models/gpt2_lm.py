@@ -60,10 +60,7 @@ class GPT2LanguageModel(nn.Module):
         )
         self.model = GPT2LMHeadModel(config)
 
-    @property
-    def context_size(self) -> int | None:
-        return context_size(self.model.config)
-
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
-        """input_ids [B, T] -> next-token logits [B, T, V]."""
-        return self.model(input_ids=input_ids, attention_mask=attention_mask, use_cache=False).logits
+    def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
+        """input_ids [B, T] -> next-token logits [B, T, V]. Pads come only after the real tokens (the last, short
+        evaluation block), so causal attention keeps them out of every real token's prediction."""
+        return self.model(input_ids=input_ids, use_cache=False).logits

@@ -47,6 +47,7 @@ class LanguageModelTask(L.LightningModule):
         self.sample_prompts = list(sample_prompts or [])
         self.sample_options = {"max_new_tokens": sample_max_new_tokens, "temperature": sample_temperature,
                                "top_k": sample_top_k, "seed": sample_seed, "do_sample": True}
+        check_sample_options(self.sample_options)
         self.losses = nn.ModuleDict({stage: MeanMetric() for stage in ("val", "test")})
         self.perplexities = nn.ModuleDict({stage: Perplexity(ignore_index=IGNORE) for stage in ("val", "test")})
         self.throughput = EpochThroughput()
@@ -112,7 +113,7 @@ class LanguageModelTask(L.LightningModule):
         devices = [self.device] if self.device.type == "cuda" else []
         was_training = self.net.training
         with torch.random.fork_rng(devices=devices), torch.inference_mode():
-            texts = [generator.generate(prompt, options, clip=True)[0] for prompt in self.sample_prompts]
+            texts = [generator.generate(prompt, options)[0] for prompt in self.sample_prompts]
         self.net.train(was_training)
         return texts
 
@@ -159,3 +160,13 @@ class LanguageModelTask(L.LightningModule):
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["net_config"] = self.net_config
+
+
+def check_sample_options(options: dict) -> None:
+    """The per-epoch sample options, checked when the task is made rather than after the first epoch."""
+    from seqlab.inference.generation_options import GenerationOptions
+
+    try:
+        GenerationOptions(**options).check()
+    except SeqlabError as err:  # the options are model.sample_<name> in the config
+        raise SeqlabError(f"model.sample_{str(err).split('; ')[0]}") from None
