@@ -78,7 +78,25 @@ def test_evaluation_blocks_predict_every_token_once():
     batch = BlockCollator(pad_id=0)([TokenBlocks(ids, 32)[s] for s in sampler])
     labels = batch["labels"][batch["labels"] != IGNORE]
     assert labels.tolist() == list(range(1, 100))
-    assert batch["input_ids"].shape == (4, 32) and batch["attention_mask"].sum() == 99
+    assert batch["input_ids"].shape == (4, 32) and set(batch) == {"input_ids", "labels"}
+
+
+@pytest.mark.parametrize("replicas", [1, 2])
+def test_a_resumed_epoch_skips_the_blocks_it_trained_on(replicas):
+    def sampler(rank: int) -> BlockSampler:
+        made = BlockSampler(1000, 64, shuffle=True, seed=3, num_replicas=replicas, rank=rank)
+        made.set_epoch(1)
+        return made
+
+    for rank in range(replicas):
+        whole = list(sampler(rank))
+        resumed = sampler(rank)
+        resumed.resume_at(1, 5)
+        assert list(resumed) == whole[5:] and len(resumed) == len(whole)  # the epoch keeps its length
+        assert list(resumed) == whole  # the next epoch is whole again
+        other = sampler(rank)
+        other.resume_at(0, 5)  # a position in another epoch is not this one's
+        assert list(other) == whole
 
 
 def test_blocks_are_split_across_ranks():
@@ -125,3 +143,48 @@ def test_non_utf8_file_names_file_and_line(tmp_path):
     (tmp_path / "a.txt").write_bytes(b"ROMEO:\nGood \xff night.\n")
     with pytest.raises(SeqlabError, match=r"a.txt, line 2: bytes that are not UTF-8"):
         LanguageModelDataModule("mine", data_dir=str(tmp_path), files=["a.txt"]).setup()
+
+
+def corpus_with_a_late_symbol(folder, symbol: str):
+    """A corpus in which `symbol` comes only in the validation share (90-95% of the characters)."""
+    text = play_text(200)
+    cut = int(len(text) * 0.92)
+    (folder / "a.txt").write_text(text[:cut] + f" {symbol} " + text[cut:], encoding="utf-8")
+    return LanguageModelDataModule("mine", data_dir=str(folder), files=["a.txt"], block_size=16,
+                                   tokenizer={"kind": "bpe", "vocab_size": 600} if len(symbol) > 1 else None)
+
+
+@pytest.mark.parametrize("symbol", ["§", "zyzzyva"])
+def test_the_tokenizer_learns_from_the_train_split_only(tmp_path, symbol):
+    datamodule = corpus_with_a_late_symbol(tmp_path, symbol)
+    datamodule.setup()
+    tokenizer = datamodule.tokenizer
+    ids = tokenizer.encode(symbol, add_special_tokens=False)
+    assert tokenizer.decode(datamodule.streams["val"].tolist()).count(symbol) == (len(symbol) > 1)
+    if len(symbol) == 1:  # char: unknown
+        assert ids == [tokenizer.unk_token_id]
+    else:  # byte-level BPE: spelt in smaller pieces, never one learned token
+        assert len(ids) > 1 and tokenizer.decode(ids) == symbol
+
+
+def test_a_checkpoint_keeps_the_tokenizer_and_the_position(tmp_path):
+    datamodule = corpus_with_a_late_symbol(tmp_path, "zyzzyva")
+    datamodule.setup()
+    state = torch.load(_saved(datamodule.state_dict(), tmp_path), weights_only=True)  # as checkpoints load
+    (tmp_path / "a.txt").write_text("zyzzyva zyzzyva. " * 400, encoding="utf-8")  # a new tokenizer would differ
+    restored = LanguageModelDataModule("mine", data_dir=str(tmp_path), files=["a.txt"], block_size=16,
+                                       tokenizer={"kind": "bpe", "vocab_size": 600})
+    restored.load_state_dict({**state, "position": [0, 3]})
+    restored.setup()
+    assert restored.tokenizer.get_vocab() == datamodule.tokenizer.get_vocab()
+    assert restored.tokenizer.eos_token_id == datamodule.tokenizer.eos_token_id
+    assert restored.resume_position == (0, 3)
+    resumed = restored.train_dataloader()
+    restored.resume_position = None
+    whole = restored.train_dataloader()
+    assert len(resumed) == len(whole) and len(list(resumed)) == len(list(whole)) - 3
+
+
+def _saved(state: dict, folder):
+    torch.save(state, folder / "state.pt")
+    return folder / "state.pt"

@@ -3,6 +3,7 @@ config and code path as `python pipelines/train.py`, then `make generate` on wha
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import subprocess
@@ -71,6 +72,8 @@ def test_textgen_rnn_lands_a_finished_run_with_perplexity_and_samples(compose_cf
     assert metrics["test/bpc"] == pytest.approx(metrics["test/loss"] / math.log(2), rel=1e-4)
     assert metrics["val/loss"] < math.log(len(set(play_text())))  # learnt something beyond uniform guessing
     assert run.data.tags["model"] == "rnn_lm" and run.data.params["dataset.tokenizer.kind"] == "char"
+    corpus = (shakespeare_dir / "input.txt").read_bytes()
+    assert run.data.params["data.sha256.input.txt"] == hashlib.sha256(corpus).hexdigest()
     assert {"samples", "reports", "model", "tokenizer", "config.yaml", "checkpoints"} <= artifact_paths(
         client, run.info.run_id)
     assert {"model/net.json", "model/model.safetensors", "model/tokenizer.json"} <= artifact_paths(

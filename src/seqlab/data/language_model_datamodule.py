@@ -2,7 +2,8 @@
 
 Reads the documents, splits them by position (train / val / test shares of the characters), trains the tokenizer
 on train only (or loads a pretrained model's), encodes each split into one token stream (documents joined by the
-end-of-text token) and serves contiguous blocks: {input_ids [B, T], attention_mask [B, T], labels [B, T]}.
+end-of-text token) and serves contiguous blocks: {input_ids [B, T], labels [B, T]}. Checkpoints keep the trained
+tokenizer and the position in the epoch's blocks, so that a resumed run goes on exactly where it stopped.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader
 
+from seqlab.data.batching import training_position
 from seqlab.data.download import ensure_files
 from seqlab.data.text_corpus import (
     SPLITS,
@@ -20,7 +22,12 @@ from seqlab.data.text_corpus import (
     read_documents,
     split_by_position,
 )
-from seqlab.data.text_tokenizer import TextTokenizerOptions, encode_corpus, train_text_tokenizer
+from seqlab.data.text_tokenizer import (
+    TextTokenizerOptions,
+    encode_corpus,
+    tokenizer_from_str,
+    train_text_tokenizer,
+)
 from seqlab.data.token_blocks import BlockCollator, BlockSampler, TokenBlocks
 from seqlab.errors import SeqlabError
 
@@ -70,6 +77,7 @@ class LanguageModelDataModule(L.LightningDataModule):
         self.max_train_samples, self.max_eval_samples = max_train_samples, max_eval_samples
         self.tokenizer = None
         self.streams: dict[str, torch.Tensor] = {}
+        self.resume_position: tuple[int, int] | None = None  # (epoch, batches done) of a restored checkpoint
 
     @property
     def char_level(self) -> bool:
@@ -87,7 +95,7 @@ class LanguageModelDataModule(L.LightningDataModule):
         if not documents:
             raise SeqlabError(f"the corpus ({', '.join(map(str, paths))}) has no text; check dataset.files")
         pieces = split_by_position(documents, self.fractions)
-        if self.tokenizer is None:
+        if self.tokenizer is None:  # a tokenizer restored from a checkpoint is kept
             if self.tokenizer_options.pretrained:
                 from seqlab.pretrained import load_tokenizer
 
@@ -131,9 +139,6 @@ class LanguageModelDataModule(L.LightningDataModule):
     def task_kwargs(self) -> dict:
         return {"char_level": self.char_level, "sample_prompts": self.prompts}
 
-    def token_count(self, split: str) -> int:
-        return len(self.streams[split])
-
     # -- batches ---------------------------------------------------------------------------------------------
     def _loader(self, split: str, batch_size: int, shuffle: bool) -> DataLoader:
         stream, trainer = self.streams[split], self.trainer
@@ -144,8 +149,13 @@ class LanguageModelDataModule(L.LightningDataModule):
         )
         if shuffle and trainer is not None:
             sampler.set_epoch(trainer.current_epoch)
+        if shuffle and self.resume_position is not None:
+            epoch, batches_done = self.resume_position
+            sampler.resume_at(epoch, batches_done * batch_size)
+        # a generator of its own: starting an epoch leaves the global random state (dropout masks) untouched
         return DataLoader(TokenBlocks(stream, self.block_size), batch_size=batch_size, sampler=sampler,
-                          collate_fn=BlockCollator(self.tokenizer.pad_token_id), num_workers=self.num_workers)
+                          collate_fn=BlockCollator(self.tokenizer.pad_token_id), num_workers=self.num_workers,
+                          generator=torch.Generator().manual_seed(self.shuffle_seed))
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", self.batch_size, shuffle=True)
@@ -155,3 +165,18 @@ class LanguageModelDataModule(L.LightningDataModule):
 
     def test_dataloader(self) -> DataLoader:
         return self._loader("test", self.eval_batch_size, shuffle=False)
+
+    # -- checkpoints: the tokenizer and the position in the epoch travel with the weights --------------------------
+    def state_dict(self) -> dict:
+        trained = self.tokenizer is not None and not self.tokenizer_options.pretrained  # a pretrained one reloads
+        return {"tokenizer": self.tokenizer.backend_tokenizer.to_str() if trained else None,
+                "position": training_position(self.trainer)}
+
+    def load_state_dict(self, state: dict) -> None:
+        if state.get("tokenizer"):
+            self.tokenizer = tokenizer_from_str(state["tokenizer"])
+        self.resume_position = tuple(state["position"]) if state.get("position") else None
+
+    def data_files(self) -> list[str]:
+        """The files this dataset reads (their sha256 is logged with the run)."""
+        return [str(path) for path in corpus_paths(self.data_dir, self.files)]

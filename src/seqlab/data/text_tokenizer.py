@@ -44,7 +44,6 @@ class TextTokenizerOptions:
 def train_text_tokenizer(texts: Iterable[str], options: TextTokenizerOptions):
     """A transformers fast tokenizer trained on `texts` (the train split)."""
     from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
 
     if options.kind == "bpe":
         tokenizer = Tokenizer(models.BPE())
@@ -54,7 +53,6 @@ def train_text_tokenizer(texts: Iterable[str], options: TextTokenizerOptions):
             vocab_size=options.vocab_size, min_frequency=options.min_frequency, special_tokens=[EOS],
             initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False,
         )
-        specials = {"eos_token": EOS}
     else:
         tokenizer = Tokenizer(models.WordLevel(unk_token=UNK))
         pattern = r"[\s\S]" if options.kind == "char" else r"\w+|[^\w\s]+|\s+"
@@ -65,11 +63,26 @@ def train_text_tokenizer(texts: Iterable[str], options: TextTokenizerOptions):
             min_frequency=options.min_frequency if options.kind == "word" else 1,
             special_tokens=[EOS, UNK], show_progress=False,
         )
-        specials = {"eos_token": EOS, "unk_token": UNK}
     tokenizer.train_from_iterator(texts, trainer)
-    return PreTrainedTokenizerFast(
-        tokenizer_object=tokenizer, pad_token=EOS, clean_up_tokenization_spaces=False, **specials
-    )
+    return wrap_tokenizer(tokenizer)
+
+
+def wrap_tokenizer(tokenizer):
+    """A `tokenizers` Tokenizer made by train_text_tokenizer -> the transformers fast tokenizer around it (byte-level
+    BPE has no <unk>: every byte is in its alphabet)."""
+    from tokenizers import models
+    from transformers import PreTrainedTokenizerFast
+
+    specials = {"unk_token": UNK} if isinstance(tokenizer.model, models.WordLevel) else {}
+    return PreTrainedTokenizerFast(tokenizer_object=tokenizer, eos_token=EOS, pad_token=EOS,
+                                   clean_up_tokenization_spaces=False, **specials)
+
+
+def tokenizer_from_str(text: str):
+    """A trained tokenizer back from the JSON text a checkpoint keeps (its backend_tokenizer.to_str())."""
+    from tokenizers import Tokenizer
+
+    return wrap_tokenizer(Tokenizer.from_str(text))
 
 
 def encode_corpus(tokenizer, text: str) -> list[int]:

@@ -4,7 +4,8 @@ A block starting at s is ids[s : s + block_size + 1]: the model reads the first 
 each one's successor. Training (shuffle=True) cuts the stream at a new random offset each epoch and shuffles the
 blocks, so that the model sees every boundary; seeded by (seed, epoch), a run repeats exactly. Evaluation cuts at
 offset 0, in order, and keeps the last, shorter block, so that every token but the first is predicted once.
-With several ranks each takes every num_replicas-th block; ranks short of one repeat a block.
+With several ranks each takes every num_replicas-th block; ranks short of one repeat a block. A run resumed in the
+middle of an epoch skips the blocks that epoch already trained on (`resume_at`).
 """
 
 from __future__ import annotations
@@ -39,9 +40,13 @@ class BlockSampler(Sampler[int]):
         self.n_tokens, self.block_size, self.shuffle, self.seed = n_tokens, block_size, shuffle, seed
         self.max_blocks, self.num_replicas, self.rank = max_blocks, num_replicas, rank
         self.epoch = 0
+        self.skip: tuple[int, int] | None = None  # (epoch, blocks of this rank already trained on in it)
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
+
+    def resume_at(self, epoch: int, blocks_done: int) -> None:
+        self.skip = (epoch, blocks_done)
 
     def _count(self) -> int:
         if self.shuffle:  # whole blocks at the worst offset
@@ -66,19 +71,21 @@ class BlockSampler(Sampler[int]):
 
     def __iter__(self) -> Iterator[int]:
         starts = self.starts()
-        if self.num_replicas == 1:
-            yield from starts
-            return
-        mine = starts[self.rank :: self.num_replicas]
-        yield from mine + starts[: len(self) - len(mine)]
+        if self.num_replicas > 1:
+            mine = starts[self.rank :: self.num_replicas]
+            starts = mine + starts[: len(self) - len(mine)]
+        if self.skip is not None and self.shuffle and self.skip[0] == self.epoch:
+            starts = starts[self.skip[1] :]
+        self.skip = None
+        yield from starts
 
     def __len__(self) -> int:
         return math.ceil(self._count() / self.num_replicas)
 
 
 class BlockCollator:
-    """Blocks -> {input_ids [B, T], attention_mask [B, T], labels [B, T]}; a short block is padded with pad_id
-    and its padded labels are IGNORE."""
+    """Blocks -> {input_ids [B, T], labels [B, T]}; a short block is padded with pad_id and its padded labels are
+    IGNORE."""
 
     def __init__(self, pad_id: int):
         self.pad_id = pad_id
@@ -90,4 +97,4 @@ class BlockCollator:
         for row, block in enumerate(blocks):
             input_ids[row, : len(block) - 1] = block[:-1]
             labels[row, : len(block) - 1] = block[1:]
-        return {"input_ids": input_ids, "attention_mask": labels != IGNORE, "labels": labels}
+        return {"input_ids": input_ids, "labels": labels}

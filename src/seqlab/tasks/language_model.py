@@ -48,6 +48,8 @@ class LanguageModelTask(L.LightningModule):
         self.sample_options = {"max_new_tokens": sample_max_new_tokens, "temperature": sample_temperature,
                                "top_k": sample_top_k, "seed": sample_seed, "do_sample": True}
         check_sample_options(self.sample_options)
+        self.train_loss = MeanMetric()
+        self.train_loss.persistent(True)  # in checkpoints: an epoch resumed mid-way still averages all its batches
         self.losses = nn.ModuleDict({stage: MeanMetric() for stage in ("val", "test")})
         self.perplexities = nn.ModuleDict({stage: Perplexity(ignore_index=IGNORE) for stage in ("val", "test")})
         self.throughput = EpochThroughput()
@@ -63,7 +65,8 @@ class LanguageModelTask(L.LightningModule):
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         loss, _, tokens = self._step(batch)
-        self.log("train/loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=tokens)
+        self.train_loss.update(loss.detach(), weight=tokens)  # the loss is a mean over the batch's tokens
+        self.log("train/loss", self.train_loss, on_step=False, on_epoch=True, prog_bar=True)
         self.throughput.add(tokens)
         return loss
 
