@@ -26,3 +26,34 @@ def test_names():
     assert experiment_name("sst2", "classification") == "sst2-classification"
     name = run_name("cnn", ["model=cnn", "trainer.max_epochs=5", "paths.root_dir=/x"])
     assert name == "cnn model=cnn trainer.max_epochs=5"
+
+
+def test_a_file_the_server_does_not_take_waits_and_training_goes_on(tmp_path, monkeypatch, capsys):
+    """log_file (e.g. each epoch's samples) goes through the outbox: a failed upload neither raises nor is lost."""
+    from seqlab.tracking.mlflow_tracker import MlflowTracker
+    from seqlab.tracking.outbox import HTTP_DEFAULTS
+
+    for name, value in HTTP_DEFAULTS.items():  # the outbox sets these for a remote store: undone after the test
+        monkeypatch.setenv(name, value)
+    tracker = MlflowTracker("http://127.0.0.1:9")  # a remote store: calls go through the outbox
+    tracker.run_id, tracker.run_dir = "0123456789abcdef", str(tmp_path)
+    logger = tracker.lightning_logger()
+    uploads, server = [], {"up": False}
+
+    class Experiment:
+        def log_artifact(self, run_id, path, artifact_path=None):
+            if not server["up"]:
+                raise ConnectionError("server gone")
+            uploads.append((run_id, path, artifact_path))
+
+    monkeypatch.setattr(type(logger), "experiment", property(lambda self: Experiment()))
+    samples = tmp_path / "samples_epoch1.txt"
+    samples.write_text("to be or not\n")
+    logger.log_file(samples, "samples")  # must not raise
+    assert uploads == [] and len(tracker.outbox.files) == 1
+    tracker.outbox.report(tracker.run_dir)
+    assert f"artifact {samples}" in capsys.readouterr().err
+
+    server["up"] = True
+    tracker.outbox.retry(force=True)  # as end() does: the file is sent once the server answers
+    assert uploads == [(tracker.run_id, str(samples), "samples")] and tracker.outbox.files == []

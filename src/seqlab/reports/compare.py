@@ -1,4 +1,7 @@
-"""Compare runs: rank them by a metric, show their differing params and durations, plot and write a report."""
+"""Compare runs: rank them by a metric, show their swept and differing params and durations, plot and write a report.
+
+rich and matplotlib are imported only when a table is printed or a plot drawn, so that a bad option fails at once.
+"""
 
 from __future__ import annotations
 
@@ -9,15 +12,11 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rich.console import Console
-from rich.table import Table
-
 from seqlab.errors import SeqlabError
-from seqlab.tracking.plots import curves_png, scatter_png, spread_png
 from seqlab.tracking.run_lookup import experiment_runs, metric_history
-from seqlab.tracking.sweep import OBJECTIVE
 
 SHOWN_PARAMS = 6
+CURVES = 10  # runs drawn in the validation-curves plot, the best first
 
 
 @dataclass
@@ -38,15 +37,36 @@ def compare_from_options(options: CompareOptions) -> dict:
 
 def score(run: dict, metric: str) -> float:
     """The run's best value of `metric` when that is what it optimized (its objective), else the last value."""
+    from seqlab.tracking.sweep import OBJECTIVE
+
     if run["params"].get("optimized_metric") == metric and OBJECTIVE in run["metrics"]:
         return run["metrics"][OBJECTIVE]
     return run["metrics"].get(metric, math.nan)
 
 
-def varying_params(runs: list[dict]) -> list[str]:
-    keys = sorted({k for r in runs for k in r["params"]})
+def swept_keys(runs: list[dict]) -> list[str]:
+    """Keys of the command-line overrides (the runs' `overrides` tag) whose values differ between the runs: what a
+    sweep varied, in the order the command gave them."""
+    keys = dict.fromkeys(k for r in runs for k in r["overrides"])
+    return [k for k in keys if len({r["overrides"].get(k) for r in runs}) > 1]
+
+
+def varying_params(runs: list[dict], skip: list[str] = ()) -> list[str]:
+    keys = sorted({k for r in runs for k in r["params"]} - set(skip))
     where = ("paths.", "logger.", "dirpath", "default_root_dir", "data_dir")  # folders differ per run by design
     return [k for k in keys if len({r["params"].get(k) for r in runs}) > 1 and not any(w in k for w in where)]
+
+
+def value_of(run: dict, key: str) -> str:
+    """A swept key's value as the run's overrides gave it, else the run's param of that name."""
+    return run["overrides"].get(key, run["params"].get(key, ""))
+
+
+def rank(runs: list[dict], mode: str) -> list[dict]:
+    """FINISHED runs first, then the others (FAILED, KILLED, RUNNING); within each, by score, runs without one last."""
+    sign = -1 if mode == "max" else 1
+    return sorted(runs, key=lambda r: (r["status"] != "FINISHED", math.isnan(r["score"]),
+                                       0.0 if math.isnan(r["score"]) else sign * r["score"]))
 
 
 def short(value: str) -> str:
@@ -67,26 +87,33 @@ def compare(tracking_uri: str, experiment: str, out_dir: Path, sweep: str | None
         raise SeqlabError(f"mode={mode} must be max or min")
     for run in runs:
         run["score"] = score(run, metric)
-    scored = [r for r in runs if not math.isnan(r["score"])]
-    if not scored:
+    if all(math.isnan(r["score"]) for r in runs):
         raise SeqlabError(f"no run of '{experiment}' has the metric '{metric}'; pass metric=<name>")
-    ranked = sorted(scored, key=lambda r: r["score"], reverse=mode == "max")
-    ranked += [r for r in runs if math.isnan(r["score"])]
-    best = ranked[0]
-    params = varying_params(ranked)
-    print_table(ranked[:top], metric, params[:SHOWN_PARAMS], best)
+    ranked = rank(runs, mode)
+    best = ranked[0] if ranked[0]["status"] == "FINISHED" and not math.isnan(ranked[0]["score"]) else None
+    finished = [r for r in ranked if r["status"] == "FINISHED" and not math.isnan(r["score"])]
+    swept = swept_keys(ranked)
+    params = (swept + varying_params(ranked, swept))[:SHOWN_PARAMS]  # the swept keys first
+    print_table(ranked[:top], metric, params, best)
 
     slug = experiment + (f"-{sweep}" if sweep else "")
     out_dir.mkdir(parents=True, exist_ok=True)
-    plots = write_plots(tracking_uri, ranked[:top], metric, params if sweep else [], out_dir, slug)
+    plots = write_plots(tracking_uri, ranked, finished, metric, swept if sweep else [], out_dir, slug)
     report = out_dir / f"compare-{slug}.md"
-    report.write_text(markdown(experiment, sweep, metric, mode, ranked[:top], params[:SHOWN_PARAMS], best, plots))
-    Console().print(f"best: {best['run_id']} ({best['name']})\n{metric} = {best['score']:.4f}\nreport: {report}")
-    return {"best_run_id": best["run_id"], "best_score": best["score"], "metric": metric, "report": report,
-            "plots": plots, "ranked": [r["run_id"] for r in ranked]}
+    report.write_text(markdown(experiment, sweep, metric, mode, ranked[:top], finished, params, best, plots))
+    from rich.console import Console
+
+    said = f"best: {best['run_id']} ({best['name']})\n{metric} = {best['score']:.4f}" if best else \
+        f"no FINISHED run has {metric} yet"
+    Console().print(f"{said}\nreport: {report}")
+    return {"best_run_id": best["run_id"] if best else None, "best_score": best["score"] if best else math.nan,
+            "metric": metric, "report": report, "plots": plots, "ranked": [r["run_id"] for r in ranked]}
 
 
-def print_table(runs: list[dict], metric: str, params: list[str], best: dict) -> None:
+def print_table(runs: list[dict], metric: str, params: list[str], best: dict | None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table(title=f"runs ranked by {metric}")
     headers = ["", "run id", "model", "status", metric, *(".".join(p.split(".")[-2:]) for p in params), "seconds"]
     for header in headers:
@@ -94,41 +121,53 @@ def print_table(runs: list[dict], metric: str, params: list[str], best: dict) ->
     for run in runs:
         marker = "★" if run is best else ""
         value = "" if math.isnan(run["score"]) else f"{run['score']:.4f}"
-        cells = [short(run["params"].get(p, "")) for p in params]
+        cells = [short(value_of(run, p)) for p in params]
         model = run["tags"].get("model", "")
         table.add_row(marker, run["run_id"][:8], model, run["status"], value, *cells, f"{run['seconds']:.0f}")
     Console().print(table)
 
 
-def write_plots(uri: str, runs: list[dict], metric: str, swept: list[str], out_dir: Path, slug: str) -> list[Path]:
+def curve_label(run: dict) -> str:
+    """Unique per run (names repeat across sweeps and seeds): the run id's start and the name."""
+    return f"{run['run_id'][:8]} {run['name'][:40]}"
+
+
+def write_plots(uri: str, ranked: list[dict], finished: list[dict], metric: str, swept: list[str], out_dir: Path,
+                slug: str) -> list[Path]:
+    """The spread per model and the metric against each swept key over every FINISHED run with a score; the
+    validation curves of the first CURVES runs of the ranking."""
+    from seqlab.tracking.plots import curves_png, scatter_png, spread_png
+
     plots = []
     by_model = defaultdict(list)
-    for run in runs:
-        if not math.isnan(run["score"]):
-            by_model[run["tags"].get("model", "?")].append(run["score"])
+    for run in finished:
+        by_model[run["tags"].get("model", "?")].append(run["score"])
     plots.append(spread_png(by_model, metric, out_dir / f"compare-{slug}-models.png"))
     curve_key = metric if metric.startswith("val/") else "val/loss"
-    curves = {r["name"][:40]: metric_history(uri, r["run_id"], curve_key) for r in runs[:10]}
+    curves = {curve_label(r): metric_history(uri, r["run_id"], curve_key) for r in ranked[:CURVES]}
     plots.append(curves_png(curves, curve_key, out_dir / f"compare-{slug}-curves.png"))
-    for param in swept:
-        points = [(r["params"].get(param), r["score"]) for r in runs if not math.isnan(r["score"])]
-        plots.append(scatter_png(points, param, metric, out_dir / f"compare-{slug}-{param.replace('/', '_')}.png"))
+    for key in swept:
+        points = [(value_of(r, key), r["score"]) for r in finished]
+        plots.append(scatter_png(points, key, metric, out_dir / f"compare-{slug}-{key.replace('/', '_')}.png"))
     return plots
 
 
-def markdown(experiment, sweep, metric, mode, runs, params, best, plots) -> str:
+def markdown(experiment, sweep, metric, mode, runs, finished, params, best, plots) -> str:
+    said = f"Best: **{best['name']}** (`{best['run_id']}`), {best['score']:.4f}." if best else \
+        f"No FINISHED run has {metric} yet."
     lines = [f"# Runs of {experiment}" + (f", sweep {sweep}" if sweep else ""), "",
-             f"Ranked by {metric} ({mode}). Best: **{best['name']}** (`{best['run_id']}`), {best['score']:.4f}.", "",
+             f"Ranked by {metric} ({mode}), FINISHED runs first. {said}", "",
              "| | run | status | " + " | ".join([metric, *params, "seconds"]) + " |",
              "|" + "---|" * (len(params) + 5)]
     for run in runs:
         value = "" if math.isnan(run["score"]) else f"{run['score']:.4f}"
-        cells = [run["params"].get(p, "") for p in params]
+        cells = [value_of(run, p) for p in params]
         mark = "★" if run is best else ""
         row = [mark, f"`{run['run_id'][:8]}` {run['name']}", run["status"], value, *cells, f"{run['seconds']:.0f}"]
         lines.append("| " + " | ".join(row) + " |")
-    values = [r["score"] for r in runs if not math.isnan(r["score"])]
+    values = [r["score"] for r in finished]
     if len(values) > 1:
-        lines += ["", f"Spread of {metric}: mean {statistics.mean(values):.4f}, sd {statistics.stdev(values):.4f}."]
+        lines += ["", f"Spread of {metric} over the {len(values)} FINISHED runs: mean {statistics.mean(values):.4f}, "
+                      f"sd {statistics.stdev(values):.4f}."]
     lines += [""] + [f"![{p.stem}]({p.name})" for p in plots]
     return "\n".join(lines) + "\n"

@@ -1,6 +1,7 @@
-"""Calls to a remote tracking server that may go away in the middle of a run: training goes on, metrics wait and
-are sent when the server answers again, and what could not be sent is reported at the end (the files stay in
-the run folder). Local stores (SQLite) are called directly: their failures are real errors."""
+"""Calls to a remote tracking server that may go away in the middle of a run: training goes on, metrics and files
+logged while training wait and are sent when the server answers again, and what could not be sent is reported at
+the end (the files stay in the run folder). Local stores (SQLite) are called directly: their failures are real
+errors."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ class Outbox:
         self.tracking_uri = tracking_uri
         self.remote = remote
         self.pending: list[tuple[Callable, dict, int | None]] = []  # metric batches not yet sent
+        self.files: list[tuple[str, Callable[[], object]]] = []  # (what, upload) of files not yet sent
         self.unsent: list[str] = []
         self.failed_at: float | None = None
         if remote:
@@ -58,8 +60,13 @@ class Outbox:
         self.pending.append((send, metrics, step))
         self.retry()
 
+    def send_file(self, what: str, upload: Callable[[], object]) -> None:
+        """Queues a file upload, then sends everything queued, as send_metrics does."""
+        self.files.append((what, upload))
+        self.retry()
+
     def retry(self, force: bool = False) -> None:
-        """Sends the queued metric batches in order, stopping at the first failure."""
+        """Sends the queued metric batches, then the queued files, in order, stopping at the first failure."""
         if not self.remote:
             self.flush()
             return
@@ -77,14 +84,18 @@ class Outbox:
             send, metrics, step = self.pending[0]
             send(metrics, step)
             self.pending.pop(0)
+        while self.files:
+            self.files[0][1]()
+            self.files.pop(0)
 
     def report(self, run_dir: str | None) -> None:
-        if not (self.pending or self.unsent):
+        if not (self.pending or self.files or self.unsent):
             return
         lines = [f"could not send to {self.tracking_uri}:"]
         if self.pending:
             steps = sorted({step for *_, step in self.pending if step is not None})
             lines.append(f"  {len(self.pending)} metric batch(es), steps {steps}")
+        lines += [f"  {what}" for what, _ in self.files]
         lines += [f"  {what}" for what in self.unsent]
         if run_dir:
             lines.append(f"the run's files are in {run_dir}")

@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+import shlex
+
+
+def parse_overrides(text: str) -> dict[str, str]:
+    """The `overrides` tag (written with shlex.join) back into {key: value}; `+key`, `++key` and `~key` as `key`."""
+    pairs = (o.split("=", 1) for o in shlex.split(text) if "=" in o)
+    return {key.lstrip("+~"): value for key, value in pairs}
+
 
 def run_record(tracking_uri: str, run_dir: str, histories: tuple[str, ...] = ()) -> dict:
     """{run_id, status, metrics (last values), history: {key: [values by step]}} of the run logged from run_dir."""
@@ -37,7 +45,7 @@ def sweep_trials(tracking_uri: str, sweep_id: str) -> list[dict]:
             "status": run.info.status,
             "metrics": dict(run.data.metrics),
             "tags": dict(run.data.tags),
-            "swept": dict(o.split("=", 1) for o in run.data.tags.get("overrides", "").split() if "=" in o),
+            "swept": parse_overrides(run.data.tags.get("overrides", "")),
         }
         for run in runs
         if run.data.tags.get("sweep") != "parent"
@@ -66,10 +74,21 @@ def experiment_runs(tracking_uri: str, experiment: str, sweep: str | None = None
             "metrics": dict(run.data.metrics),
             "params": dict(run.data.params),
             "tags": dict(run.data.tags),
+            "overrides": parse_overrides(run.data.tags.get("overrides", "")),
         }
         for run in runs
         if run.data.tags.get("sweep") != "parent"
     ]
+
+
+def latest_sweep_id(tracking_uri: str) -> str:
+    """The sweep_id of the newest sweep parent run in the store."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri)
+    experiments = [e.experiment_id for e in client.search_experiments()]
+    [parent] = client.search_runs(experiments, "tags.sweep = 'parent'", order_by=["start_time DESC"], max_results=1)
+    return parent.data.tags["sweep_id"]
 
 
 def metric_history(tracking_uri: str, run_id: str, key: str) -> list[tuple[int, float]]:

@@ -2,11 +2,13 @@
 
 SweepRunCallback runs in the process that launches the sweep: it opens the parent run before the first
 trial, hands its id to the trials through the environment (joblib, submitit and ray workers inherit it),
-and at the end records the best trial's value, run id and params on the parent.
+and at the end records the best trial's value, run id and params on the parent. When the sweeper itself fails,
+Hydra never calls on_multirun_end: an exit handler then ends the parent run as FAILED instead of leaving it RUNNING.
 """
 
 from __future__ import annotations
 
+import atexit
 import math
 import os
 import uuid
@@ -69,6 +71,14 @@ class SweepRunCallback(Callback):
         )
         self.tracker = tracker
         os.environ[PARENT_RUN_ENV] = tracker.run_id
+        atexit.register(self.fail_if_open, os.getpid())
+
+    def fail_if_open(self, pid: int) -> None:
+        """At exit, a parent run still open (the sweep did not reach its end) ends FAILED; only in the process
+        that opened it, not in a forked child."""
+        if self.tracker is not None and os.getpid() == pid:
+            self.tracker.end("FAILED")
+            self.tracker = None
 
     def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
         if self.tracker is None:
@@ -89,5 +99,6 @@ class SweepRunCallback(Callback):
             self.tracker.log_params({f"best.{k}": v for k, v in best["swept"].items()})
         self.tracker.log_metrics({f"sweep/{k}": v for k, v in summary.items()})
         self.tracker.end("FINISHED")
+        self.tracker = None
         for name in (SWEEP_ID_ENV, PARENT_RUN_ENV):
             os.environ.pop(name, None)
