@@ -3,6 +3,8 @@ CLI on their results, and bad input through the whole pipeline."""
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import subprocess
 import sys
@@ -51,6 +53,8 @@ def test_each_preset_lands_a_finished_run(preset, compose_cfg, multi30k_dir, tra
     client = MlflowClient(tracking_uri)
     assert run.info.status == "FINISHED"
     assert METRICS <= set(run.data.metrics)
+    for stage in ("val", "test"):  # plain token-weighted cross-entropy: the perplexity is its exponential
+        assert run.data.metrics[f"{stage}/ppl"] == pytest.approx(math.exp(run.data.metrics[f"{stage}/loss"]), rel=1e-4)
     assert run.data.params["dataset.src_lang"] == "en" and run.data.params["dataset.tgt_lang"] == "fr"
     assert run.data.tags["task"] == "translation"
     reports = {a.path for a in client.list_artifacts(run.info.run_id, "reports")}
@@ -95,12 +99,16 @@ def test_make_translate_from_a_run_and_from_a_checkpoint(compose_cfg, multi30k_d
     assert len(result.stdout.strip().splitlines()) == 1 and (heatmaps / "01.png").is_file()
 
     lines = tmp_path / "captions.txt"
-    lines.write_text("A dog sits.\n\nA child runs on the grass.\n", encoding="utf-8")
+    long_line = "A man runs on the street and " * 12 + "a dog sits."  # more than max_length=50 tokens
+    lines.write_text(f"A dog sits.\n\nA child runs on the grass.\n{long_line}\n{long_line}\n", encoding="utf-8")
     checkpoint = sorted((tmp_path / "run" / "checkpoints").glob("epoch*.ckpt"))[0]
     result = make("translate", f"checkpoint={checkpoint} file={lines} beam_size=1", tracking_uri)
     assert result.returncode == 0, result.stderr[-3000:]
-    outputs = result.stdout.split("\n")[:3]
-    assert outputs[1] == "" and outputs[0] and outputs[2]
+    outputs = result.stdout.split("\n")[:5]
+    assert outputs[1] == "" and outputs[0] and outputs[2] and outputs[3] == outputs[4] != ""
+    reports = [line for line in result.stderr.splitlines() if "max_length" in line]
+    assert reports == ["2 of 4 input line(s) were longer than the model's max_length of 50 tokens: only their first "
+                       "50 tokens were translated"]
     translator = Translator.from_checkpoint(checkpoint)
     assert [t.text for t in translator.translate(["A dog sits.", "A child runs on the grass."], beam_size=1)] == [
         outputs[0], outputs[2]]
@@ -122,3 +130,52 @@ def test_bad_options_say_what_to_fix(overrides, message, compose_cfg, multi30k_d
     with pytest.raises(SeqlabError, match=message):
         train(compose_cfg(["experiment=translate_attention", "debug=smoke", "logger=none", *overrides]))
 
+
+
+def write_parallel_files(folder, tsv: bool) -> None:
+    """data/parallel_files: per split train/val/test.{src,tgt} (two aligned files) or <split>.tsv (a header, then
+    a license column between target and source)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for split, n, seed in (("train", 120, 0), ("val", 12, 1), ("test", 12, 2)):
+        triples = caption_triples(n, seed)
+        if tsv:
+            rows = ["de\tlicense\ten"] + [f"{de}\tCC-BY\t{en}" for en, _, de in triples]
+            (folder / f"{split}.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+        else:
+            (folder / f"{split}.src").write_text("".join(en + "\n" for en, _, _ in triples), encoding="utf-8")
+            (folder / f"{split}.tgt").write_text("".join(fr + "\n" for _, fr, _ in triples), encoding="utf-8")
+
+
+@pytest.mark.parametrize("tsv", [False, True], ids=["aligned files", "tsv"])
+def test_parallel_files_train_end_to_end(tsv, compose_cfg, tmp_path, tracking_uri):
+    write_parallel_files(tmp_path / "data" / "parallel_files", tsv)
+    files = ["dataset.train=train.tsv", "dataset.val=val.tsv", "dataset.test=test.tsv", "dataset.tsv_header=true",
+             "dataset.tsv_columns=[2,0]", "dataset.src_lang=en", "dataset.tgt_lang=de"] if tsv else []
+    value = train(compose_cfg(["experiment=translate_seq2seq", "dataset=parallel_files", "debug=smoke", *TINY,
+                               *files]))
+    assert 0.0 <= value <= 100.0
+    run = latest_run(tracking_uri, "parallel_files-translation")
+    assert run.info.status == "FINISHED" and METRICS <= set(run.data.metrics)
+    names = ["train.tsv", "val.tsv", "test.tsv"] if tsv else [f"{s}.{side}" for s in ("train", "val", "test")
+                                                               for side in ("src", "tgt")]
+    assert {f"data.sha256.{name}" for name in names} <= set(run.data.params)
+    translator = Translator.from_bundle(tmp_path / "run" / "model")
+    vocabulary = translator.tgt_tokenizer.get_vocab()
+    target_words = {"Hund", "Mann"} if tsv else {"chien", "homme"}  # learnt from the target side only
+    assert all(any(word in token for token in vocabulary) for word in target_words)
+    assert not any("dog" in token for token in vocabulary)
+
+
+def test_the_translation_benchmark_pins_the_cpu_and_two_threads(tmp_path, monkeypatch):
+    from seqlab.benchmarks import translation
+
+    seen = []
+
+    def fake_train(root, name, overrides, minutes, histories):
+        seen.append((overrides, torch.get_num_threads()))
+        return {"value": 1.0, "wall_seconds": 1.0, "overrides": overrides, "metrics": {"test/bleu": 1.0}}
+
+    monkeypatch.setattr(translation, "train_preset", fake_train)
+    report = json.loads(translation.run(tmp_path, 1.0).read_text())
+    assert len(seen) == 4 and all("trainer=cpu" in o and threads == 2 for o, threads in seen)
+    assert report["threads"] == 2

@@ -43,10 +43,12 @@ def test_tokenizers_give_back_the_text_as_written(kind):
     ids = special_ids(tokenizer)
     assert (ids["pad_id"], ids["unk_id"], ids["bos_id"], ids["eos_id"]) == (0, 1, 2, 3)
     encoded, cut = encode(tokenizer, CAPTIONS, max_length=100, bos=True)
-    assert cut == 0 and all(e[0] == ids["bos_id"] and e[-1] == ids["eos_id"] for e in encoded)
+    assert cut == [] and all(e[0] == ids["bos_id"] and e[-1] == ids["eos_id"] for e in encoded)
     assert decode(tokenizer, encoded) == CAPTIONS
     tokens = display_tokens(tokenizer, encode(tokenizer, ["A man, riding."], 100, bos=False)[0][0])
     assert tokens[-1] == "<eos>" and "," in tokens and "." in tokens
+    shortened, cut = encode(tokenizer, CAPTIONS, max_length=5, bos=False)
+    assert cut == [0, 1, 2, 3] and all(len(ids) == 5 + 1 for ids in shortened)
 
 
 def test_word_tokenizer_leaves_rare_words_out():
@@ -121,3 +123,20 @@ def test_batches_hold_padded_sources_and_targets(tmp_path):
     kwargs = datamodule.model_kwargs()
     assert kwargs["src_vocab_size"] == datamodule.src_tokenizer.get_vocab_size() and kwargs["pad_id"] == 0
     assert datamodule.task_kwargs() == {"pad_id": 0, "bos_id": 2, "eos_id": 3}
+
+
+@pytest.mark.parametrize("kind", ["word", "bpe"])
+def test_tokenizers_learn_from_the_train_split_only(tmp_path, kind):
+    folder = write_multi30k_layout(tmp_path / "multi30k", n_train=40, n_val=10, n_test=10)
+    for name in ("val.en", "val.fr"):  # a word that only validation holds
+        lines = (folder / name).read_text(encoding="utf-8").splitlines()
+        (folder / name).write_text("\n".join(["Zyzzyva zyzzyva."] * 3 + lines) + "\n", encoding="utf-8")
+    options = {"kind": kind, "min_frequency": 1}
+    datamodule = multi30k(folder, src_tokenizer=options, tgt_tokenizer=options)
+    datamodule.setup("fit")
+    for tokenizer in (datamodule.src_tokenizer, datamodule.tgt_tokenizer):
+        ids = tokenizer.encode("zyzzyva", add_special_tokens=False).ids
+        if kind == "word":
+            assert ids == [special_ids(tokenizer)["unk_id"]]
+        else:  # spelt in pieces the train split taught, never one learned token
+            assert len(ids) > 1 and all("zyzzyva" not in token for token in tokenizer.get_vocab())

@@ -51,6 +51,11 @@ def translate(cfg: DictConfig) -> list[str]:
         outputs[i] = translation.text
     for text in outputs:
         print(text)
+    cut = sum(t.truncated for t in translations)
+    if cut:
+        print(f"{cut} of {len(translations)} input line(s) were longer than the model's max_length of "
+              f"{translator.decoding['max_length']} tokens: only their first {translator.decoding['max_length']} "
+              "tokens were translated", file=sys.stderr)
     if cfg.heatmaps:
         from seqlab.tasks.translation_reports import write_heatmaps
 

@@ -75,15 +75,16 @@ def special_ids(tokenizer: Tokenizer) -> dict[str, int]:
     return ids
 
 
-def encode(tokenizer: Tokenizer, texts: Sequence[str], max_length: int, bos: bool) -> tuple[list[list[int]], int]:
+def encode(tokenizer: Tokenizer, texts: Sequence[str], max_length: int, bos: bool) -> tuple[list[list[int]], list[int]]:
     """Token ids per text, cut to max_length tokens, then <eos> appended (and <bos> put first when asked);
-    returns them and how many texts were cut."""
+    returns them and the positions of the texts that were cut."""
     ids = special_ids(tokenizer)
-    encoded, cut = [], 0
-    for encoding in tokenizer.encode_batch(list(texts), add_special_tokens=False):
+    encoded, cut = [], []
+    for row, encoding in enumerate(tokenizer.encode_batch(list(texts), add_special_tokens=False)):
         tokens = encoding.ids
         if len(tokens) > max_length:
-            tokens, cut = tokens[:max_length], cut + 1
+            tokens = tokens[:max_length]
+            cut.append(row)
         encoded.append(([ids["bos_id"]] if bos else []) + tokens + [ids["eos_id"]])
     return encoded, cut
 

@@ -117,7 +117,7 @@ class TranslationDataModule(L.LightningDataModule):
             sources, cut_src = encode(self.src_tokenizer, [s for s, _ in self.pairs[split]], self.max_length, False)
             targets, cut_tgt = encode(self.tgt_tokenizer, [t for _, t in self.pairs[split]], self.max_length, True)
             self.encoded[split] = (sources, targets)
-            self.report[split].update(truncated_source=cut_src, truncated_target=cut_tgt)
+            self.report[split].update(truncated_source=len(cut_src), truncated_target=len(cut_tgt))
         self._report_once()
 
     def _report_once(self) -> None:

@@ -33,6 +33,7 @@ class Translation:
     source_tokens: list[str]  # as the model saw them, <eos> included
     target_tokens: list[str]  # as generated, <eos> included when reached
     attention: torch.Tensor | None  # [target tokens, source tokens]; None without attention
+    truncated: bool = False  # the source was longer than max_length tokens: its end was cut before translating
 
 
 class Translator:
@@ -90,14 +91,16 @@ class Translator:
     @torch.no_grad()
     def translate(self, texts: list[str], beam_size: int | None = None, length_penalty: float | None = None,
                   batch_size: int = 64) -> list[Translation]:
-        """One Translation per text, in order; beam_size 1 is greedy search (default: the run's beam size)."""
+        """One Translation per text, in order; beam_size 1 is greedy search (default: the run's beam size). A text
+        longer than the run's max_length tokens is cut to it, as training cut its sentences (Translation.truncated)."""
         beam = int(beam_size if beam_size is not None else self.decoding["beam_size"])
         if beam < 1:
             raise SeqlabError(f"beam_size={beam} must be at least 1")
         alpha = float(length_penalty if length_penalty is not None else self.decoding["length_penalty"])
         limits = SearchLimits(self.decoding["max_len_a"], self.decoding["max_len_b"])
         texts = [str(t) for t in texts]
-        encoded, _ = encode(self.src_tokenizer, texts, int(self.decoding["max_length"]), bos=False)
+        encoded, cut = encode(self.src_tokenizer, texts, int(self.decoding["max_length"]), bos=False)
+        truncated = set(cut)
         order = sorted(range(len(texts)), key=lambda i: len(encoded[i]))  # little padding per batch
         results: list[Translation | None] = [None] * len(texts)
         for start in range(0, len(order), batch_size):
@@ -114,6 +117,6 @@ class Translator:
                 target = hypothesis.tokens + ([self.ids["eos_id"]] if steps > len(hypothesis.tokens) else [])
                 results[row] = Translation(
                     texts[row], text, display_tokens(self.src_tokenizer, encoded[row]),
-                    display_tokens(self.tgt_tokenizer, target), hypothesis.attention,
+                    display_tokens(self.tgt_tokenizer, target), hypothesis.attention, row in truncated,
                 )
         return results

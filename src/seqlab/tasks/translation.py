@@ -68,6 +68,7 @@ class TranslationTask(L.LightningModule):
         self.heatmap_sentences, self.sample_size = heatmap_sentences, sample_size
         self.net_config: dict | None = None  # the net's config, saved in checkpoints to rebuild it
         self.perplexity = nn.ModuleDict({stage: Perplexity(ignore_index=pad_id) for stage in ("val", "test")})
+        self.eval_loss = nn.ModuleDict({stage: MeanMetric() for stage in ("val", "test")})
         self.train_loss = MeanMetric()
         self.train_loss.persistent(True)  # in checkpoints: an epoch resumed mid-way still averages all its batches
         self.throughput = EpochThroughput()
@@ -75,16 +76,17 @@ class TranslationTask(L.LightningModule):
         self.decode_seconds: dict[str, float] = {}
 
     # -- training --------------------------------------------------------------------------------------------
-    def _loss(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def _loss(self, batch: dict, label_smoothing: float = 0.0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Cross-entropy per target token (pads left out), and the logits and labels it came from."""
         tgt = batch["tgt_ids"]
         logits, _ = self.net(batch["src_ids"], batch["src_mask"], tgt[:, :-1])
         labels = tgt[:, 1:]
         loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), labels.reshape(-1), ignore_index=self.pad_id,
-                               label_smoothing=self.label_smoothing)
+                               label_smoothing=label_smoothing)
         return loss, logits, labels
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
-        loss, _, labels = self._loss(batch)
+        loss, _, labels = self._loss(batch, self.label_smoothing)
         tokens = int((labels != self.pad_id).sum())
         self.train_loss.update(loss.detach(), weight=tokens)  # the loss is a mean over target tokens
         self.log("train/loss", self.train_loss, on_step=False, on_epoch=True)
@@ -99,10 +101,13 @@ class TranslationTask(L.LightningModule):
 
     # -- evaluation ------------------------------------------------------------------------------------------
     def _teacher_forced(self, batch: dict, stage: str) -> None:
+        """Plain cross-entropy (no label smoothing) averaged over target tokens, whatever the batch sizes, so that
+        {stage}/ppl = exp({stage}/loss)."""
         loss, logits, labels = self._loss(batch)
-        self.log(f"{stage}/loss", loss, on_epoch=True, batch_size=len(labels))
+        self.eval_loss[stage].update(loss, weight=int((labels != self.pad_id).sum()))
+        self.log(f"{stage}/loss", self.eval_loss[stage], on_epoch=True)
         self.perplexity[stage](logits.float(), labels)
-        self.log(f"{stage}/ppl", self.perplexity[stage], on_epoch=True, batch_size=len(labels))
+        self.log(f"{stage}/ppl", self.perplexity[stage], on_epoch=True)
 
     def decode(self, src_ids: torch.Tensor, src_mask: torch.Tensor, beam_size: int):
         if beam_size == 1:
