@@ -48,6 +48,16 @@ def test_jsonl_labels_of_any_type_become_strings_and_a_missing_value_is_named(tm
         read_table(path, None, COLUMNS)
 
 
+@pytest.mark.parametrize("line, message", [
+    ('{"text": "caf\\ud800", "label": "x"}', r"c.jsonl, line 1: the escape \\ud800 is half of a character"),
+    ("[" * 50000 + "]" * 50000, r"c.jsonl, line 1: JSON nested too deeply"),
+])
+def test_jsonl_that_no_text_can_hold_is_named(tmp_path, line, message):
+    path = write(tmp_path, "c.jsonl", line + "\n")
+    with pytest.raises(SeqlabError, match=message):
+        read_table(path, None, COLUMNS)
+
+
 def test_format_comes_from_the_extension_or_the_config(tmp_path):
     path = write(tmp_path, "a.txt", "text\tlabel\nx\ty\n")
     with pytest.raises(SeqlabError, match=r"cannot tell the format of .*a.txt .*set dataset.format"):

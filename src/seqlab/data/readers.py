@@ -34,6 +34,23 @@ def read_utf8_lines(path: str | Path) -> list[str]:
     return lines
 
 
+def parse_json_line(line: str, where: str):
+    """One JSON value; bad JSON, and escapes of lone surrogates (\\ud800: half a character, which no text can
+    hold), are SeqlabErrors starting with `where`."""
+    try:
+        value = json.loads(line)
+    except json.JSONDecodeError as err:
+        raise SeqlabError(f"{where}: not valid JSON ({err.msg}, column {err.colno})") from None
+    except RecursionError:
+        raise SeqlabError(f"{where}: JSON nested too deeply") from None
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise SeqlabError(f"{where}: the escape {ascii(err.object[err.start])[1:-1]} is half of a character "
+                          "(a lone surrogate); write the character itself, or its pair of escapes") from None
+    return value
+
+
 def table_format(path: str | Path, format: str | None) -> str:
     """The format given, else the one the extension names."""
     if format is not None:
@@ -78,10 +95,7 @@ def _jsonl_records(path: Path, lines: list[str]) -> list[tuple[int, dict]]:
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise SeqlabError(f"{path}, line {number}: not valid JSON ({err.msg}, column {err.colno})") from None
+        record = parse_json_line(line, f"{path}, line {number}")
         if not isinstance(record, dict):
             raise SeqlabError(f"{path}, line {number}: expected a JSON object, found {type(record).__name__}")
         records.append((number, record))

@@ -6,10 +6,9 @@ outside the text and entries that are not [start, end, label]."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from seqlab.data.readers import read_utf8_lines
+from seqlab.data.readers import parse_json_line, read_utf8_lines
 from seqlab.errors import SeqlabError
 
 
@@ -21,10 +20,7 @@ def read_entity_jsonl(path: str | Path, nlp) -> list:
         if not line.strip():
             continue
         where = f"{path}, line {number}"
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise SeqlabError(f"{where}: not valid JSON ({err.msg}, column {err.colno})") from None
+        record = parse_json_line(line, where)
         if not isinstance(record, dict) or not isinstance(record.get("text"), str):
             raise SeqlabError(f'{where}: expected an object {{"text": "...", "entities": [[start, end, label], ...]}}')
         docs.append(_doc(where, record["text"], record.get("entities", []), nlp))
