@@ -29,6 +29,22 @@ def test_every_experiment_composes_and_checks(hydra_compose, experiment, debug):
     assert cfg.optimized_metric in str(cfg.callbacks.model_checkpoint.monitor)
 
 
+@pytest.mark.parametrize("experiment", [e for e in EXPERIMENTS if e.startswith("ner_")])
+@pytest.mark.parametrize("debug", ["smoke", "fast_dev_run", "overfit"])
+def test_debug_presets_bound_spacy_training_too(hydra_compose, experiment, debug):
+    """spaCy's loop takes no trainer options: the debug presets bound it through the model's own values."""
+    full = hydra_compose([f"experiment={experiment}"])
+    cfg = hydra_compose([f"experiment={experiment}", f"debug={debug}"])
+    assert (full.model.max_epochs, full.model.max_steps, full.model.eval_frequency) == (30, 0, 200)
+    assert full.dataset.max_train_samples is None and full.dataset.max_eval_samples is None
+    assert cfg.dataset.max_train_samples and cfg.dataset.max_eval_samples  # a slice of the data
+    if debug == "overfit":  # a handful of sentences, many passes, no early stop
+        assert cfg.dataset.max_train_samples <= 20 and cfg.model.max_epochs >= 100 and cfg.model.patience == 0
+    else:  # a few updates, evaluated more than once
+        assert 0 < cfg.model.max_steps <= 50 and cfg.model.eval_frequency <= cfg.model.max_steps
+    assert (cfg.optimized_metric, cfg.optimized_mode) == ("val/ents_f", "max")
+
+
 @pytest.mark.parametrize("search", SEARCHES)
 def test_every_sweep_preset_composes(hydra_compose, search):
     cfg = hydra_compose([f"hparams_search={search}"])
@@ -57,3 +73,19 @@ def test_trainer_presets(hydra_compose):
     assert hydra_compose(["trainer=gpu"]).trainer.precision == "bf16-mixed"
     ddp = hydra_compose(["trainer=ddp"]).trainer
     assert ddp.strategy == "ddp" and ddp.use_distributed_sampler is False
+
+
+COMMENTED = [CONF / "dataset" / f"{name}.yaml" for name in ("files", "toy", "sst2", "wnut17", "ner_files")] + \
+    sorted((CONF / "trainer").glob("*.yaml")) + [CONF / "callbacks" / "default.yaml", CONF / "model" / "spacy_ner.yaml"]
+
+
+@pytest.mark.parametrize("path", COMMENTED, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_every_option_has_a_comment(path):
+    """DESIGN.md: every option has a default and a short comment in the YAML (on its line)."""
+    import re
+
+    options = [(number, line) for number, line in enumerate(path.read_text().splitlines(), start=1)
+               if re.match(r"\s*(- )?[A-Za-z_]\w*:\s*\S", line.split("#")[0])]  # a key with a value on its line
+    bare = [f"line {n}: {line.strip()}" for n, line in options
+            if "#" not in line and not re.match(r"\s*(- )?(_target_|defaults):", line)]
+    assert not bare, bare
