@@ -162,3 +162,18 @@ def test_an_optimized_metric_ner_runs_do_not_return_fails_the_run(compose_cfg, t
     _fails(compose_cfg, tracking_uri, ["experiment=ner_spacy", "optimized_metric=val/acc"],
            r"optimized_metric=val/acc \(optimized_mode=max\) is not what an NER run returns: it returns the best "
            r"val/ents_f, to maximize; set optimized_metric=val/ents_f optimized_mode=max")
+
+
+def test_data_files_are_the_files_the_run_reads(tmp_path):
+    folder = write_wnut17_layout(tmp_path / "wnut17", n_train=6, n_eval=3)
+    assert NerDataset("wnut17", data_dir=str(folder)).data_files() == [folder / f"{n}.conll" for n in
+                                                                       ("train", "dev", "test")]
+    assert NerDataset("mine", data_dir=str(folder), test_file=None).data_files() == [folder / "train.conll",
+                                                                                     folder / "dev.conll"]
+
+
+def test_the_displacy_page_title_is_escaped(tmp_path):
+    from seqlab.ner.display import render_page
+
+    page = render_page([spacy.blank("en")("Hi there")], tmp_path / "p.html", 'run <a> & "b"')
+    assert "<title>run &lt;a&gt; &amp; &quot;b&quot;</title>" in page.read_text(encoding="utf-8")
