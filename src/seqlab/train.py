@@ -80,6 +80,8 @@ def _interrupted(err: BaseException) -> bool:
 
 
 def _fit_and_test(cfg: DictConfig, tracker, run_dir: Path) -> float:
+    from lightning.pytorch.callbacks import ProgressBar
+
     from seqlab.instantiate import instantiate
     from seqlab.reporting import print_summary
 
@@ -99,7 +101,10 @@ def _fit_and_test(cfg: DictConfig, tracker, run_dir: Path) -> float:
     callbacks = [instantiate(c) for c in (cfg.callbacks or {}).values() if c is not None]
     if logger is None:
         callbacks = [c for c in callbacks if type(c).__name__ != "LearningRateMonitor"]
-    trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=logger if logger is not None else False)
+    # callbacks.rich_progress_bar=null means no bar at all, not Lightning's default one
+    bar = any(isinstance(c, ProgressBar) for c in callbacks) and cfg.trainer.get("enable_progress_bar", True)
+    trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=logger if logger is not None else False,
+                          enable_progress_bar=bar)
     trainer.fit(task, datamodule=datamodule, ckpt_path=resume_from, weights_only=True)
     value = _optimized_value(cfg, trainer)
     checkpoint = getattr(trainer.checkpoint_callback, "best_model_path", "") or None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Iterator, Sequence
+from itertools import chain
 
 import torch
 from torch.utils.data import Sampler
@@ -15,12 +16,11 @@ BUCKET_BATCHES = 50  # batches' worth of shuffled examples sorted together by le
 
 def pad_sequences(sequences: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Token id lists -> (ids [B, T] padded with pad_id, mask [B, T] True on real tokens); T = longest."""
-    width = max((len(s) for s in sequences), default=0) or 1
-    ids = torch.full((len(sequences), width), pad_id, dtype=torch.long)
-    for row, sequence in enumerate(sequences):
-        ids[row, : len(sequence)] = torch.as_tensor(sequence, dtype=torch.long)
     lengths = torch.tensor([len(s) for s in sequences], dtype=torch.long)
+    width = max(int(lengths.max()), 1) if len(sequences) else 1
     mask = torch.arange(width)[None, :] < lengths[:, None]
+    ids = torch.full((len(sequences), width), pad_id, dtype=torch.long)
+    ids[mask] = torch.tensor(list(chain.from_iterable(sequences)), dtype=torch.long)  # row by row, in order
     return ids, mask
 
 

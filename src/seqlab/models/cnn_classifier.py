@@ -1,4 +1,4 @@
-"""Kim-style CNN text classifier: embedding -> parallel Conv1d of several widths -> max over time -> linear.
+"""Kim-style CNN text classifier: embedding -> parallel Conv1d of several widths -> max over time -> dropout -> linear.
 
 Pads are zeroed and each convolution runs over the full width (padding k-1 on both sides); outputs whose
 window lies past the sentence end are masked before the max, so padding never changes a prediction.
@@ -37,7 +37,7 @@ class CNNClassifier(nn.Module):
         """input_ids, attention_mask: [B, T] -> logits [B, num_classes]."""
         lengths = attention_mask.sum(1).clamp(min=1)
         x = self.embedding(self.word_dropout(input_ids, attention_mask)) * attention_mask.unsqueeze(-1)
-        x = self.dropout(x).transpose(1, 2)  # [B, E, T]
+        x = x.transpose(1, 2)  # [B, E, T]
         pooled = []
         for k, conv in zip(self.kernel_sizes, self.convs, strict=False):
             feats = torch.relu(conv(x))  # [B, F, T + k - 1]

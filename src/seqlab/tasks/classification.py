@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import lightning as L
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torchmetrics import MeanMetric
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix, MulticlassF1Score
 
-from seqlab.tasks.throughput import EpochThroughput
+from seqlab.errors import SeqlabError
+from seqlab.tasks.base import SeqlabTask
 
 
-class ClassificationTask(L.LightningModule):
+class ClassificationTask(SeqlabTask):
     task_name = "classification"
 
     def __init__(
@@ -22,13 +21,12 @@ class ClassificationTask(L.LightningModule):
         scheduler=None,
         num_classes: int = 2,
         monitor: str = "val/acc",
+        label_smoothing: float = 0.0,
     ):
-        super().__init__()
-        self.net = net
-        self.optimizer_factory = optimizer
-        self.scheduler_factory = scheduler
-        self.monitor = monitor
-        self.net_config: dict | None = None  # the net's config, saved in checkpoints to rebuild it
+        super().__init__(net, optimizer, scheduler, monitor)
+        if not 0.0 <= label_smoothing < 1.0:
+            raise SeqlabError(f"model.label_smoothing={label_smoothing} must lie in [0, 1)")
+        self.label_smoothing = label_smoothing
         self.metrics = nn.ModuleDict(
             {
                 f"{stage}_{name}": metric
@@ -40,9 +38,6 @@ class ClassificationTask(L.LightningModule):
             }
         )
         self.confusion = MulticlassConfusionMatrix(num_classes)
-        self.train_loss = MeanMetric()
-        self.train_loss.persistent(True)  # in checkpoints: an epoch resumed mid-way still averages all its batches
-        self.throughput = EpochThroughput()
         self.test_predictions: list[tuple[int, int, int, float]] = []  # (index, gold, predicted, probability)
         self.test_confusion: torch.Tensor | None = None
 
@@ -51,17 +46,8 @@ class ClassificationTask(L.LightningModule):
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         logits = self(batch["input_ids"], batch["attention_mask"])
-        loss = F.cross_entropy(logits, batch["labels"])
-        self.train_loss.update(loss.detach(), weight=len(batch["labels"]))
-        self.log("train/loss", self.train_loss, on_step=False, on_epoch=True)
-        self.throughput.add(int(batch["attention_mask"].sum()))
-        return loss
-
-    def on_train_epoch_start(self) -> None:
-        self.throughput.reset()
-
-    def on_train_epoch_end(self) -> None:
-        self.log_dict(self.throughput.metrics())
+        loss = F.cross_entropy(logits, batch["labels"], label_smoothing=self.label_smoothing)
+        return self.record_training_step(loss, len(batch["labels"]), int(batch["attention_mask"].sum()))
 
     def _evaluate(self, batch: dict, stage: str) -> torch.Tensor:
         logits = self(batch["input_ids"], batch["attention_mask"])
@@ -99,17 +85,7 @@ class ClassificationTask(L.LightningModule):
             # ranks may repeat a batch to stay in step: keep one prediction per row
             self.test_predictions = sorted({row[0]: row for shard in shards for row in shard}.values())
 
-    def configure_optimizers(self):
-        optimizer = self.optimizer_factory(params=self.parameters())
-        if self.scheduler_factory is None:
-            return optimizer
-        scheduler = self.scheduler_factory(optimizer=optimizer)
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "monitor": self.monitor}}
-
     def write_outputs(self, datamodule, run_dir):
         from seqlab.tasks.classification_reports import write_classification_outputs
 
         return write_classification_outputs(self, datamodule, run_dir)
-
-    def on_save_checkpoint(self, checkpoint: dict) -> None:
-        checkpoint["net_config"] = self.net_config

@@ -7,7 +7,6 @@ import inspect
 import math
 from pathlib import Path
 
-import lightning as L
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -16,12 +15,12 @@ from torchmetrics.text import Perplexity
 
 from seqlab.data.token_blocks import IGNORE
 from seqlab.errors import SeqlabError
-from seqlab.tasks.throughput import EpochThroughput
+from seqlab.tasks.base import SeqlabTask
 
 SAMPLES_FILE = "samples.txt"
 
 
-class LanguageModelTask(L.LightningModule):
+class LanguageModelTask(SeqlabTask):
     task_name = "language_model"
 
     def __init__(
@@ -37,22 +36,14 @@ class LanguageModelTask(L.LightningModule):
         sample_top_k: int = 0,
         sample_seed: int = 1234,
     ):
-        super().__init__()
-        self.net = net
-        self.optimizer_factory = optimizer
-        self.scheduler_factory = scheduler
-        self.monitor = monitor
+        super().__init__(net, optimizer, scheduler, monitor)
         self.char_level = char_level
-        self.net_config: dict | None = None  # the net's config, saved in checkpoints and bundles to rebuild it
         self.sample_prompts = list(sample_prompts or [])
         self.sample_options = {"max_new_tokens": sample_max_new_tokens, "temperature": sample_temperature,
                                "top_k": sample_top_k, "seed": sample_seed, "do_sample": True}
         check_sample_options(self.sample_options)
-        self.train_loss = MeanMetric()
-        self.train_loss.persistent(True)  # in checkpoints: an epoch resumed mid-way still averages all its batches
         self.losses = nn.ModuleDict({stage: MeanMetric() for stage in ("val", "test")})
         self.perplexities = nn.ModuleDict({stage: Perplexity(ignore_index=IGNORE) for stage in ("val", "test")})
-        self.throughput = EpochThroughput()
 
     def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
         return self.net(input_ids)
@@ -65,16 +56,7 @@ class LanguageModelTask(L.LightningModule):
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         loss, _, tokens = self._step(batch)
-        self.train_loss.update(loss.detach(), weight=tokens)  # the loss is a mean over the batch's tokens
-        self.log("train/loss", self.train_loss, on_step=False, on_epoch=True, prog_bar=True)
-        self.throughput.add(tokens)
-        return loss
-
-    def on_train_epoch_start(self) -> None:
-        self.throughput.reset()
-
-    def on_train_epoch_end(self) -> None:
-        self.log_dict(self.throughput.metrics())
+        return self.record_training_step(loss, tokens, tokens)  # the loss is a mean over the batch's tokens
 
     def _evaluate(self, batch: dict, stage: str) -> None:
         loss, logits, tokens = self._step(batch)
@@ -160,9 +142,6 @@ class LanguageModelTask(L.LightningModule):
         from seqlab.tasks.language_model_outputs import write_language_model_outputs
 
         return write_language_model_outputs(self, datamodule, run_dir)
-
-    def on_save_checkpoint(self, checkpoint: dict) -> None:
-        checkpoint["net_config"] = self.net_config
 
 
 def check_sample_options(options: dict) -> None:

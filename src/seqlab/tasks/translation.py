@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 
-import lightning as L
 import torch
 import torch.nn.functional as F
 from sacrebleu.metrics import BLEU, CHRF
@@ -22,12 +21,12 @@ from seqlab.decoding.beam_search import beam_search
 from seqlab.decoding.greedy import greedy_search
 from seqlab.decoding.hypothesis import SearchLimits
 from seqlab.errors import SeqlabError
-from seqlab.tasks.throughput import EpochThroughput
+from seqlab.tasks.base import SeqlabTask
 
 MONITORS = {"val/bleu": "max", "val/chrf": "max", "val/loss": "min", "val/ppl": "min"}
 
 
-class TranslationTask(L.LightningModule):
+class TranslationTask(SeqlabTask):
     task_name = "translation"
 
     def __init__(
@@ -49,7 +48,7 @@ class TranslationTask(L.LightningModule):
         heatmap_sentences: int = 4,
         sample_size: int = 20,
     ):
-        super().__init__()
+        super().__init__(net, optimizer, scheduler, monitor)
         if monitor not in MONITORS:
             raise SeqlabError(f"optimized_metric={monitor} is not a translation metric; choices: "
                               f"{', '.join(MONITORS)} (the translate_* presets set val/bleu)")
@@ -57,21 +56,14 @@ class TranslationTask(L.LightningModule):
             raise SeqlabError("model.beam_size and model.val_beam_size must be at least 1")
         if not 0.0 <= label_smoothing < 1.0:
             raise SeqlabError(f"model.label_smoothing={label_smoothing} must lie in [0, 1)")
-        self.net = net
-        self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
-        self.monitor = monitor
         self.pad_id, self.bos_id, self.eos_id = pad_id, bos_id, eos_id
         self.label_smoothing = label_smoothing
         self.beam_size, self.length_penalty, self.val_beam_size = beam_size, length_penalty, val_beam_size
         self.limits = SearchLimits(max_len_a, max_len_b)
         self.val_max_sentences = val_max_sentences
         self.heatmap_sentences, self.sample_size = heatmap_sentences, sample_size
-        self.net_config: dict | None = None  # the net's config, saved in checkpoints to rebuild it
         self.perplexity = nn.ModuleDict({stage: Perplexity(ignore_index=pad_id) for stage in ("val", "test")})
         self.eval_loss = nn.ModuleDict({stage: MeanMetric() for stage in ("val", "test")})
-        self.train_loss = MeanMetric()
-        self.train_loss.persistent(True)  # in checkpoints: an epoch resumed mid-way still averages all its batches
-        self.throughput = EpochThroughput()
         self.hypotheses: dict[str, dict[int, list[int]]] = {"val": {}, "test": {}, "test_greedy": {}}
         self.decode_seconds: dict[str, float] = {}
 
@@ -88,16 +80,7 @@ class TranslationTask(L.LightningModule):
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         loss, _, labels = self._loss(batch, self.label_smoothing)
         tokens = int((labels != self.pad_id).sum())
-        self.train_loss.update(loss.detach(), weight=tokens)  # the loss is a mean over target tokens
-        self.log("train/loss", self.train_loss, on_step=False, on_epoch=True)
-        self.throughput.add(tokens)
-        return loss
-
-    def on_train_epoch_start(self) -> None:
-        self.throughput.reset()
-
-    def on_train_epoch_end(self) -> None:
-        self.log_dict(self.throughput.metrics())
+        return self.record_training_step(loss, tokens, tokens)  # the loss is a mean over target tokens
 
     # -- evaluation ------------------------------------------------------------------------------------------
     def _teacher_forced(self, batch: dict, stage: str) -> None:
@@ -185,13 +168,6 @@ class TranslationTask(L.LightningModule):
         return hypotheses
 
     # -- optimisation, outputs, checkpoints ----------------------------------------------------------------------
-    def configure_optimizers(self):
-        optimizer = self.optimizer_factory(params=self.parameters())
-        if self.scheduler_factory is None:
-            return optimizer
-        scheduler = self.scheduler_factory(optimizer=optimizer)
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "monitor": self.monitor}}
-
     def decoding_options(self) -> dict:
         return {"beam_size": self.beam_size, "length_penalty": self.length_penalty,
                 "max_len_a": self.limits.max_len_a, "max_len_b": self.limits.max_len_b}
@@ -202,5 +178,5 @@ class TranslationTask(L.LightningModule):
         return write_translation_outputs(self, datamodule, run_dir)
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
-        checkpoint["net_config"] = self.net_config
+        super().on_save_checkpoint(checkpoint)
         checkpoint["decoding"] = self.decoding_options()

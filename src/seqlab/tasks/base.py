@@ -1,0 +1,64 @@
+"""What every Lightning task shares: the wrapped net with its optimizer and scheduler factories, the net's config
+in checkpoints (to rebuild it from them), and the epoch's training figures, logged once an epoch: train/loss (the
+mean over the epoch's examples or tokens), train/epoch_sec and train/tokens_per_sec, which checkpoints carry so
+that an epoch resumed mid-way still reports all its batches."""
+
+from __future__ import annotations
+
+import lightning as L
+import torch
+from torch import nn
+from torchmetrics import MeanMetric
+
+from seqlab.tasks.throughput import EpochThroughput
+
+THROUGHPUT_KEY = "epoch_throughput"
+
+
+class SeqlabTask(L.LightningModule):
+    task_name = ""
+
+    def __init__(self, net: nn.Module, optimizer, scheduler=None, monitor: str = "val/loss"):
+        super().__init__()
+        self.net = net
+        self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
+        self.monitor = monitor
+        self.net_config: dict | None = None  # the net's config, saved in checkpoints to rebuild it
+        self.train_loss = MeanMetric()
+        self.train_loss.persistent(True)  # in checkpoints: an epoch resumed mid-way still averages all its batches
+        self.throughput = EpochThroughput()
+        self.resumed_throughput: dict | None = None  # the epoch's figures so far, from the checkpoint resumed
+
+    def record_training_step(self, loss: torch.Tensor, weight: int, tokens: int) -> torch.Tensor:
+        """Adds a step's mean loss (over `weight` examples or tokens) and its real tokens to the epoch's figures."""
+        self.train_loss.update(loss.detach(), weight=weight)
+        self.throughput.add(tokens)
+        return loss
+
+    def on_train_epoch_start(self) -> None:
+        self.throughput.reset()
+
+    def on_train_start(self) -> None:
+        # Lightning does not call on_train_epoch_start again for an epoch it resumes mid-way
+        if self.resumed_throughput is not None:
+            self.throughput.restore(self.resumed_throughput)
+            self.resumed_throughput = None
+
+    def on_train_epoch_end(self) -> None:
+        # logged once an epoch: self.log on every step costs more than a small model's whole step
+        self.log_dict({"train/loss": self.train_loss.compute(), **self.throughput.metrics()})
+        self.train_loss.reset()
+
+    def configure_optimizers(self):
+        optimizer = self.optimizer_factory(params=self.parameters())
+        if self.scheduler_factory is None:
+            return optimizer
+        scheduler = self.scheduler_factory(optimizer=optimizer)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "monitor": self.monitor}}
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["net_config"] = self.net_config
+        checkpoint[THROUGHPUT_KEY] = self.throughput.state()
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        self.resumed_throughput = checkpoint.get(THROUGHPUT_KEY)
