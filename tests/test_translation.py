@@ -172,10 +172,14 @@ def test_the_translation_benchmark_pins_the_cpu_and_two_threads(tmp_path, monkey
     seen = []
 
     def fake_train(root, name, overrides, minutes, histories):
-        seen.append((overrides, torch.get_num_threads()))
+        seen.append((overrides, torch.get_num_threads(), minutes))
         return {"value": 1.0, "wall_seconds": 1.0, "overrides": overrides, "metrics": {"test/bleu": 1.0}}
 
     monkeypatch.setattr(translation, "train_preset", fake_train)
-    report = json.loads(translation.run(tmp_path, 1.0).read_text())
-    assert len(seen) == 4 and all("trainer=cpu" in o and threads == 2 for o, threads in seen)
+    report = json.loads(translation.run(tmp_path, 45.0).read_text())
+    assert len(seen) == 4 and all("trainer=cpu" in o and threads == 2 for o, threads, _ in seen)
     assert report["threads"] == 2
+    # the targeted direction gets the whole budget, the reported-only one at most 20 minutes
+    assert [m for o, _, m in seen if "dataset.src_lang=de" in o] == [45.0, 45.0]
+    assert [m for o, _, m in seen if "dataset.src_lang=en" in o] == [20.0, 20.0]
+    assert report["budget_minutes"] == {"de-en": 45.0, "en-fr": 20.0}
