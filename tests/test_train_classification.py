@@ -47,7 +47,7 @@ def test_each_model_trains_and_lands_a_finished_run(model, compose_cfg, sst2_dir
 
 
 def test_learns_the_tiny_task(compose_cfg, sst2_dir):
-    """The tiny data's label follows from one word: three epochs of the LSTM must learn it."""
+    """The tiny data's label follows from one word: six epochs of the LSTM must learn it."""
     cfg = compose_cfg(["model=lstm", "debug=smoke", "trainer.max_epochs=6", "logger=none"])
     assert train(cfg) >= 0.9
 
@@ -133,3 +133,13 @@ def test_sigterm_saves_a_checkpoint_and_marks_the_run_killed(tmp_path, tracking_
     assert process.returncode == 128 + signal.SIGTERM
     assert client.get_run(run.info.run_id).info.status == "KILLED"
     assert list(tmp_path.glob("outputs/runs/*/*/checkpoints/interrupted.ckpt"))
+
+
+def test_a_progress_bar_only_when_configured(compose_cfg, capfd):
+    """callbacks.rich_progress_bar=null (as debug=smoke sets it) means no bar, not Lightning's default one."""
+    train(compose_cfg(["dataset=toy", "debug=smoke", "logger=none"]))
+    quiet = capfd.readouterr()
+    assert "Epoch 0" not in quiet.out + quiet.err  # neither rich's "Epoch 0/0" nor tqdm's "Epoch 0: 100%"
+    train(compose_cfg(["dataset=toy", "debug=smoke", "logger=none",
+                       "callbacks.rich_progress_bar={_target_:lightning.pytorch.callbacks.RichProgressBar}"]))
+    assert "Epoch 0/0" in capfd.readouterr().out
