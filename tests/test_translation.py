@@ -183,3 +183,11 @@ def test_the_translation_benchmark_pins_the_cpu_and_two_threads(tmp_path, monkey
     assert [m for o, _, m in seen if "dataset.src_lang=de" in o] == [45.0, 45.0]
     assert [m for o, _, m in seen if "dataset.src_lang=en" in o] == [20.0, 20.0]
     assert report["budget_minutes"] == {"de-en": 45.0, "en-fr": 20.0}
+
+
+def test_the_benchmark_weighs_each_epochs_speed_by_its_seconds():
+    from seqlab.benchmarks.translation import tokens_per_sec
+
+    # two whole epochs at 2400 and 2600 tokens/s, then one batch before the time limit at 6000 tokens/s
+    assert tokens_per_sec([170.0, 170.0, 0.2], [2400.0, 2600.0, 6000.0]) == pytest.approx(2502.1, abs=0.1)
+    assert tokens_per_sec([], []) is None

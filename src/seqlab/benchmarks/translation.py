@@ -55,6 +55,15 @@ def run(root: Path, minutes: float | None) -> Path:
     })
 
 
+def tokens_per_sec(epoch_seconds: list[float], speeds: list[float]) -> float | None:
+    """All epochs' tokens over all their seconds: an epoch cut short by the time limit (a batch or two) counts for
+    its few seconds, not as much as a whole one."""
+    seconds = sum(epoch_seconds)
+    if not speeds or len(speeds) != len(epoch_seconds) or seconds <= 0:
+        return None
+    return round(sum(t * s for t, s in zip(epoch_seconds, speeds)) / seconds, 1)
+
+
 def summarize(result: dict) -> dict:
     metrics, history = result.get("metrics", {}), result.get("history", {})
     epoch_seconds = history.get("train/epoch_sec", [])
@@ -73,7 +82,7 @@ def summarize(result: dict) -> dict:
         "epochs": len(epoch_seconds),
         "training_seconds": round(sum(epoch_seconds), 1),
         "wall_seconds": result["wall_seconds"],
-        "target_tokens_per_sec": round(sum(speeds) / len(speeds), 1) if speeds else None,
+        "target_tokens_per_sec": tokens_per_sec(epoch_seconds, speeds),
         "greedy_sentences_per_sec": metric("test/sent_per_sec_greedy"),
         "beam5_sentences_per_sec": metric("test/sent_per_sec_beam"),
         "val_bleu_per_epoch": [round(v, 2) for v in history.get("val/bleu", [])],
