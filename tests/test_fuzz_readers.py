@@ -298,3 +298,15 @@ def test_translation_tokenizers_encode_any_unicode(texts, probe, kind, vocab_siz
     [text] = seq2seq_tokenizers.decode(tokenizer, [ids])
     assert isinstance(text, str)
     assert len(seq2seq_tokenizers.display_tokens(tokenizer, ids)) == len(ids)
+
+
+@pytest.mark.parametrize("split", ["words", "whitespace"])
+def test_a_corpus_holding_the_special_tokens_keeps_the_ids_contiguous(split):
+    """PTB-style text holds a literal <unk>: the ids must still run 0..size-1, <pad> = 0 and <unk> = 1."""
+    options = WordTokenizerOptions.from_config({"split": split, "lowercase": True, "max_vocab_size": 6})
+    tokenizer = train_word_tokenizer(["the <unk> sat", "<pad> the <UNK> mat mat"], options)
+    vocab = tokenizer.get_vocab()
+    assert sorted(vocab.values()) == list(range(tokenizer.get_vocab_size())) and len(vocab) <= 6
+    assert (vocab["<pad>"], vocab["<unk>"]) == (0, 1)
+    [ids] = encode_texts(tokenizer, ["the <unk> mat unseen"])
+    assert ids[0] == vocab["the"] and ids[1] == 1 and ids[3] == 1

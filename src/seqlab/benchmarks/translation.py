@@ -61,7 +61,7 @@ def tokens_per_sec(epoch_seconds: list[float], speeds: list[float]) -> float | N
     seconds = sum(epoch_seconds)
     if not speeds or len(speeds) != len(epoch_seconds) or seconds <= 0:
         return None
-    return round(sum(t * s for t, s in zip(epoch_seconds, speeds)) / seconds, 1)
+    return round(sum(t * s for t, s in zip(epoch_seconds, speeds, strict=True)) / seconds, 1)
 
 
 def summarize(result: dict) -> dict:

@@ -46,15 +46,22 @@ class WordTokenizerOptions:
 
 
 def train_word_tokenizer(texts: Iterable[str], options: WordTokenizerOptions) -> Tokenizer:
-    tokenizer = Tokenizer(WordLevel(unk_token=UNK))
+    """<pad> = 0, <unk> = 1, then the train split's words by frequency. The words are counted without the special
+    tokens, then the vocabulary is built with them first: a corpus holding a literal "<unk>" (PTB-style text does)
+    would otherwise leave a hole in the ids, and an id past the embedding's rows."""
+    counter = Tokenizer(WordLevel(unk_token=UNK))
     steps = [normalizers.NFKC()] + ([normalizers.Lowercase()] if options.lowercase else [])
-    tokenizer.normalizer = normalizers.Sequence(steps)
-    tokenizer.pre_tokenizer = SPLITS[options.split]()
-    trainer = WordLevelTrainer(
-        vocab_size=options.max_vocab_size, min_frequency=options.min_frequency, special_tokens=[PAD, UNK],
-        show_progress=False,
-    )
-    tokenizer.train_from_iterator(texts, trainer)
+    counter.normalizer = normalizers.Sequence(steps)
+    counter.pre_tokenizer = SPLITS[options.split]()
+    counter.train_from_iterator(texts, WordLevelTrainer(
+        vocab_size=options.max_vocab_size, min_frequency=options.min_frequency, show_progress=False,
+    ))
+    counted = counter.get_vocab()
+    words = [w for w in sorted(counted, key=counted.get) if w not in (PAD, UNK)][: options.max_vocab_size - 2]
+    tokenizer = Tokenizer(WordLevel({w: i for i, w in enumerate([PAD, UNK, *words])}, unk_token=UNK))
+    tokenizer.normalizer = counter.normalizer
+    tokenizer.pre_tokenizer = counter.pre_tokenizer
+    tokenizer.add_special_tokens([PAD, UNK])
     tokenizer.enable_truncation(options.max_length)
     return tokenizer
 
