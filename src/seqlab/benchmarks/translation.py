@@ -59,7 +59,7 @@ def tokens_per_sec(epoch_seconds: list[float], speeds: list[float]) -> float | N
     """All epochs' tokens over all their seconds: an epoch cut short by the time limit (a batch or two) counts for
     its few seconds, not as much as a whole one."""
     seconds = sum(epoch_seconds)
-    if not speeds or len(speeds) != len(epoch_seconds) or seconds <= 0:
+    if not speeds or seconds <= 0:
         return None
     return round(sum(t * s for t, s in zip(epoch_seconds, speeds, strict=True)) / seconds, 1)
 

@@ -10,9 +10,17 @@ import torch
 from torch import nn
 from torchmetrics import MeanMetric
 
+from seqlab.errors import SeqlabError
 from seqlab.tasks.throughput import EpochThroughput
 
 THROUGHPUT_KEY = "epoch_throughput"
+
+
+def checked_label_smoothing(value: float) -> float:
+    """model.label_smoothing of the training loss, in [0, 1)."""
+    if not 0.0 <= value < 1.0:
+        raise SeqlabError(f"model.label_smoothing={value} must lie in [0, 1)")
+    return value
 
 
 class SeqlabTask(L.LightningModule):

@@ -7,8 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix, MulticlassF1Score
 
-from seqlab.errors import SeqlabError
-from seqlab.tasks.base import SeqlabTask
+from seqlab.tasks.base import SeqlabTask, checked_label_smoothing
 
 
 class ClassificationTask(SeqlabTask):
@@ -24,9 +23,7 @@ class ClassificationTask(SeqlabTask):
         label_smoothing: float = 0.0,
     ):
         super().__init__(net, optimizer, scheduler, monitor)
-        if not 0.0 <= label_smoothing < 1.0:
-            raise SeqlabError(f"model.label_smoothing={label_smoothing} must lie in [0, 1)")
-        self.label_smoothing = label_smoothing
+        self.label_smoothing = checked_label_smoothing(label_smoothing)
         self.metrics = nn.ModuleDict(
             {
                 f"{stage}_{name}": metric

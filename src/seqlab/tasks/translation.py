@@ -21,7 +21,7 @@ from seqlab.decoding.beam_search import beam_search
 from seqlab.decoding.greedy import greedy_search
 from seqlab.decoding.hypothesis import SearchLimits
 from seqlab.errors import SeqlabError
-from seqlab.tasks.base import SeqlabTask
+from seqlab.tasks.base import SeqlabTask, checked_label_smoothing
 
 MONITORS = {"val/bleu": "max", "val/chrf": "max", "val/loss": "min", "val/ppl": "min"}
 
@@ -54,10 +54,8 @@ class TranslationTask(SeqlabTask):
                               f"{', '.join(MONITORS)} (the translate_* presets set val/bleu)")
         if beam_size < 1 or val_beam_size < 1:
             raise SeqlabError("model.beam_size and model.val_beam_size must be at least 1")
-        if not 0.0 <= label_smoothing < 1.0:
-            raise SeqlabError(f"model.label_smoothing={label_smoothing} must lie in [0, 1)")
         self.pad_id, self.bos_id, self.eos_id = pad_id, bos_id, eos_id
-        self.label_smoothing = label_smoothing
+        self.label_smoothing = checked_label_smoothing(label_smoothing)
         self.beam_size, self.length_penalty, self.val_beam_size = beam_size, length_penalty, val_beam_size
         self.limits = SearchLimits(max_len_a, max_len_b)
         self.val_max_sentences = val_max_sentences
