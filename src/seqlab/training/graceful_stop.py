@@ -1,5 +1,6 @@
 """Ctrl-C (SIGINT) and SIGTERM stop training at the end of the current batch with a checkpoint saved, so that
-`resume=<run_id>` goes on from that very step. A second Ctrl-C stops at once."""
+`resume=<run_id>` goes on from that very step. A second Ctrl-C stops at once. Lightning also stops for SIGTERM
+during validation and at an epoch's end: the checkpoint is then saved as its SIGTERMException goes by."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import threading
 from pathlib import Path
 
 import lightning as L
+from lightning.pytorch.trainer.states import TrainerFn
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 INTERRUPTED = "interrupted.ckpt"
 
@@ -17,6 +20,7 @@ class GracefulStop(L.Callback):
         self.dirpath = Path(dirpath)
         self.interrupted = False
         self.previous = None
+        self.saved = False  # the interrupted checkpoint of this stop is written
 
     def _on_sigint(self, signum, frame) -> None:
         self.interrupted = True
@@ -31,6 +35,8 @@ class GracefulStop(L.Callback):
 
     def on_exception(self, trainer, pl_module, exception) -> None:
         self._restore()
+        if isinstance(exception, SIGTERMException) and trainer.state.fn == TrainerFn.FITTING and not self.saved:
+            self._save(trainer)
 
     def _restore(self) -> None:
         if self.previous is not None:
@@ -41,6 +47,10 @@ class GracefulStop(L.Callback):
         # Lightning notes SIGTERM in received_sigterm and raises after this hook: save first
         if not (self.interrupted or trainer.received_sigterm):
             return
-        trainer.save_checkpoint(self.dirpath / INTERRUPTED)
+        self._save(trainer)
         if self.interrupted:
             raise KeyboardInterrupt
+
+    def _save(self, trainer) -> None:
+        trainer.save_checkpoint(self.dirpath / INTERRUPTED)
+        self.saved = True
