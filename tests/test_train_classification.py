@@ -143,3 +143,25 @@ def test_a_progress_bar_only_when_configured(compose_cfg, capfd):
     train(compose_cfg(["dataset=toy", "debug=smoke", "logger=none",
                        "callbacks.rich_progress_bar={_target_:lightning.pytorch.callbacks.RichProgressBar}"]))
     assert "Epoch 0/0" in capfd.readouterr().out
+
+
+def test_each_lightning_message_shows_once_and_reaches_the_run_log(tmp_path, tracking_uri):
+    """Lightning prints its messages with a console handler of its own; Hydra's console handler must not print
+    them a second time, and Hydra's log file in the run folder still records them."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri}
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "pipelines" / "train.py"), "dataset=toy", "debug=smoke", "logger=none"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    console = result.stdout + result.stderr
+    assert console.count("GPU available:") == 1
+    assert console.count("`Trainer.fit` stopped") == 1
+    [log] = tmp_path.glob("outputs/runs/*/*/train.log")
+    assert "[lightning.pytorch.utilities.rank_zero][INFO] - GPU available:" in log.read_text()
