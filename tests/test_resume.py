@@ -18,6 +18,8 @@ import pytest
 from conftest import ROOT, write_sst2_layout
 from mlflow.tracking import MlflowClient
 
+from seqlab.tracking.orphaned_runs import ENDED_BY_TAG
+
 ARGS = ["debug=smoke", "dataset.max_train_samples=null", "dataset.batch_size=8", "trainer.max_epochs=2",
         "callbacks.early_stopping=null", "callbacks.periodic_checkpoint.every_n_train_steps=10",
         "model.net.embed_dim=16", "model.net.hidden_size=16"]
@@ -40,7 +42,7 @@ def finish(process: subprocess.Popen) -> str:
 def run_of(uri: str, cwd: Path):
     client = MlflowClient(uri)
     runs = [r for e in client.search_experiments() for r in client.search_runs([e.experiment_id])
-            if r.data.tags.get("run_dir", "").startswith(str(cwd))]
+            if r.data.tags.get("run_dir", "").startswith(f"{cwd}/outputs")]
     assert len(runs) == 1, [r.info.run_id for r in runs]
     return runs[0]
 
@@ -87,7 +89,14 @@ def test_a_killed_run_resumes_into_the_same_history(kill, tmp_path, tracking_uri
     if kill == "SIGINT":
         assert list(tmp_path.glob("outputs/runs/*/*/checkpoints/interrupted.ckpt"))
 
-    if kill == "SIGKILL":  # the run's own overrides again, plus resume=<run_id>
+    if kill == "SIGKILL":
+        # the next run on the store (any run) finds the process gone and ends the run KILLED
+        other = tmp_path / "other"
+        other.mkdir()
+        finish(start(other, tracking_uri, "dataset=toy"))
+        ended = MlflowClient(tracking_uri).get_run(run.info.run_id)
+        assert ended.info.status == "KILLED" and ENDED_BY_TAG in ended.data.tags
+        # then it resumes like any killed run: its own overrides again, plus resume=<run_id>
         out = finish(start(tmp_path, tracking_uri, f"resume={run.info.run_id}"))
     else:  # make resume RUN=<run_id> finds the overrides in the run
         env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri}

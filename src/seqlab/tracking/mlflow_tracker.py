@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from seqlab.errors import SeqlabError
+from seqlab.tracking.orphaned_runs import PROCESS_TAG, end_orphaned_runs, process_identity
 from seqlab.tracking.outbox import Outbox
 
 PARAMS_PER_CALL = 100
@@ -71,6 +72,9 @@ class MlflowTracker:
     def start(self, experiment: str, run_name: str, params: dict, tags: dict, run_dir: str) -> None:
         if self._local_store and self.tracking_uri.startswith("sqlite:///"):
             Path(self.tracking_uri[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
+        identity = process_identity()
+        if identity:
+            tags = {**tags, PROCESS_TAG: identity}
         try:
             run = self._with_retries(lambda: self._create_run(experiment, run_name, tags))
         except Exception as err:
@@ -88,6 +92,14 @@ class MlflowTracker:
         self.run_dir = str(run_dir)
         self.log_params(params)
         self.set_tags({"run_dir": str(run_dir)})
+        self._end_orphaned_runs()
+
+    def _end_orphaned_runs(self) -> None:
+        try:
+            end_orphaned_runs(self._client())
+        except Exception as err:  # a courtesy to earlier runs: it never stops this one
+            print(f"warning: could not check for runs left RUNNING by a gone process ({type(err).__name__}: {err})",
+                  file=sys.stderr)
 
     def resume(self, run_id: str) -> str:
         """Reopens a run to continue it and returns its run folder. Metrics it already holds are not logged again,
@@ -108,6 +120,10 @@ class MlflowTracker:
             key: max(m.step for m in client.get_metric_history(run_id, key)) for key in run.data.metrics
         }
         client.update_run(run_id, status="RUNNING")
+        identity = process_identity()
+        if identity:
+            client.set_tag(run_id, PROCESS_TAG, identity)  # this process writes it now
+        self._end_orphaned_runs()
         return run_dir
 
     def log_params(self, params: dict[str, str]) -> None:
