@@ -42,7 +42,7 @@ def finish(process: subprocess.Popen) -> str:
 def run_of(uri: str, cwd: Path):
     client = MlflowClient(uri)
     runs = [r for e in client.search_experiments() for r in client.search_runs([e.experiment_id])
-            if r.data.tags.get("run_dir", "").startswith(f"{cwd}/outputs")]
+            if r.data.tags.get("run_dir", "").startswith(str(cwd))]
     assert len(runs) == 1, [r.info.run_id for r in runs]
     return runs[0]
 
@@ -75,7 +75,7 @@ def wait_for_checkpoint(folder: Path, process: subprocess.Popen, min_step: int) 
 
 
 @pytest.mark.parametrize("kill", ["SIGKILL", "SIGINT"])
-def test_a_killed_run_resumes_into_the_same_history(kill, tmp_path, tracking_uri, uninterrupted):
+def test_a_killed_run_resumes_into_the_same_history(kill, tmp_path, tmp_path_factory, tracking_uri, uninterrupted):
     write_sst2_layout(tmp_path / "data" / "sst2", n_train=320, n_dev=30)
     process = start(tmp_path, tracking_uri)
     wait_for_checkpoint(tmp_path, process, min_step=STEPS_PER_EPOCH + 2)  # early in the second epoch
@@ -91,9 +91,7 @@ def test_a_killed_run_resumes_into_the_same_history(kill, tmp_path, tracking_uri
 
     if kill == "SIGKILL":
         # the next run on the store (any run) finds the process gone and ends the run KILLED
-        other = tmp_path / "other"
-        other.mkdir()
-        finish(start(other, tracking_uri, "dataset=toy"))
+        finish(start(tmp_path_factory.mktemp("other"), tracking_uri, "dataset=toy"))
         ended = MlflowClient(tracking_uri).get_run(run.info.run_id)
         assert ended.info.status == "KILLED" and ENDED_BY_TAG in ended.data.tags
         # then it resumes like any killed run: its own overrides again, plus resume=<run_id>
