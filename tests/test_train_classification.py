@@ -147,7 +147,8 @@ def test_a_progress_bar_only_when_configured(compose_cfg, capfd):
 
 def test_each_lightning_message_shows_once_and_reaches_the_run_log(tmp_path, tracking_uri):
     """Lightning prints its messages with a console handler of its own; Hydra's console handler must not print
-    them a second time, and Hydra's log file in the run folder still records them."""
+    them a second time, and Hydra's log file in the run folder still records them. Lightning's tip to install
+    another logger is not shown."""
     import os
     import subprocess
     import sys
@@ -163,5 +164,6 @@ def test_each_lightning_message_shows_once_and_reaches_the_run_log(tmp_path, tra
     console = result.stdout + result.stderr
     assert console.count("GPU available:") == 1
     assert console.count("`Trainer.fit` stopped") == 1
+    assert "litlogger" not in console
     [log] = tmp_path.glob("outputs/runs/*/*/train.log")
     assert "[lightning.pytorch.utilities.rank_zero][INFO] - GPU available:" in log.read_text()
