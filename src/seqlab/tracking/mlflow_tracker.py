@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from seqlab.errors import SeqlabError
-from seqlab.tracking.orphaned_runs import PROCESS_TAG, end_orphaned_runs, process_identity
+from seqlab.tracking.orphaned_runs import end_orphaned_runs, process_tag
 from seqlab.tracking.outbox import Outbox
 
 PARAMS_PER_CALL = 100
@@ -72,9 +72,7 @@ class MlflowTracker:
     def start(self, experiment: str, run_name: str, params: dict, tags: dict, run_dir: str) -> None:
         if self._local_store and self.tracking_uri.startswith("sqlite:///"):
             Path(self.tracking_uri[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
-        identity = process_identity()
-        if identity:
-            tags = {**tags, PROCESS_TAG: identity}
+        tags = {**tags, **process_tag()}
         try:
             run = self._with_retries(lambda: self._create_run(experiment, run_name, tags))
         except Exception as err:
@@ -120,9 +118,7 @@ class MlflowTracker:
             key: max(m.step for m in client.get_metric_history(run_id, key)) for key in run.data.metrics
         }
         client.update_run(run_id, status="RUNNING")
-        identity = process_identity()
-        if identity:
-            client.set_tag(run_id, PROCESS_TAG, identity)  # this process writes it now
+        self.set_tags(process_tag())  # this process writes it now
         self._end_orphaned_runs()
         return run_dir
 

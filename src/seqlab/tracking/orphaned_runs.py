@@ -33,10 +33,17 @@ def process_identity(pid: int | None = None) -> str | None:
     return f"{socket.gethostname()}/{boot}/{namespace}/{pid}/{start_time}"
 
 
-def is_gone(identity: str) -> bool:
+def process_tag() -> dict[str, str]:
+    """{PROCESS_TAG: this process's identity}, or nothing where it cannot be told."""
+    identity = process_identity()
+    return {PROCESS_TAG: identity} if identity else {}
+
+
+def is_gone(identity: str, here: str | None = None) -> bool:
     """True only when `identity` is a process of this host, boot and pid namespace that no longer runs; a process
-    of another host or namespace cannot be checked from here and never counts as gone."""
-    here = process_identity()
+    of another host or namespace cannot be checked from here and never counts as gone. `here`: this process's
+    identity, when the caller has it already."""
+    here = here or process_identity()
     parts = identity.split("/")
     if here is None or len(parts) != 5:
         return False
@@ -63,7 +70,7 @@ def end_orphaned_runs(client) -> list[str]:
     )
     ended = []
     for run in running:
-        if is_gone(run.data.tags[PROCESS_TAG]):
+        if is_gone(run.data.tags[PROCESS_TAG], here):
             client.set_tag(run.info.run_id, ENDED_BY_TAG, ENDED_BY)
             client.set_terminated(run.info.run_id, "KILLED")
             ended.append(run.info.run_id)
