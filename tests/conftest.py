@@ -42,6 +42,17 @@ def _clean_env(monkeypatch):
     monkeypatch.delenv("SEQLAB_RUN_DIR", raising=False)
 
 
+@pytest.fixture
+def one_torch_thread():
+    """Tiny models gain nothing from threads, and lose much to them on a busy machine."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="session")
 def tracking_uri(tmp_path_factory) -> str:
     """One SQLite MLflow store for the session (creating one costs seconds)."""

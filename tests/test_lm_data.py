@@ -12,14 +12,7 @@ from seqlab.data.text_tokenizer import EOS, UNK, TextTokenizerOptions, encode_co
 from seqlab.data.token_blocks import IGNORE, BlockCollator, BlockSampler, TokenBlocks
 from seqlab.errors import SeqlabError
 
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Tiny models gain nothing from threads, and lose much to them on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 TEXT = play_text(80)
 

@@ -14,14 +14,7 @@ from seqlab.errors import SeqlabError
 from seqlab.inference.generation_options import GenerationOptions
 from seqlab.inference.text_generator import TextGenerator
 
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Tiny models gain nothing from threads, and lose much to them on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -25,13 +25,7 @@ EPOCH_METRICS = {"train/loss", "val/loss", "val/ppl", "train/tokens_per_sec", "t
 FINAL_METRICS = {"test/loss", "test/ppl"}
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Tiny models gain nothing from threads, and lose much to them on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture

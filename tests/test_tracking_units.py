@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+from mlflow.tracking import MlflowClient
 from omegaconf import OmegaConf
 
+from seqlab.errors import SeqlabError
+from seqlab.tracking.model_loading import load_run_model, load_run_spacy_model
 from seqlab.tracking.params import MAX_VALUE, flatten_config
 from seqlab.tracking.run_info import experiment_name, run_name
 
@@ -57,3 +61,15 @@ def test_a_file_the_server_does_not_take_waits_and_training_goes_on(tmp_path, mo
     server["up"] = True
     tracker.outbox.retry(force=True)  # as end() does: the file is sent once the server answers
     assert uploads == [(tracker.run_id, str(samples), "samples")] and tracker.outbox.files == []
+
+
+def test_a_run_without_a_logged_model_is_named_with_its_status(tracking_uri):
+    client = MlflowClient(tracking_uri)
+    run = client.create_run(client.create_experiment("no-model-here"))
+    client.set_terminated(run.info.run_id, "FAILED")
+    with pytest.raises(SeqlabError, match=rf"run '{run.info.run_id}' \(FAILED\) has no logged model; only a finished"):
+        load_run_model(tracking_uri, run.info.run_id)
+    with pytest.raises(SeqlabError, match=r"\(FAILED\) has no logged spaCy model; only a finished NER training run"):
+        load_run_spacy_model(tracking_uri, run.info.run_id)
+    with pytest.raises(SeqlabError, match=r"no MLflow run 'feedc0de' in sqlite:"):
+        load_run_model(tracking_uri, "feedc0de")

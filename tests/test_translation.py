@@ -25,12 +25,7 @@ METRICS = {"train/loss", "train/tokens_per_sec", "val/loss", "val/ppl", "val/ble
            "test/chrf", "test/bleu_greedy", "test/ppl", "test/sent_per_sec_greedy", "test/sent_per_sec_beam"}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture

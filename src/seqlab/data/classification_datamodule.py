@@ -17,13 +17,14 @@ from torch.utils.data import DataLoader
 from seqlab.data.batching import LengthGroupedBatchSampler, pad_sequences, training_position
 from seqlab.data.download import ensure_files
 from seqlab.data.readers import read_table
+from seqlab.data.split_loaders import SplitLoaders
 from seqlab.data.word_tokenizer import PAD, UNK, WordTokenizerOptions, encode_texts, train_word_tokenizer
 from seqlab.errors import SeqlabError
 
 SPLITS = ("train", "val", "test")
 
 
-class ClassificationDataModule(L.LightningDataModule):
+class ClassificationDataModule(SplitLoaders, L.LightningDataModule):
     task_name = "classification"
 
     def __init__(
@@ -157,15 +158,6 @@ class ClassificationDataModule(L.LightningDataModule):
         # a generator of its own: starting an epoch leaves the global random state (dropout masks) untouched
         return DataLoader(list(range(len(ids))), batch_sampler=sampler, collate_fn=collate,
                           num_workers=self.num_workers, generator=torch.Generator().manual_seed(self.split_seed))
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader("train", self.batch_size, shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader("val", self.eval_batch_size, shuffle=False)
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader("test", self.eval_batch_size, shuffle=False)
 
     # -- checkpoints: the tokenizer and labels travel with the weights -------------------------------------------
     def state_dict(self) -> dict:

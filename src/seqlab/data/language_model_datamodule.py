@@ -14,6 +14,7 @@ from torch.utils.data import DataLoader
 
 from seqlab.data.batching import training_position
 from seqlab.data.download import ensure_files
+from seqlab.data.split_loaders import SplitLoaders
 from seqlab.data.text_corpus import (
     SPLITS,
     check_fractions,
@@ -34,7 +35,7 @@ from seqlab.errors import SeqlabError
 PROMPT_CHARS = 24  # default sample prompt: the start of the validation text, up to this many characters
 
 
-class LanguageModelDataModule(L.LightningDataModule):
+class LanguageModelDataModule(SplitLoaders, L.LightningDataModule):
     task_name = "language_model"
 
     def __init__(
@@ -156,15 +157,6 @@ class LanguageModelDataModule(L.LightningDataModule):
         return DataLoader(TokenBlocks(stream, self.block_size), batch_size=batch_size, sampler=sampler,
                           collate_fn=BlockCollator(self.tokenizer.pad_token_id), num_workers=self.num_workers,
                           generator=torch.Generator().manual_seed(self.shuffle_seed))
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader("train", self.batch_size, shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader("val", self.eval_batch_size, shuffle=False)
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader("test", self.eval_batch_size, shuffle=False)
 
     # -- checkpoints: the tokenizer and the position in the epoch travel with the weights --------------------------
     def state_dict(self) -> dict:

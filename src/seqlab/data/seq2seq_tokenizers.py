@@ -8,18 +8,18 @@ off, so decoding gives back detokenized text exactly as written ("A man, riding.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Literal
 
 from tokenizers import Tokenizer, decoders, normalizers, pre_tokenizers
 from tokenizers.models import BPE, WordLevel
 from tokenizers.trainers import BpeTrainer, WordLevelTrainer
 
+from seqlab.data.options import options_from_config
 from seqlab.errors import SeqlabError
 
 PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<bos>", "<eos>"
 SPECIALS = [PAD, UNK, BOS, EOS]
-KINDS = ("word", "bpe")
 SPACE_MARK = "▁"
 
 
@@ -32,19 +32,8 @@ class Seq2SeqTokenizerOptions:
 
     @classmethod
     def from_config(cls, options: dict | None, where: str) -> Seq2SeqTokenizerOptions:
-        options = dict(options or {})
-        known = {f.name for f in fields(cls)}
-        for key in options:
-            if key not in known:
-                raise SeqlabError(f"unknown option {where}.{key}; options: {', '.join(sorted(known))}")
-        made = cls(**options)
-        if made.kind not in KINDS:
-            raise SeqlabError(f"{where}.kind={made.kind!r} is not a valid choice; choices: {', '.join(KINDS)}")
-        if not isinstance(made.min_frequency, int) or made.min_frequency < 1:
-            raise SeqlabError(f"{where}.min_frequency must be a whole number of at least 1")
-        if not isinstance(made.vocab_size, int) or made.vocab_size < len(SPECIALS) + 1:
-            raise SeqlabError(f"{where}.vocab_size must be at least {len(SPECIALS) + 1} (four special tokens and one)")
-        return made
+        return options_from_config(cls, options, where, {
+            "min_frequency": (1, ""), "vocab_size": (len(SPECIALS) + 1, "four special tokens and one")})
 
 
 def train_tokenizer(texts: Iterable[str], options: Seq2SeqTokenizerOptions) -> Tokenizer:

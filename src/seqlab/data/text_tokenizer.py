@@ -7,13 +7,12 @@ loads back with AutoTokenizer.from_pretrained beside a model. End of text (<|end
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Literal
 
-from seqlab.errors import SeqlabError
+from seqlab.data.options import options_from_config
 
 EOS, UNK = "<|endoftext|>", "<unk>"
-KINDS = ("char", "word", "bpe")
 CHUNK_LINES = 2000  # lines per piece when encoding a corpus in parallel
 
 
@@ -26,19 +25,7 @@ class TextTokenizerOptions:
 
     @classmethod
     def from_config(cls, options: dict | None, where: str = "dataset.tokenizer") -> TextTokenizerOptions:
-        options = dict(options or {})
-        known = {f.name for f in fields(cls)}
-        for key in options:
-            if key not in known:
-                raise SeqlabError(f"unknown option {where}.{key}; options: {', '.join(sorted(known))}")
-        made = cls(**options)
-        if made.kind not in KINDS:
-            raise SeqlabError(f"{where}.kind={made.kind!r} is not a valid choice; choices: {', '.join(KINDS)}")
-        if not isinstance(made.min_frequency, int) or made.min_frequency < 1:
-            raise SeqlabError(f"{where}.min_frequency must be a whole number of at least 1")
-        if not isinstance(made.vocab_size, int) or made.vocab_size < 3:
-            raise SeqlabError(f"{where}.vocab_size must be a whole number of at least 3")
-        return made
+        return options_from_config(cls, options, where, {"min_frequency": (1, ""), "vocab_size": (3, "")})
 
 
 def train_text_tokenizer(texts: Iterable[str], options: TextTokenizerOptions):

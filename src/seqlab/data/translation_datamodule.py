@@ -20,12 +20,13 @@ from seqlab.data.batching import LengthGroupedBatchSampler, pad_sequences, train
 from seqlab.data.download import ensure_files
 from seqlab.data.parallel_readers import read_parallel
 from seqlab.data.seq2seq_tokenizers import Seq2SeqTokenizerOptions, decode, encode, special_ids, train_tokenizer
+from seqlab.data.split_loaders import SplitLoaders
 from seqlab.errors import SeqlabError
 
 SPLITS = ("train", "val", "test")
 
 
-class TranslationDataModule(L.LightningDataModule):
+class TranslationDataModule(SplitLoaders, L.LightningDataModule):
     task_name = "translation"
 
     def __init__(
@@ -171,15 +172,6 @@ class TranslationDataModule(L.LightningDataModule):
         # a generator of its own: starting an epoch leaves the global random state (dropout masks) untouched
         return DataLoader(list(range(len(sources))), batch_sampler=sampler, collate_fn=collate,
                           num_workers=self.num_workers, generator=torch.Generator().manual_seed(self.split_seed))
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader("train", self.batch_size, shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader("val", self.eval_batch_size, shuffle=False)
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader("test", self.eval_batch_size, shuffle=False)
 
     # -- checkpoints: the tokenizers travel with the weights -----------------------------------------------------
     def state_dict(self) -> dict:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Literal
 
 from tokenizers import Tokenizer, normalizers, pre_tokenizers
 from tokenizers.models import WordLevel
 from tokenizers.trainers import WordLevelTrainer
 
-from seqlab.errors import SeqlabError
+from seqlab.data.options import options_from_config
 
 PAD, UNK = "<pad>", "<unk>"
 SPLITS = {
@@ -29,20 +29,8 @@ class WordTokenizerOptions:
 
     @classmethod
     def from_config(cls, options: dict | None, where: str = "dataset.tokenizer") -> WordTokenizerOptions:
-        options = dict(options or {})
-        known = {f.name for f in fields(cls)}
-        for key in options:
-            if key not in known:
-                raise SeqlabError(f"unknown option {where}.{key}; options: {', '.join(sorted(known))}")
-        made = cls(**options)
-        if made.split not in SPLITS:
-            raise SeqlabError(f"{where}.split={made.split!r} is not a valid choice; choices: {', '.join(SPLITS)}")
-        for name in ("min_frequency", "max_length"):
-            if not isinstance(getattr(made, name), int) or getattr(made, name) < 1:
-                raise SeqlabError(f"{where}.{name} must be a whole number of at least 1")
-        if not isinstance(made.max_vocab_size, int) or made.max_vocab_size < 3:
-            raise SeqlabError(f"{where}.max_vocab_size must be at least 3 (two special tokens and a word)")
-        return made
+        return options_from_config(cls, options, where, {
+            "min_frequency": (1, ""), "max_length": (1, ""), "max_vocab_size": (3, "two special tokens and a word")})
 
 
 def train_word_tokenizer(texts: Iterable[str], options: WordTokenizerOptions) -> Tokenizer:
