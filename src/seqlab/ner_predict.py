@@ -8,17 +8,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
-from seqlab.data.readers import read_utf8_lines
-from seqlab.errors import SeqlabError
-
-
-def collect_texts(cfg: DictConfig) -> list[str]:
-    texts = ([str(cfg.text)] if cfg.text is not None else []) + [str(t) for t in cfg.texts]
-    if cfg.file:
-        texts += [line for line in read_utf8_lines(cfg.file) if line.strip()]
-    if not texts:
-        raise SeqlabError('no text to read: pass text="...", texts=\'["...", "..."]\' or file=<path>')
-    return texts
+from seqlab.input_texts import input_texts
 
 
 def load_nlp(cfg: DictConfig):
@@ -35,7 +25,7 @@ def recognize(cfg: DictConfig) -> dict:
     """{"entities": [[(text, label, start, end), ...] per text], "html": path of the displacy page}."""
     from seqlab.ner.display import entity_rows, render_page
 
-    texts = collect_texts(cfg)
+    texts = input_texts(cfg, "read")
     nlp = load_nlp(cfg)
     docs = list(nlp.pipe(texts))
     entities = []

@@ -4,21 +4,12 @@ from __future__ import annotations
 
 from omegaconf import DictConfig
 
-from seqlab.data.readers import read_utf8_lines
 from seqlab.errors import SeqlabError
-
-
-def collect_texts(cfg: DictConfig) -> list[str]:
-    texts = ([str(cfg.text)] if cfg.text is not None else []) + [str(t) for t in cfg.texts]
-    if cfg.file:
-        texts += [line for line in read_utf8_lines(cfg.file) if line.strip()]
-    if not texts:
-        raise SeqlabError('nothing to classify: pass text="...", texts=\'["...", "..."]\' or file=<path>')
-    return texts
+from seqlab.input_texts import input_texts
 
 
 def predict(cfg: DictConfig) -> list[dict]:
-    texts = collect_texts(cfg)
+    texts = input_texts(cfg, "classify")
     if bool(cfg.run_id) == bool(cfg.checkpoint):
         raise SeqlabError("pass exactly one of run_id=<MLflow run id> or checkpoint=<path to .ckpt>")
     if cfg.checkpoint:

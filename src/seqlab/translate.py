@@ -8,17 +8,8 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
-from seqlab.data.readers import read_utf8_lines
 from seqlab.errors import SeqlabError
-
-
-def collect_lines(cfg: DictConfig) -> list[str]:
-    lines = ([str(cfg.text)] if cfg.text is not None else []) + [str(t) for t in cfg.texts]
-    if cfg.file:
-        lines += read_utf8_lines(Path(cfg.file).expanduser())
-    if not any(line.strip() for line in lines):
-        raise SeqlabError('nothing to translate: pass text="...", texts=\'["...", "..."]\' or file=<path>')
-    return lines
+from seqlab.input_texts import input_texts
 
 
 def load_translator(cfg: DictConfig):
@@ -38,7 +29,7 @@ def load_translator(cfg: DictConfig):
 
 
 def translate(cfg: DictConfig) -> list[str]:
-    lines = collect_lines(cfg)
+    lines = input_texts(cfg, "translate", keep_empty_lines=True)
     translator = load_translator(cfg)
     if cfg.heatmaps and not translator.has_attention:
         raise SeqlabError("this model has no attention (model.net.attention=none): it has no heatmaps to save; "

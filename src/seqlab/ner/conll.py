@@ -1,5 +1,5 @@
 """CoNLL files with IOB2 tags: one `token<TAB>tag` per line (the tag is the last column, so CoNLL-2003's four
-columns read too), an empty line between sentences, `-DOCSTART-` lines skipped.
+columns read too), an empty line (or a `-DOCSTART-` line, itself skipped) between sentences.
 
 Every malformed line is a SeqlabError naming the file and the line. An I- tag with no entity of its type open
 (after O, at a sentence start, or after another type) is repaired into a B- tag and counted, or rejected."""
@@ -38,15 +38,12 @@ def read_conll(path: str | Path, stray_i_tags: StrayPolicy = "repair") -> ConllF
     start = 1
     repaired = 0
     for number, line in enumerate([*lines, ""], start=1):
-        if not line.strip():
+        if not line.strip() or line.startswith("-DOCSTART-"):  # a document start ends a sentence too
             if words:
                 spans, fixed = _spans(path, start, tags, stray_i_tags)
                 sentences.append(TaggedSentence(words, spans))
                 repaired += fixed
             words, tags, start = [], [], number + 1
-            continue
-        if line.startswith("-DOCSTART-"):
-            start = number + 1
             continue
         fields = line.split("\t") if "\t" in line else line.split()
         token, tag = fields[0], fields[-1].strip()

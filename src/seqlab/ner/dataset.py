@@ -7,7 +7,9 @@ import hashlib
 import json
 import os
 import random
+import shutil
 import sys
+import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import Literal
@@ -46,6 +48,13 @@ class NerDataset:
             raise SeqlabError("dataset.data_dir is not set; point it at the folder of the dataset's files")
         if not 0 < test_fraction < 1:
             raise SeqlabError(f"dataset.test_fraction={test_fraction} must lie between 0 and 1")
+        for split, file in (("train", train_file), ("val", val_file)):
+            if not file:
+                raise SeqlabError(f"dataset.{split}_file is not set; name the {split} split's file in dataset.data_dir "
+                                  "(only dataset.test_file may be null: test is then carved from train)")
+        for option, cap in (("max_train_samples", max_train_samples), ("max_eval_samples", max_eval_samples)):
+            if cap is not None and cap < 1:
+                raise SeqlabError(f"dataset.{option}={cap} must be at least 1, or null for every sentence")
         self.name, self.data_dir, self.source = name, Path(data_dir).expanduser(), source
         self.files = {"train": train_file, "val": val_file, "test": test_file}
         self.format, self.stray_i_tags = format, stray_i_tags
@@ -155,13 +164,22 @@ class NerDataset:
             if unseen:
                 print(f"warning: the {split} split has entity type(s) {unseen} that train lacks; they count as "
                       "misses", file=sys.stderr)
+        # written into a folder of this process's own, then renamed into place whole: a run that finds the cache
+        # folder finds it complete, and two runs converting at once (parallel sweep trials) do not mix their files
         try:
-            folder.mkdir(parents=True, exist_ok=True)
+            folder.parent.mkdir(parents=True, exist_ok=True)
+            partial = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
             for split in SPLITS:
-                partial = folder / f".{split}.spacy.partial"
-                DocBin(docs=docs[split], store_user_data=False).to_disk(partial)
-                os.replace(partial, paths[split])
-            stats_file.write_text(json.dumps(stats, indent=2))
+                DocBin(docs=docs[split], store_user_data=False).to_disk(partial / paths[split].name)
+            (partial / stats_file.name).write_text(json.dumps(stats, indent=2))
+            if folder.is_dir() and not stats_file.is_file():
+                shutil.rmtree(folder)  # left half-written by an older seqlab
+            try:
+                os.rename(partial, folder)
+            except OSError:
+                if not stats_file.is_file():
+                    raise
+                shutil.rmtree(partial)  # another run put the same conversion in place first
         except OSError as err:
             raise SeqlabError(f"cannot write the DocBin cache {folder} ({err.strerror or err}); set "
                               "dataset.cache_dir to a folder you can write") from None

@@ -6,7 +6,7 @@ import html
 import warnings
 from pathlib import Path
 
-# displacy colours the OntoNotes labels; these give the WNUT-17 types (and any other label) their own
+# displacy colours the OntoNotes labels (and so WNUT-17's person and product); these colour every other label
 PALETTE = ["#7aecec", "#bfeeb7", "#feca74", "#ff9561", "#aa9cfc", "#c887fb", "#9cc9cc", "#ffeb80", "#ff8197",
            "#e4e7d2", "#bfe1d9", "#f0d0ff"]
 

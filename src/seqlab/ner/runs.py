@@ -38,13 +38,17 @@ def fit_and_test(task, cfg, dataset, tracker, run_dir: Path) -> float:
               file=sys.stderr)
 
     best = [-math.inf]
+    evaluated_at = [-1]  # the step of the evaluation before; spaCy's losses add up the updates since then
 
     def on_evaluation(info: dict) -> None:
         scores = info.get("other_scores", {})
         metrics = {f"val/{k}": float(scores.get(k) or 0.0) for k in ("ents_p", "ents_r", "ents_f")}
-        metrics["train/loss"] = float(info.get("losses", {}).get("ner", 0.0))
+        step = int(info["step"])
+        updates = max(1, step - evaluated_at[0])
+        evaluated_at[0] = step
+        metrics["train/loss"] = float(info.get("losses", {}).get("ner", 0.0)) / updates  # mean over the updates
         metrics["train/epoch"] = float(info.get("epoch", 0))
-        tracker.log_metrics(metrics, step=int(info["step"]))
+        tracker.log_metrics(metrics, step=step)
         best[0] = max(best[0], metrics["val/ents_f"])
 
     trained = train_pipeline(config, dataset.labels, spacy_dir / "training", on_evaluation)
@@ -64,11 +68,9 @@ def fit_and_test(task, cfg, dataset, tracker, run_dir: Path) -> float:
 
 
 def score_pretrained(task, cfg, dataset, tracker, run_dir: Path) -> float:
-    from seqlab.ner.pretrained import load_pipeline
+    from seqlab.ner.pretrained import load_ner_pipeline
 
-    nlp = load_pipeline(task.pipeline)
-    if "ner" not in nlp.pipe_names:
-        raise SeqlabError(f"spaCy pipeline '{task.pipeline}' has no ner component; set model.pipeline to one that has")
+    nlp = load_ner_pipeline(task.pipeline)
     if not task.label_map:
         raise SeqlabError("model.label_map is empty: map the pipeline's labels to the dataset's, e.g. "
                           "model.label_map='{PERSON: person, ORG: corporation}'")

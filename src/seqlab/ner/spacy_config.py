@@ -11,8 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from seqlab.errors import SeqlabError
-
 
 @dataclass(frozen=True)
 class Pretrained:
@@ -25,11 +23,9 @@ class Pretrained:
 
 
 def inspect_pretrained(name: str) -> Pretrained:
-    from seqlab.ner.pretrained import load_pipeline, pipeline_path
+    from seqlab.ner.pretrained import load_ner_pipeline, pipeline_path
 
-    nlp = load_pipeline(name)
-    if "ner" not in nlp.component_names:
-        raise SeqlabError(f"spaCy pipeline '{name}' has no ner component; set model.pipeline to one that has")
+    nlp = load_ner_pipeline(name)
     upstream = [n for n, proc in nlp.pipeline if "ner" in getattr(proc, "listening_components", [])]
     return Pretrained(name, pipeline_path(name), nlp.lang, (*upstream, "ner"), nlp.vocab.vectors.shape[0] > 0,
                       tuple(nlp.get_pipe("ner").labels))
@@ -66,12 +62,10 @@ def build_config(task, *, train: Path, dev: Path, seed: int, lang: str, pretrain
     else:
         config["nlp"]["lang"] = pretrained.lang
         config["nlp"]["pipeline"] = list(pretrained.sourced)
-        config["paths"]["pretrained"] = pretrained.path
         config["components"] = {name: {"source": pretrained.path} for name in pretrained.sourced}
         config["initialize"]["before_init"] = {
             "@callbacks": "spacy.copy_from_base_model.v1", "tokenizer": pretrained.path, "vocab": pretrained.path,
         }
         if pretrained.has_vectors:
-            config["paths"]["vectors"] = pretrained.path
-            config["initialize"]["vectors"] = pretrained.path
+            config["paths"]["vectors"] = pretrained.path  # [initialize] vectors = ${paths.vectors}
     return Config().from_str(config.to_str())

@@ -4,6 +4,7 @@ map); every figure and file goes to the run's tracker. pipelines/train.py dispat
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -63,6 +64,21 @@ class SpacyNerTask:
             raise SeqlabError(f"model.dropout={dropout} must lie in [0, 1)")
         if learn_rate <= 0:
             raise SeqlabError(f"model.learn_rate={learn_rate} must be positive")
+        if max_minutes is not None and max_minutes <= 0:
+            raise SeqlabError(f"model.max_minutes={max_minutes} must be positive, or null for no time limit")
+        if label_map is not None and not isinstance(label_map, Mapping):
+            raise SeqlabError(f"model.label_map={label_map!r} must map pipeline labels to dataset labels, e.g. "
+                              "model.label_map='{PERSON: person, ORG: corporation}'")
+        if label_map and train:
+            raise SeqlabError("model.label_map is used only to score a pretrained pipeline as is (model.train=false); "
+                              "a trained recognizer learns the dataset's labels: remove model.label_map")
+        for option, value, default in (("embed_rows", embed_rows, DEFAULT_ROWS),
+                                       ("embed_attrs", embed_attrs, DEFAULT_ATTRS)):
+            if value is not None and (isinstance(value, str) or not isinstance(value, Sequence)):
+                raise SeqlabError(f"model.{option}={value!r} must be a list, one entry per embedded attribute, "
+                                  f"e.g. model.{option}='{list(default)}'")
+        if init == "blank":
+            _check_language(lang)
         self.name, self.init, self.train, self.pipeline, self.lang = name, init, train, pipeline, lang
         self.label_map = {str(k): str(v) for k, v in label_map.items()} if label_map else None
         self.gold_tokens = gold_tokens
@@ -71,11 +87,15 @@ class SpacyNerTask:
         self.batch_size, self.batch_size_start = batch_size, batch_size_start
         self.learn_rate, self.l2, self.grad_clip, self.use_averages = learn_rate, l2, grad_clip, use_averages
         self.width, self.depth, self.window_size, self.hidden_width = width, depth, window_size, hidden_width
-        self.embed_rows = [int(r) for r in (embed_rows or DEFAULT_ROWS)]
+        self.embed_rows = list(embed_rows or DEFAULT_ROWS)
+        if not all(isinstance(r, int) and not isinstance(r, bool) and r >= 1 for r in self.embed_rows):
+            raise SeqlabError(f"model.embed_rows={self.embed_rows} must hold whole numbers of at least 1 (rows of "
+                              "each attribute's hash embedding)")
         self.embed_attrs = [str(a) for a in (embed_attrs or DEFAULT_ATTRS)]
         if len(self.embed_rows) != len(self.embed_attrs):
             raise SeqlabError(f"model.embed_rows has {len(self.embed_rows)} entries and model.embed_attrs "
                               f"{len(self.embed_attrs)}: give one row count per attribute")
+        _check_attrs(self.embed_attrs)
 
     @classmethod
     def run(cls, cfg: DictConfig, tracker, run_dir: Path) -> float:
@@ -102,3 +122,22 @@ class SpacyNerTask:
         if task.train:
             return runs.fit_and_test(task, cfg, dataset, tracker, run_dir)
         return runs.score_pretrained(task, cfg, dataset, tracker, run_dir)
+
+
+def _check_language(lang: str) -> None:
+    import spacy.util
+
+    try:
+        spacy.util.get_lang_class(lang)
+    except ImportError:
+        raise SeqlabError(f"model.lang={lang!r} is not a language spaCy knows; give its code (en, de, fr, ...; "
+                          "the folders of spacy/lang)") from None
+
+
+def _check_attrs(attrs: list[str]) -> None:
+    from spacy.attrs import IDS
+
+    unknown = [a for a in attrs if a not in IDS]
+    if unknown:
+        raise SeqlabError(f"model.embed_attrs has {unknown}, which spaCy does not know; token attributes such as "
+                          "NORM, LOWER, ORTH, PREFIX, SUFFIX, SHAPE")
