@@ -4,7 +4,8 @@ ARGS    ?=
 TORCH_CONSTRAINT ?= -c constraints.txt
 PORT    ?= 5000
 HOST    ?= 127.0.0.1
-BACKEND ?= sqlite:///outputs/mlflow.db
+LOCAL_STORE := sqlite:///outputs/mlflow.db
+BACKEND ?= $(LOCAL_STORE)
 
 .DEFAULT_GOAL := help
 .PHONY: help install test train resume sweep compare predict generate translate ner bench data lint clean ui server
@@ -41,8 +42,9 @@ generate: ## continue a prompt with a language model. make generate ARGS='run_id
 translate: ## translate texts with a finished run. make translate ARGS='run_id=<id> text="A man is riding a bike."'
 	$(PY) pipelines/translate.py $(ARGS)
 
+# ARGS reach the shell with each dollar sign escaped, so texts keep theirs ("for $$1 billion")
 ner: ## named entities (text, label, start, end) and a displacy page. make ner ARGS='text="Apple is buying a U.K. startup"'
-	$(PY) pipelines/ner.py $(subst $$,\$$,$(value ARGS))  # texts keep their $ signs ("$1 billion")
+	$(PY) pipelines/ner.py $(subst $$,\$$,$(value ARGS))
 
 bench: ## benchmarks on the real datasets; writes outputs/bench/*.json
 	$(PY) pipelines/benchmark.py $(ARGS)
@@ -50,9 +52,15 @@ bench: ## benchmarks on the real datasets; writes outputs/bench/*.json
 data: ## fetch and check every dataset into data/ (or from SEQLAB_DATA_MIRROR)
 	$(PY) -m seqlab.data.download $(ARGS)
 
-ui: ## MLflow UI over the same store as the runs (MLFLOW_TRACKING_URI or outputs/mlflow.db), 127.0.0.1:$(PORT)
-	$(PY) -m mlflow ui --backend-store-uri $${MLFLOW_TRACKING_URI:-sqlite:///outputs/mlflow.db} \
-		--default-artifact-root outputs/mlartifacts --host $(HOST) --port $(PORT)
+# a tracking server (an http URI) serves its own UI at its address: make ui then shows the local store
+ui: ## MLflow UI over the runs' store (MLFLOW_TRACKING_URI if a database, else outputs/mlflow.db); PORT (default 5000)
+	@store="$${MLFLOW_TRACKING_URI:-$(LOCAL_STORE)}"; \
+	case "$$store" in http://*|https://*) \
+		echo "MLFLOW_TRACKING_URI=$$store is a tracking server: its UI is at that address; showing $(LOCAL_STORE)"; \
+		store="$(LOCAL_STORE)";; \
+	esac; \
+	$(PY) -m mlflow ui --backend-store-uri "$$store" --default-artifact-root outputs/mlartifacts \
+		--host $(HOST) --port $(PORT)
 
 server: ## an MLflow tracking server for a team: BACKEND=sqlite:///outputs/mlflow.db (or postgresql://...)
 	mkdir -p outputs
@@ -62,5 +70,5 @@ server: ## an MLflow tracking server for a team: BACKEND=sqlite:///outputs/mlflo
 lint: ## ruff
 	$(PY) -m ruff check src pipelines tests
 
-clean: ## remove outputs/ (runs, MLflow store, reports) and caches
-	rm -rf outputs .pytest_cache .ruff_cache
+clean: ## remove outputs/ (runs, MLflow store, reports) and caches (data/.cache, test and lint caches); keeps data/
+	rm -rf outputs data/.cache .pytest_cache .ruff_cache .hypothesis

@@ -10,4 +10,7 @@ from seqlab.cli import parse_options, run_or_exit
 from seqlab.reports.compare import CompareOptions, compare_from_options
 
 if __name__ == "__main__":
+    if {"-h", "--help"} & set(sys.argv[1:]):
+        print(__doc__.strip())
+        sys.exit(0)
     run_or_exit(lambda: compare_from_options(parse_options(CompareOptions, sys.argv[1:])))

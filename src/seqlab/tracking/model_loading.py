@@ -22,13 +22,10 @@ def _load(tracking_uri: str, run_id: str, load, what: str, kind: str):
     import mlflow
     from mlflow.exceptions import MlflowException
 
+    from seqlab.tracking.run_lookup import get_run
+
+    run = get_run(tracking_uri, run_id)
     mlflow.set_tracking_uri(tracking_uri)
-    try:
-        run = mlflow.get_run(run_id)
-    except MlflowException:
-        raise SeqlabError(
-            f"no MLflow run '{run_id}' in {tracking_uri}; find run ids with `make ui` or `make compare`"
-        ) from None
     try:
         return load(f"runs:/{run_id}/model")
     except (MlflowException, OSError):

@@ -17,13 +17,10 @@ def download_run_folder(tracking_uri: str, run_id: str, artifact_path: str = "mo
     from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
 
+    from seqlab.tracking.run_lookup import get_run
+
+    run = get_run(tracking_uri, run_id)
     client = MlflowClient(tracking_uri)
-    try:
-        run = client.get_run(run_id)
-    except MlflowException:
-        raise SeqlabError(
-            f"no MLflow run '{run_id}' in {tracking_uri}; find run ids with `make ui` or `make compare`"
-        ) from None
     if not client.list_artifacts(run_id, artifact_path):
         raise SeqlabError(
             f"run '{run_id}' ({run.info.status}) logged no '{artifact_path}' folder; only a finished training run "

@@ -1,4 +1,4 @@
-"""Read back what runs recorded: find a run by its run folder, its final metrics and metric histories."""
+"""Read back what runs recorded: a run by its id or its run folder, its final metrics and metric histories."""
 
 from __future__ import annotations
 
@@ -98,15 +98,20 @@ def metric_history(tracking_uri: str, run_id: str, key: str) -> list[tuple[int, 
     return [(m.step, m.value) for m in sorted(history, key=lambda m: (m.step, m.timestamp))]
 
 
-def run_tags(tracking_uri: str, run_id: str) -> dict[str, str]:
+def get_run(tracking_uri: str, run_id: str):
+    """The MLflow run `run_id`; a run id the store does not hold is a SeqlabError saying where to find ids."""
     from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
 
     from seqlab.errors import SeqlabError
 
     try:
-        return dict(MlflowClient(tracking_uri).get_run(run_id).data.tags)
+        return MlflowClient(tracking_uri).get_run(run_id)
     except MlflowException:
         raise SeqlabError(
             f"no MLflow run '{run_id}' in {tracking_uri}; find run ids with `make ui` or `make compare`"
         ) from None
+
+
+def run_tags(tracking_uri: str, run_id: str) -> dict[str, str]:
+    return dict(get_run(tracking_uri, run_id).data.tags)

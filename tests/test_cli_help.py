@@ -1,0 +1,27 @@
+"""Each command's --help shows its own usage and options, not another command's."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("script, usage, option", [
+    ("predict.py", "python pipelines/predict.py run_id=<id>", "checkpoint: null"),
+    ("generate.py", "python pipelines/generate.py run_id=<id> prompt=", "max_new_tokens: 200"),
+    ("translate.py", "python pipelines/translate.py run_id=<id>", "beam_size: null"),
+    ("ner.py", 'python pipelines/ner.py text="Apple is looking at buying U.K. startup for $1 billion."',
+     "pipeline: en_core_web_sm"),
+    ("compare.py", "python pipelines/compare.py experiment=sst2-classification", "Options (key=value): experiment"),
+])
+def test_help_shows_the_commands_own_usage(script, usage, option):
+    done = subprocess.run([sys.executable, f"pipelines/{script}", "--help"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert usage in done.stdout and option in done.stdout
+    assert "== Configuration groups ==" not in done.stdout  # Hydra's generic page, with train's groups
