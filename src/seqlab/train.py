@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 import shlex
+import warnings
 from pathlib import Path
 
 from hydra.utils import get_class
@@ -105,7 +106,11 @@ def _fit_and_test(cfg: DictConfig, tracker, run_dir: Path) -> float:
     bar = any(isinstance(c, ProgressBar) for c in callbacks) and cfg.trainer.get("enable_progress_bar", True)
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=logger if logger is not None else False,
                           enable_progress_bar=bar)
-    trainer.fit(task, datamodule=datamodule, ckpt_path=resume_from, weights_only=True)
+    with warnings.catch_warnings():
+        # a run resumed mid-epoch goes on from the batch it stopped at: restore_datamodule handed the datamodule
+        # its position, which its sampler skips to; Lightning, which sees no state on the DataLoader, warns anyway
+        warnings.filterwarnings("ignore", message="You're resuming from a checkpoint that ended before the epoch")
+        trainer.fit(task, datamodule=datamodule, ckpt_path=resume_from, weights_only=True)
     value = _optimized_value(cfg, trainer)
     checkpoint = getattr(trainer.checkpoint_callback, "best_model_path", "") or None
     trainer.test(task, datamodule=datamodule, ckpt_path=checkpoint, weights_only=True)
