@@ -145,7 +145,8 @@ def test_text_files_with_a_word_tokenizer_and_a_gru(compose_cfg, tmp_path):
     (folder / "notes.md").write_text("not part of the corpus")
     cfg = compose_cfg(["experiment=textgen_rnn", "dataset=text_files", f"dataset.data_dir={folder}",
                        "dataset.tokenizer.kind=word", "model.net.cell=gru", *TINY, "logger=csv"])
-    assert not math.isnan(train(cfg))
+    value = train(cfg)
+    assert value is not None and not math.isnan(value)
     run_dir = tmp_path / "run"
     assert (run_dir / "csv" / "status").read_text().strip() == "FINISHED"
     assert "val/ppl" in (run_dir / "csv" / "metrics.csv").read_text().splitlines()[0]

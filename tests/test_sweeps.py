@@ -105,6 +105,38 @@ def test_a_failing_trial_is_failed_and_the_sweep_goes_on(tmp_path):
     assert parent.data.metrics["sweep/failed"] == 1
 
 
+ONE_FAILING_OPTUNA = """# @package _global_
+defaults:
+  - override /hydra/sweeper: optuna
+  - override /hydra/sweeper/sampler: random
+hydra:
+  mode: MULTIRUN
+  sweeper:
+    direction: maximize
+    storage: null
+    n_trials: 4
+    n_jobs: 1
+    sampler:
+      seed: 7
+    params:
+      model.net.pooling: choice(max, median)
+"""
+
+
+def test_a_failing_trial_of_an_optuna_sweep_is_a_failed_trial_and_the_sweep_goes_on(tmp_path):
+    """Optuna refuses a NaN objective (and then its own FAIL report), which ended the whole sweep: a failed trial
+    returns no value instead. With seed 7 the sampler draws median (not a pooling) twice, then max twice."""
+    extra = tmp_path / "extra" / "hparams_search"
+    extra.mkdir(parents=True)
+    (extra / "one_failing_optuna.yaml").write_text(ONE_FAILING_OPTUNA)
+    sweep(tmp_path, ["hparams_search=one_failing_optuna", f"hydra.searchpath=[file://{extra.parent}]"], None)
+    parent, trials = sweep_runs(f"sqlite:///{tmp_path}/outputs/mlflow.db", tmp_path)
+    statuses = sorted((parse_overrides(t.data.tags["overrides"])["model.net.pooling"], t.info.status) for t in trials)
+    assert statuses == [("max", "FINISHED"), ("max", "FINISHED"), ("median", "FAILED"), ("median", "FAILED")]
+    assert parent.info.status == "FINISHED" and parent.data.metrics["sweep/failed"] == 2
+    assert parent.data.params["best.model.net.pooling"] == "max"
+
+
 def test_a_sweep_that_fails_before_its_end_leaves_no_parent_running(tmp_path):
     """The launcher refuses n_jobs=0 once the parent run is open: Hydra never calls on_multirun_end."""
     sweep(tmp_path, ["seed=1,2", "hydra/launcher=joblib", "hydra.launcher.n_jobs=0"], None, ok=False)

@@ -65,7 +65,8 @@ def test_predictions_csv_lists_every_test_row(compose_cfg, sst2_dir, tmp_path):
 
 def test_toy_dataset_runs(compose_cfg):
     cfg = compose_cfg(["dataset=toy", "model=rnn", "debug=smoke", "logger=none"])
-    assert not math.isnan(train(cfg))
+    value = train(cfg)
+    assert value is not None and not math.isnan(value)
 
 
 def test_ddp_ranks_share_one_run_folder_and_one_mlflow_run(tmp_path, sst2_dir, tracking_uri):

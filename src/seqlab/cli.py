@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import sys
 import traceback
 from collections.abc import Callable
@@ -12,7 +11,8 @@ from seqlab.errors import SeqlabError
 
 def run_or_exit(func: Callable, *args, **kwargs):
     """Calls func; a user error ends the process with its message. Inside a sweep, any failure fails only this
-    trial (its run is marked FAILED, the sweeper gets NaN) and the sweep goes on."""
+    trial: its run is marked FAILED and the sweeper gets no value (None), which Optuna's sweeper records as a
+    failed trial (a NaN it would refuse, ending the sweep) and the grid sweeper ignores; the sweep goes on."""
     from seqlab.run_context import is_multirun
 
     try:
@@ -20,7 +20,7 @@ def run_or_exit(func: Callable, *args, **kwargs):
     except SeqlabError as err:
         print(f"error: {err}", file=sys.stderr)
         if is_multirun():
-            return math.nan  # the sweep goes on; the trial's run is already marked FAILED
+            return None  # the sweep goes on; the trial's run is already marked FAILED
         sys.exit(1)
     except SystemExit as err:
         if err.code is None and type(err).__name__ == "SIGTERMException":
@@ -30,7 +30,7 @@ def run_or_exit(func: Callable, *args, **kwargs):
         if not is_multirun():
             raise
         traceback.print_exc()  # a crashing trial must not end the whole sweep
-        return math.nan
+        return None
 
 
 def parse_options(schema: type, args: list[str]):

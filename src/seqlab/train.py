@@ -22,8 +22,9 @@ from seqlab.tracking.tracker import NullTracker
 RUN_DIR_ENV = "SEQLAB_RUN_DIR"  # shared with DDP ranks that Lightning re-launches
 
 
-def train(cfg: DictConfig) -> float:
-    """Train and test the configured model; returns cfg.optimized_metric (best validation value)."""
+def train(cfg: DictConfig) -> float | None:
+    """Train and test the configured model; returns cfg.optimized_metric (best validation value), None when the
+    run never logged it."""
     import lightning as L
     from lightning.pytorch.utilities import rank_zero_only
 
@@ -65,8 +66,10 @@ def train(cfg: DictConfig) -> float:
         raise
     finally:
         os.environ.pop(RUN_DIR_ENV, None)
-    if not math.isnan(value):
-        tracker.log_metrics({OBJECTIVE: value})
+    if math.isnan(value):  # the optimized metric was never logged: no value, which a sweeper counts as a failure
+        tracker.end("FINISHED")
+        return None
+    tracker.log_metrics({OBJECTIVE: value})
     tracker.end("FINISHED")
     return value
 
