@@ -135,3 +135,48 @@ def test_the_resume_command_starts_without_lightning_or_torch():
     code = "import sys, seqlab.resume; print(sorted({m.split('.')[0] for m in sys.modules} & {'lightning', 'torch'}))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("status, process, checkpoint, message", [
+    ("FINISHED", None, True, r"is FINISHED: nothing is left to resume"),
+    ("RUNNING", "this process", True, r"is still being trained, by process \d+ on this machine; stop it"),
+    ("KILLED", None, False, r"the run has no checkpoint in .*checkpoints to resume from; train it again"),
+])
+def test_a_run_that_cannot_go_on_is_refused_and_keeps_its_status(tmp_path, tracking_uri, status, process,
+                                                                   checkpoint, message):
+    from seqlab.errors import SeqlabError
+    from seqlab.resume import resume_run
+    from seqlab.tracking.mlflow_tracker import MlflowTracker
+    from seqlab.tracking.orphaned_runs import PROCESS_TAG, process_identity
+
+    run_dir = tmp_path / "run"
+    (run_dir / "checkpoints").mkdir(parents=True)
+    if checkpoint:
+        (run_dir / "checkpoints" / "last.ckpt").write_bytes(b"weights")
+    client = MlflowClient(tracking_uri)
+    tags = {"task": "classification", "run_dir": str(run_dir)}
+    if process:
+        tags[PROCESS_TAG] = process_identity()
+    run = client.create_run(client.get_experiment_by_name("Default").experiment_id, tags=tags)
+    if status != "RUNNING":
+        client.set_terminated(run.info.run_id, status)
+    with pytest.raises(SeqlabError, match=message):
+        resume_run(MlflowTracker(tracking_uri), run.info.run_id)
+    assert client.get_run(run.info.run_id).info.status == status
+
+
+def test_a_trial_of_an_optuna_sweep_resumes_as_one_run(tracking_uri, monkeypatch):
+    """The trial's overrides name the Optuna preset, which sets MULTIRUN: resumed as is, it would start a sweep."""
+    from seqlab import resume
+
+    client = MlflowClient(tracking_uri)
+    run = client.create_run(client.get_experiment_by_name("Default").experiment_id, tags={
+        "overrides": "hparams_search=sentiment_lstm_optuna model.net.hidden_size=128"})
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking_uri)
+    handed = []
+    monkeypatch.setattr(resume.os, "execv", lambda program, command: handed.append(command))
+    resume.main([run.info.run_id])
+    [command] = handed
+    shown = subprocess.run([*command, "--cfg", "hydra"], capture_output=True, text=True, timeout=120, check=True)
+    assert "\n  mode: RUN\n" in shown.stdout, shown.stdout[-2000:]  # hydra.mode, not MULTIRUN
+    assert f"resume={run.info.run_id}" in command and "model.net.hidden_size=128" in command

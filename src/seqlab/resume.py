@@ -20,19 +20,30 @@ NOT_RESUMABLE = {"ner": "spaCy's training loop keeps no optimizer state between 
 
 
 def resume_run(tracker, run_id: str) -> str:
-    """Reopens the run in the tracker and returns its run folder. A run of a task that cannot be resumed is
-    refused before it is reopened, so that it keeps the status it has."""
-    from seqlab.tracking.run_lookup import run_tags
+    """Reopens the run in the tracker and returns its run folder. A run that cannot go on (of a task that cannot
+    be resumed, not a training run, finished, still running, or without a checkpoint) is refused before it is
+    reopened, so that it keeps the status it has."""
+    from seqlab.tracking.orphaned_runs import PROCESS_TAG, runs_here
+    from seqlab.tracking.run_lookup import get_run
 
     if not hasattr(tracker, "resume"):
         raise SeqlabError("resume=<run_id> continues an MLflow run: use logger=mlflow (the default)")
-    try:
-        task = run_tags(tracker.tracking_uri, str(run_id)).get("task")
-    except SeqlabError:
-        task = None  # no such run: tracker.resume says so
+    run = get_run(tracker.tracking_uri, str(run_id), " to resume")
+    tags, status = run.data.tags, run.info.status
+    task = tags.get("task")
     if task in NOT_RESUMABLE:
         raise SeqlabError(f"run '{run_id}' is a {task} run, which cannot be resumed ({NOT_RESUMABLE[task]}): "
                           "train it again")
+    if tags.get("sweep") == "parent" or not tags.get("run_dir"):
+        raise SeqlabError(f"run '{run_id}' is not a training run; resume the run of a training")
+    if status == "FINISHED":
+        raise SeqlabError(f"run '{run_id}' is FINISHED: nothing is left to resume; train again to train more "
+                          "(trainer.max_epochs=...)")
+    if status == "RUNNING" and runs_here(tags.get(PROCESS_TAG, "")):
+        pid = tags[PROCESS_TAG].split("/")[3]
+        raise SeqlabError(f"run '{run_id}' is still being trained, by process {pid} on this machine; stop it "
+                          f"(kill {pid}) before resuming it")
+    resume_checkpoint(tags["run_dir"])  # there is one to go on from
     return tracker.resume(str(run_id))
 
 
@@ -64,7 +75,9 @@ def main(argv: list[str] | None = None) -> None:
     uri = os.environ.get("MLFLOW_TRACKING_URI", "sqlite:///outputs/mlflow.db")
     tags = run_or_exit(run_tags, uri, run_id)
     script = Path(__file__).resolve().parents[2] / "pipelines" / "train.py"
-    command = [sys.executable, str(script), *shlex.split(tags.get("overrides", "")), *extra, f"resume={run_id}"]
+    # hydra.mode=RUN: a trial of an Optuna preset (which sets MULTIRUN) goes on as the one run it was
+    command = [sys.executable, str(script), *shlex.split(tags.get("overrides", "")), *extra, f"resume={run_id}",
+               "hydra.mode=RUN"]
     print(" ".join(command[1:]), file=sys.stderr)
     os.execv(sys.executable, command)
 

@@ -12,8 +12,9 @@ from hydra.utils import get_class
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from seqlab.config_check import check_config, task_of
+from seqlab.errors import SeqlabError
 from seqlab.resume import restore_datamodule, resume_checkpoint, resume_run
-from seqlab.run_context import hydra_choice, hydra_overrides
+from seqlab.run_context import hydra_choice, hydra_overrides, is_multirun
 from seqlab.tracking.params import data_file_params, environment_params, flatten_config
 from seqlab.tracking.run_info import command_line, experiment_name, git_commit, run_name
 from seqlab.tracking.sweep import OBJECTIVE, sweep_tags
@@ -45,6 +46,9 @@ def train(cfg: DictConfig) -> float | None:
         **sweep_tags(),
     }
     if cfg.get("resume"):
+        if is_multirun():
+            raise SeqlabError("resume=<run_id> continues one run: run it without --multirun (make resume RUN=<id>)")
+        check_config(cfg)  # a bad extra override leaves the run to resume as it was
         run_dir = Path(resume_run(tracker, cfg.resume))
         with open_dict(cfg):
             cfg.paths.output_dir = str(run_dir)

@@ -100,20 +100,12 @@ class MlflowTracker:
                   file=sys.stderr)
 
     def resume(self, run_id: str) -> str:
-        """Reopens a run to continue it and returns its run folder. Metrics it already holds are not logged again,
-        so each history goes on from where it stopped."""
-        from mlflow.exceptions import MlflowException
-
+        """Reopens a training run to continue it (seqlab.resume.resume_run checks that it can) and returns its run
+        folder. Metrics it already holds are not logged again, so each history goes on from where it stopped."""
         client = self._client()
-        try:
-            run = client.get_run(run_id)
-        except MlflowException:
-            raise SeqlabError(f"no MLflow run '{run_id}' in {self.tracking_uri} to resume; find run ids with "
-                              "`make ui` or `make compare`") from None
-        run_dir = run.data.tags.get("run_dir")
-        if run.data.tags.get("sweep") == "parent" or not run_dir:
-            raise SeqlabError(f"run '{run_id}' is not a training run; resume the run of a training")
-        self.run_id = run_id
+        run = client.get_run(run_id)
+        run_dir = run.data.tags["run_dir"]
+        self.run_id, self.run_dir = run_id, run_dir
         self.logged_steps = {
             key: max(m.step for m in client.get_metric_history(run_id, key)) for key in run.data.metrics
         }

@@ -56,6 +56,12 @@ def is_gone(identity: str, here: str | None = None) -> bool:
     return process_identity(int(pid)) != identity
 
 
+def runs_here(identity: str) -> bool:
+    """True when `identity` is a process running now on this host (the same pid, started at the same time)."""
+    parts = identity.split("/")
+    return len(parts) == 5 and parts[3].isdigit() and process_identity(int(parts[3])) == identity
+
+
 def end_orphaned_runs(client) -> list[str]:
     """Ends as KILLED every RUNNING run of this host whose process is gone; returns their ids."""
     here = process_identity()

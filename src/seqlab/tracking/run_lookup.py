@@ -98,8 +98,9 @@ def metric_history(tracking_uri: str, run_id: str, key: str) -> list[tuple[int, 
     return [(m.step, m.value) for m in sorted(history, key=lambda m: (m.step, m.timestamp))]
 
 
-def get_run(tracking_uri: str, run_id: str):
-    """The MLflow run `run_id`; a run id the store does not hold is a SeqlabError saying where to find ids."""
+def get_run(tracking_uri: str, run_id: str, purpose: str = ""):
+    """The MLflow run `run_id`; a run id the store does not hold is a SeqlabError saying where to find ids.
+    purpose (" to resume"): what the run was wanted for, said in that message."""
     from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
 
@@ -109,7 +110,7 @@ def get_run(tracking_uri: str, run_id: str):
         return MlflowClient(tracking_uri).get_run(run_id)
     except MlflowException:
         raise SeqlabError(
-            f"no MLflow run '{run_id}' in {tracking_uri}; find run ids with `make ui` or `make compare`"
+            f"no MLflow run '{run_id}' in {tracking_uri}{purpose}; find run ids with `make ui` or `make compare`"
         ) from None
 
 
