@@ -54,13 +54,62 @@ def test_a_file_the_server_does_not_take_waits_and_training_goes_on(tmp_path, mo
     samples = tmp_path / "samples_epoch1.txt"
     samples.write_text("to be or not\n")
     logger.log_file(samples, "samples")  # must not raise
-    assert uploads == [] and len(tracker.outbox.files) == 1
+    assert uploads == [] and len(tracker.outbox.queue) == 1
     tracker.outbox.report(tracker.run_dir)
     assert f"artifact {samples}" in capsys.readouterr().err
 
     server["up"] = True
     tracker.outbox.retry(force=True)  # as end() does: the file is sent once the server answers
-    assert uploads == [(tracker.run_id, str(samples), "samples")] and tracker.outbox.files == []
+    assert uploads == [(tracker.run_id, str(samples), "samples")] and tracker.outbox.queue == []
+
+
+def test_what_is_logged_while_the_server_is_away_is_sent_in_order_when_it_answers(capsys):
+    """Tags, artifacts and the status logged within the quiet time after a failure wait in the queue, not dropped."""
+    from seqlab.tracking.outbox import Outbox
+
+    outbox, sent, server = Outbox("http://127.0.0.1:9", remote=False), [], {"up": False}
+    outbox.remote = True  # as for a server, without touching the HTTP settings of this process
+
+    def call(what):
+        def send():
+            if not server["up"]:
+                raise ConnectionError("server gone")
+            sent.append(what)
+        return send
+
+    outbox.send_metrics(lambda metrics, step: call("metrics")(), {"val/acc": 0.5}, 3)  # fails: the quiet time starts
+    for what in ("tags", "artifact checkpoints", "status FINISHED"):
+        outbox.send(what, call(what))  # within the quiet time: queued, not tried
+    assert sent == [] and [what for what, _, _ in outbox.queue] == [
+        "metric batch", "tags", "artifact checkpoints", "status FINISHED"]
+    outbox.report(None)
+    err = capsys.readouterr().err
+    assert "1 metric batch(es), steps [3]" in err and "  artifact checkpoints" in err and "  status FINISHED" in err
+    server["up"] = True
+    outbox.retry(force=True)
+    assert sent == ["metrics", "tags", "artifact checkpoints", "status FINISHED"] and outbox.queue == []
+
+
+def test_a_local_store_that_refuses_a_write_still_ends_the_run(tracking_uri, tmp_path, monkeypatch):
+    """On SQLite a failed write is a real error (it ends the training), and the run is still marked FAILED: the
+    refused batch is not tried again at the end, where it would fail again before the status is set."""
+    from mlflow.exceptions import MlflowException
+
+    from seqlab.tracking.mlflow_tracker import MlflowTracker
+
+    class RefusingMetrics(MlflowClient):
+        def log_batch(self, run_id, metrics=(), **kwargs):
+            if metrics:
+                raise MlflowException("database is locked")
+            return super().log_batch(run_id, metrics=metrics, **kwargs)
+
+    tracker = MlflowTracker(tracking_uri)
+    tracker.start("refused-write", "run", {}, {}, str(tmp_path))
+    monkeypatch.setattr(tracker, "_client", lambda: RefusingMetrics(tracking_uri))
+    with pytest.raises(MlflowException, match="database is locked"):
+        tracker.log_metrics({"val/acc": 0.5}, step=1)
+    tracker.end("FAILED")
+    assert MlflowClient(tracking_uri).get_run(tracker.run_id).info.status == "FAILED"
 
 
 def test_a_run_without_a_logged_model_is_named_with_its_status(tracking_uri):

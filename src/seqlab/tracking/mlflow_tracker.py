@@ -144,8 +144,8 @@ class MlflowTracker:
             def log_file(self, path: str | Path, artifact_path: str | None = None) -> None:
                 """A file a task writes while training (e.g. each epoch's samples), logged through the outbox: a
                 server that does not answer gets it later, or it is reported at the end, and training goes on."""
-                outbox.send_file(f"artifact {path}",
-                                 lambda: self.experiment.log_artifact(self.run_id, str(path), artifact_path))
+                outbox.send(f"artifact {path}",
+                            lambda: self.experiment.log_artifact(self.run_id, str(path), artifact_path))
 
         logged_steps, outbox = self.logged_steps, self.outbox
         return RunOwnedMLFlowLogger(tracking_uri=self.tracking_uri, run_id=self.run_id)
