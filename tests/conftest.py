@@ -55,8 +55,13 @@ def one_torch_thread():
 
 @pytest.fixture(scope="session")
 def tracking_uri(tmp_path_factory) -> str:
-    """One SQLite MLflow store for the session (creating one costs seconds)."""
-    return f"sqlite:///{tmp_path_factory.mktemp('mlflow') / 'mlflow.db'}"
+    """One SQLite MLflow store for the session (creating one costs seconds), created here: commands refuse a store
+    file that does not exist."""
+    from mlflow.tracking import MlflowClient
+
+    uri = f"sqlite:///{tmp_path_factory.mktemp('mlflow') / 'mlflow.db'}"
+    MlflowClient(uri).search_experiments()
+    return uri
 
 
 @pytest.fixture

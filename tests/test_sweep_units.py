@@ -189,3 +189,27 @@ def test_compare_with_a_bad_option_fails_before_the_heavy_imports():
     timed = [line for line in done.stderr.splitlines() if line.startswith("import time:")]
     imported = {line.split("|")[-1].strip().split(".")[0] for line in timed}
     assert "seqlab" in imported and not imported & {"matplotlib", "rich", "mlflow", "torch"}
+
+
+def test_a_metric_other_than_the_optimized_one_is_ranked_in_its_own_direction():
+    from seqlab.reports.compare import default_mode
+
+    runs = [{"params": {"optimized_metric": "val/acc", "optimized_mode": "max"}}]
+    assert default_mode("val/acc", runs) == "max"
+    assert [default_mode(m, runs) for m in ("val/loss", "test/ppl", "val/bpc", "train/epoch_sec")] == ["min"] * 4
+    assert [default_mode(m, runs) for m in ("val/f1", "test/bleu", "train/tokens_per_sec")] == ["max"] * 3
+    assert default_mode("val/loss", [{"params": {"optimized_metric": "val/loss", "optimized_mode": "max"}}]) == "max"
+
+
+@pytest.mark.parametrize("uri, message", [
+    ("sqlite:///{tmp}/typo/mlflow.db", r"error: no MLflow store at sqlite:///.*/typo/mlflow.db \(no such file\)"),
+    ("http://127.0.0.1:9", r"error: cannot read the MLflow store http://127.0.0.1:9: API request to"),
+])
+def test_compare_on_a_store_that_is_not_there_says_so_in_one_line(tmp_path, uri, message):
+    import re
+
+    script = CONF.parent / "pipelines" / "compare.py"
+    done = subprocess.run([sys.executable, str(script), f"tracking_uri={uri.format(tmp=tmp_path)}"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and re.search(message, done.stderr), done.stderr[-2000:]
+    assert "Traceback" not in done.stderr and not (tmp_path / "typo").exists()  # no empty store made

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from seqlab.errors import SeqlabError
-from seqlab.tracking.run_lookup import experiment_runs, metric_history
+from seqlab.tracking.run_lookup import experiment_runs, metric_history, reading
 
 SHOWN_PARAMS = 6
 CURVES = 10  # runs drawn in the validation-curves plot, the best first
@@ -24,15 +24,27 @@ class CompareOptions:
     experiment: str = "sst2-classification"  # MLflow experiment, <dataset>-<task>
     sweep: str | None = None  # a sweep_id: its trials only, plus the metric against each swept param
     metric: str | None = None  # default: the metric the runs optimized
-    mode: str | None = None  # max | min; default: the runs' optimized_mode
+    mode: str | None = None  # max | min; default: the runs' optimized_mode for the metric they optimized, else
+    # min for a loss, ppl, bpc or epoch_sec metric and max for the rest
     top: int = 20  # rows in the table and the report
     tracking_uri: str = field(default_factory=lambda: os.environ.get("MLFLOW_TRACKING_URI", "sqlite:///outputs/mlflow.db"))
     output_dir: str = "outputs/reports"
 
 
 def compare_from_options(options: CompareOptions) -> dict:
-    return compare(options.tracking_uri, options.experiment, Path(options.output_dir), options.sweep,
-                   options.metric, options.mode, options.top)
+    with reading(options.tracking_uri):
+        return compare(options.tracking_uri, options.experiment, Path(options.output_dir), options.sweep,
+                       options.metric, options.mode, options.top)
+
+
+def default_mode(metric: str, runs: list[dict]) -> str:
+    """The runs' optimized_mode when `metric` is what they optimized; else min for a loss, perplexity, bits per
+    character or epoch time, max for the rest (accuracy, F1, BLEU, tokens per second)."""
+    optimized = Counter(r["params"].get("optimized_metric", "val/acc") for r in runs).most_common(1)[0][0]
+    if metric == optimized:
+        return Counter(r["params"].get("optimized_mode", "max") for r in runs).most_common(1)[0][0]
+    name = metric.rsplit("/", 1)[-1]
+    return "min" if name in ("loss", "ppl", "bpc", "epoch_sec") else "max"
 
 
 def score(run: dict, metric: str) -> float:
@@ -82,7 +94,7 @@ def compare(tracking_uri: str, experiment: str, out_dir: Path, sweep: str | None
     if not runs:
         raise SeqlabError(f"no runs in experiment '{experiment}'" + (f" for sweep '{sweep}'" if sweep else ""))
     metric = metric or Counter(r["params"].get("optimized_metric", "val/acc") for r in runs).most_common(1)[0][0]
-    mode = mode or Counter(r["params"].get("optimized_mode", "max") for r in runs).most_common(1)[0][0]
+    mode = mode or default_mode(metric, runs)
     if mode not in ("max", "min"):
         raise SeqlabError(f"mode={mode} must be max or min")
     for run in runs:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import shlex
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 
 def parse_overrides(text: str) -> dict[str, str]:
@@ -98,6 +102,32 @@ def metric_history(tracking_uri: str, run_id: str, key: str) -> list[tuple[int, 
     return [(m.step, m.value) for m in sorted(history, key=lambda m: (m.step, m.timestamp))]
 
 
+@contextmanager
+def reading(tracking_uri: str) -> Iterator[None]:
+    """Inside, a store that cannot be read (a server that does not answer, a broken database) is one SeqlabError
+    naming it; a server is given seconds, not MLflow's minutes of retries. A SQLite file that does not exist is
+    refused before MLflow would create an empty store there."""
+    from mlflow.exceptions import MlflowException
+
+    from seqlab.errors import SeqlabError
+    from seqlab.tracking.outbox import HTTP_DEFAULTS
+
+    if tracking_uri.startswith(("http://", "https://")):
+        for name, value in HTTP_DEFAULTS.items():
+            os.environ.setdefault(name, value)
+    if tracking_uri.startswith("sqlite:///") and not Path(tracking_uri.removeprefix("sqlite:///")).is_file():
+        raise SeqlabError(f"no MLflow store at {tracking_uri} (no such file); point MLFLOW_TRACKING_URI or "
+                          "tracking_uri= at the store the runs went to")
+    try:
+        yield
+    except MlflowException as err:
+        if err.error_code == "RESOURCE_DOES_NOT_EXIST":
+            raise
+        first = str(err.message).splitlines()[0][:300]
+        raise SeqlabError(f"cannot read the MLflow store {tracking_uri}: {first}; check that it runs, or point "
+                          "MLFLOW_TRACKING_URI or tracking_uri= at another store") from None
+
+
 def get_run(tracking_uri: str, run_id: str, purpose: str = ""):
     """The MLflow run `run_id`; a run id the store does not hold is a SeqlabError saying where to find ids.
     purpose (" to resume"): what the run was wanted for, said in that message."""
@@ -106,12 +136,15 @@ def get_run(tracking_uri: str, run_id: str, purpose: str = ""):
 
     from seqlab.errors import SeqlabError
 
-    try:
-        return MlflowClient(tracking_uri).get_run(run_id)
-    except MlflowException:
-        raise SeqlabError(
-            f"no MLflow run '{run_id}' in {tracking_uri}{purpose}; find run ids with `make ui` or `make compare`"
-        ) from None
+    with reading(tracking_uri):
+        try:
+            return MlflowClient(tracking_uri).get_run(run_id)
+        except MlflowException as err:
+            if err.error_code != "RESOURCE_DOES_NOT_EXIST":
+                raise
+            raise SeqlabError(
+                f"no MLflow run '{run_id}' in {tracking_uri}{purpose}; find run ids with `make ui` or `make compare`"
+            ) from None
 
 
 def run_tags(tracking_uri: str, run_id: str) -> dict[str, str]:
