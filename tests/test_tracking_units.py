@@ -122,3 +122,26 @@ def test_a_run_without_a_logged_model_is_named_with_its_status(tracking_uri):
         load_run_spacy_model(tracking_uri, run.info.run_id)
     with pytest.raises(SeqlabError, match=r"no MLflow run 'feedc0de' in sqlite:"):
         load_run_model(tracking_uri, "feedc0de")
+
+
+def test_logger_csv_keeps_what_is_logged_outside_lightning(tmp_path):
+    """A spaCy run logs only through its tracker: with logger=csv its scores, params and tags land in files too."""
+    import csv
+    import json
+
+    from seqlab.tracking.tracker import CsvTracker
+
+    tracker = CsvTracker()
+    tracker.start("wnut17-ner", "spacy_ner", {"model.width": "96"}, {"task": "ner"}, str(tmp_path))
+    tracker.log_metrics({"val/ents_f": 0.25, "val/ents_p": 0.5}, step=200)
+    tracker.log_metrics({"objective": 0.25})
+    tracker.log_params({"data.sha256.train.conll": "ab12"})
+    tracker.set_tags({"stopped_by": "time limit"})
+    tracker.end("FINISHED")
+    with open(tmp_path / "csv" / "run_metrics.csv", encoding="utf-8") as fh:
+        rows = [(int(r["step"]), r["key"], float(r["value"])) for r in csv.DictReader(fh)]
+    assert rows == [(200, "val/ents_f", 0.25), (200, "val/ents_p", 0.5), (0, "objective", 0.25)]
+    meta = json.loads((tmp_path / "csv" / "run.json").read_text())
+    assert meta["params"] == {"model.width": "96", "data.sha256.train.conll": "ab12"}
+    assert meta["tags"] == {"task": "ner", "stopped_by": "time limit"}
+    assert (tmp_path / "csv" / "status").read_text() == "FINISHED\n"

@@ -5,6 +5,7 @@ MlflowTracker (mlflow_tracker.py) has the same methods. A pipeline talks to whic
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 from pathlib import Path
@@ -39,14 +40,36 @@ class NullTracker:
 
 
 class CsvTracker(NullTracker):
-    """Metrics through Lightning's CSVLogger; params, tags and artifacts as files under <run_dir>/csv."""
+    """Files under <run_dir>/csv: a Lightning task's metrics in metrics.csv (Lightning's CSVLogger), every metric
+    logged outside it (a spaCy run's scores, the objective, data counts) in run_metrics.csv (step, key, value),
+    params and tags in run.json, artifacts under artifacts/, the final status in status."""
 
     def start(self, experiment: str, run_name: str, params: dict, tags: dict, run_dir: str) -> None:
         super().start(experiment, run_name, params, tags, run_dir)
         self.folder = self.run_dir / "csv"
         self.folder.mkdir(parents=True, exist_ok=True)
-        meta = {"experiment": experiment, "run_name": run_name, "params": params, "tags": tags}
-        (self.folder / "run.json").write_text(json.dumps(meta, indent=2))
+        self.meta = {"experiment": experiment, "run_name": run_name, "params": dict(params), "tags": dict(tags)}
+        self._write_meta()
+
+    def _write_meta(self) -> None:
+        (self.folder / "run.json").write_text(json.dumps(self.meta, indent=2))
+
+    def log_params(self, params: dict[str, str]) -> None:
+        self.meta["params"].update({k: str(v) for k, v in params.items()})
+        self._write_meta()
+
+    def set_tags(self, tags: dict[str, str]) -> None:
+        self.meta["tags"].update({k: str(v) for k, v in tags.items()})
+        self._write_meta()
+
+    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+        path = self.folder / "run_metrics.csv"
+        new = not path.is_file()
+        with open(path, "a", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)
+            if new:
+                writer.writerow(["step", "key", "value"])
+            writer.writerows([step or 0, key, float(value)] for key, value in metrics.items())
 
     def lightning_logger(self):
         from lightning.pytorch.loggers import CSVLogger
