@@ -142,3 +142,9 @@ def test_a_sweep_that_fails_before_its_end_leaves_no_parent_running(tmp_path):
     sweep(tmp_path, ["seed=1,2", "hydra/launcher=joblib", "hydra.launcher.n_jobs=0"], None, ok=False)
     parent, trials = sweep_runs(f"sqlite:///{tmp_path}/outputs/mlflow.db", tmp_path)
     assert parent.info.status == "FAILED" and trials == []
+
+
+def test_a_sweep_whose_server_does_not_answer_says_so_in_one_line(tmp_path):
+    result = sweep(tmp_path, ["seed=1,2"], "http://127.0.0.1:9", ok=False)
+    assert "error: cannot reach the MLflow tracking store http://127.0.0.1:9" in result.stderr
+    assert "Traceback" not in result.stderr and result.returncode == 1

@@ -11,10 +11,13 @@ from __future__ import annotations
 import atexit
 import math
 import os
+import sys
 import uuid
 
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
+
+from seqlab.errors import SeqlabError
 
 SWEEP_ID_ENV = "SEQLAB_SWEEP_ID"
 PARENT_RUN_ENV = "SEQLAB_SWEEP_PARENT_RUN_ID"
@@ -62,13 +65,17 @@ class SweepRunCallback(Callback):
             definition["launcher_n_jobs"] = hydra.launcher.n_jobs
         tags = {"sweep_id": sweep_id, "sweep": "parent", "command": command_line()[:5000],
                 "git_commit": git_commit(config.paths.root_dir)}
-        tracker.start(
-            experiment_name(config.dataset.name, task_of(config.dataset._target_)),
-            f"sweep {sweep_id}",
-            flatten_config({"sweep": definition}),
-            tags,
-            hydra.sweep.dir,
-        )
+        try:
+            tracker.start(
+                experiment_name(config.dataset.name, task_of(config.dataset._target_)),
+                f"sweep {sweep_id}",
+                flatten_config({"sweep": definition}),
+                tags,
+                hydra.sweep.dir,
+            )
+        except SeqlabError as err:  # e.g. a tracking server that does not answer: one line, as a run says it
+            print(f"error: {err}", file=sys.stderr)
+            sys.exit(1)
         self.tracker = tracker
         os.environ[PARENT_RUN_ENV] = tracker.run_id
         atexit.register(self.fail_if_open, os.getpid())
