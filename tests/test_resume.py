@@ -180,3 +180,21 @@ def test_a_trial_of_an_optuna_sweep_resumes_as_one_run(tracking_uri, monkeypatch
     shown = subprocess.run([*command, "--cfg", "hydra"], capture_output=True, text=True, timeout=120, check=True)
     assert "\n  mode: RUN\n" in shown.stdout, shown.stdout[-2000:]  # hydra.mode, not MULTIRUN
     assert f"resume={run.info.run_id}" in command and "model.net.hidden_size=128" in command
+
+
+def test_other_ddp_ranks_resume_in_the_run_folder_rank_zero_shares(compose_cfg, tmp_path, monkeypatch):
+    """Ranks above 0 have no tracker to reopen the run with: they train in the folder SEQLAB_RUN_DIR names."""
+    from lightning.pytorch.utilities import rank_zero_only
+
+    import seqlab.train as train_module
+    from seqlab.tracking.tracker import NullTracker
+
+    cfg = compose_cfg(["debug=smoke", "resume=0123456789abcdef"])
+    cfg.paths.output_dir = str(tmp_path / "shared run")  # what ${oc.env:SEQLAB_RUN_DIR} gives a re-launched rank
+    monkeypatch.setattr(rank_zero_only, "rank", 1)
+    seen = []
+    monkeypatch.setattr(train_module, "_fit_and_test", lambda cfg, tracker, run_dir: seen.append((tracker, run_dir))
+                        or 0.5)
+    assert train_module.train(cfg) == 0.5
+    [(tracker, run_dir)] = seen
+    assert isinstance(tracker, NullTracker) and run_dir == tmp_path / "shared run"

@@ -168,3 +168,26 @@ def test_each_lightning_message_shows_once_and_reaches_the_run_log(tmp_path, tra
     assert "litlogger" not in console
     [log] = tmp_path.glob("outputs/runs/*/*/train.log")
     assert "[lightning.pytorch.utilities.rank_zero][INFO] - GPU available:" in log.read_text()
+
+
+@pytest.mark.parametrize("best_kept", [True, False])
+def test_the_test_split_is_scored_with_the_best_weights_or_else_the_last(compose_cfg, sst2_dir, monkeypatch,
+                                                                         best_kept):
+    """Without the best-metric checkpoint, test scores the weights training ended with, not the newest periodic
+    checkpoint (up to every_n_train_steps steps older)."""
+    import lightning.pytorch as pl
+
+    tested, real_test = [], pl.Trainer.test
+
+    def test(self, *args, **kwargs):
+        tested.append(kwargs["ckpt_path"])
+        return real_test(self, *args, **kwargs)
+
+    monkeypatch.setattr(pl.Trainer, "test", test)
+    overrides = ["debug=smoke", "trainer.max_epochs=2", "callbacks.periodic_checkpoint.every_n_train_steps=1"]
+    train(compose_cfg(overrides + ([] if best_kept else ["callbacks.model_checkpoint=null"])))
+    [checkpoint] = tested
+    if best_kept:
+        assert checkpoint is not None and checkpoint.endswith(".ckpt") and "/epoch0" in checkpoint
+    else:
+        assert checkpoint is None

@@ -49,9 +49,12 @@ def train(cfg: DictConfig) -> float | None:
         if is_multirun():
             raise SeqlabError("resume=<run_id> continues one run: run it without --multirun (make resume RUN=<id>)")
         check_config(cfg)  # a bad extra override leaves the run to resume as it was
-        run_dir = Path(resume_run(tracker, cfg.resume))
-        with open_dict(cfg):
-            cfg.paths.output_dir = str(run_dir)
+        if rank_zero_only.rank == 0:
+            run_dir = Path(resume_run(tracker, cfg.resume))
+            with open_dict(cfg):
+                cfg.paths.output_dir = str(run_dir)
+        # the other DDP ranks, re-launched by Lightning, write no record: their output_dir is the run's folder,
+        # which rank 0 passes them in SEQLAB_RUN_DIR
     else:
         tracker.start(
             experiment_name(cfg.dataset.name, task_name),
@@ -118,8 +121,9 @@ def _fit_and_test(cfg: DictConfig, tracker, run_dir: Path) -> float:
         # its position, which its sampler skips to; Lightning, which sees no state on the DataLoader, warns anyway
         warnings.filterwarnings("ignore", message="You're resuming from a checkpoint that ended before the epoch")
         trainer.fit(task, datamodule=datamodule, ckpt_path=resume_from, weights_only=True)
-    value = _optimized_value(cfg, trainer)
-    checkpoint = getattr(trainer.checkpoint_callback, "best_model_path", "") or None
+    best = _best_checkpointing(cfg, trainer)
+    value = _optimized_value(cfg, trainer, best)
+    checkpoint = (best.best_model_path or None) if best else None  # none: test the weights training ended with
     trainer.test(task, datamodule=datamodule, ckpt_path=checkpoint, weights_only=True)
     final = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("test/")}
     if trainer.is_global_zero:
@@ -139,9 +143,14 @@ def _fit_and_test(cfg: DictConfig, tracker, run_dir: Path) -> float:
     return value
 
 
-def _optimized_value(cfg: DictConfig, trainer) -> float:
-    callback = trainer.checkpoint_callback
-    if callback is not None and callback.monitor == cfg.optimized_metric and callback.best_model_score is not None:
-        return float(callback.best_model_score)
+def _best_checkpointing(cfg: DictConfig, trainer):
+    """The ModelCheckpoint that keeps the best cfg.optimized_metric, if any: not the periodic one (no monitor),
+    whose newest file may be hundreds of steps older than the end of training."""
+    return next((c for c in trainer.checkpoint_callbacks if c.monitor == cfg.optimized_metric), None)
+
+
+def _optimized_value(cfg: DictConfig, trainer, best) -> float:
+    if best is not None and best.best_model_score is not None:
+        return float(best.best_model_score)
     value = trainer.callback_metrics.get(cfg.optimized_metric)
     return float(value) if value is not None else math.nan
