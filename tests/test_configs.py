@@ -8,6 +8,7 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 
 from seqlab.config_check import check_config
+from seqlab.errors import SeqlabError
 
 EXPERIMENTS = sorted(p.stem for p in (CONF / "experiment").glob("*.yaml"))
 SEARCHES = sorted(p.stem for p in (CONF / "hparams_search").glob("*.yaml"))
@@ -72,7 +73,19 @@ def test_cluster_launchers_compose(hydra_compose, launcher, target):
 def test_trainer_presets(hydra_compose):
     assert hydra_compose(["trainer=gpu"]).trainer.precision == "bf16-mixed"
     ddp = hydra_compose(["trainer=ddp"]).trainer
-    assert ddp.strategy == "ddp" and ddp.use_distributed_sampler is False
+    assert ddp.strategy == "ddp"
+    for trainer in ("default", "cpu", "gpu", "ddp"):  # trainer.devices=2 alone makes a DDP run too
+        assert hydra_compose([f"trainer={trainer}"]).trainer.use_distributed_sampler is False, trainer
+
+
+def test_an_optimized_mode_against_its_metric_is_refused(hydra_compose):
+    cfg = hydra_compose(["experiment=translate_attention", "optimized_metric=val/loss"])
+    with pytest.raises(SeqlabError, match=r"optimized_metric=val/loss is better lower, but optimized_mode=max: "
+                                          r"set optimized_mode=min too"):
+        check_config(cfg)
+    cfg = hydra_compose(["experiment=translate_attention", "optimized_metric=val/loss", "optimized_mode=min"])
+    check_config(cfg)
+    assert cfg.model.scheduler.mode == "min"  # the learning-rate schedule follows the mode too
 
 
 COMMENTED = [CONF / "dataset" / f"{name}.yaml" for name in ("files", "toy", "sst2", "wnut17", "ner_files")] + \

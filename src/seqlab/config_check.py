@@ -112,7 +112,23 @@ def _describe(hint) -> str:
     return getattr(hint, "__name__", None) or str(hint).replace("typing.", "")
 
 
+def check_optimized_mode(cfg: DictConfig) -> None:
+    """optimized_mode agrees with the way optimized_metric improves: checkpointing, early stopping, schedulers
+    and sweeps all follow it."""
+    from seqlab.metric_direction import direction
+
+    mode = cfg.get("optimized_mode")
+    if mode not in ("max", "min"):
+        raise SeqlabError(f"optimized_mode={mode!r} is not a valid choice; choices: max, min")
+    way = direction(str(cfg.optimized_metric))
+    if way is not None and way != mode:
+        better = "lower" if way == "min" else "higher"
+        raise SeqlabError(f"optimized_metric={cfg.optimized_metric} is better {better}, but optimized_mode={mode}: "
+                          f"set optimized_mode={way} too")
+
+
 def check_config(cfg: DictConfig) -> None:
+    check_optimized_mode(cfg)
     check_arguments(cfg.dataset, "dataset")
     if "net" in cfg.model:
         check_arguments(cfg.model.net, "model.net")

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from seqlab.errors import SeqlabError
+from seqlab.metric_direction import direction
 from seqlab.tracking.run_lookup import experiment_runs, metric_history, reading
 
 SHOWN_PARAMS = 6
@@ -43,8 +44,7 @@ def default_mode(metric: str, runs: list[dict]) -> str:
     optimized = Counter(r["params"].get("optimized_metric", "val/acc") for r in runs).most_common(1)[0][0]
     if metric == optimized:
         return Counter(r["params"].get("optimized_mode", "max") for r in runs).most_common(1)[0][0]
-    name = metric.rsplit("/", 1)[-1]
-    return "min" if name in ("loss", "ppl", "bpc", "epoch_sec") else "max"
+    return direction(metric) or "max"
 
 
 def score(run: dict, metric: str) -> float:

@@ -23,7 +23,7 @@ from seqlab.decoding.hypothesis import SearchLimits
 from seqlab.errors import SeqlabError
 from seqlab.tasks.base import SeqlabTask, checked_label_smoothing
 
-MONITORS = {"val/bleu": "max", "val/chrf": "max", "val/loss": "min", "val/ppl": "min"}
+MONITORS = ("val/bleu", "val/chrf", "val/loss", "val/ppl")  # what a translation run can optimize
 
 
 class TranslationTask(SeqlabTask):
