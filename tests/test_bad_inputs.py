@@ -91,6 +91,17 @@ def test_label_outside_the_known_set(compose_cfg, tracking_uri, tmp_path):
     fails_with(compose_cfg, tracking_uri, overrides, r"val split has label\(s\) \['meh'\] outside the known set")
 
 
+def test_label_names_that_do_not_match_the_labels_found(compose_cfg, tracking_uri, tmp_path):
+    overrides = files_dataset(tmp_path / "mine", GOOD + "a fair film\tmeh\n", GOOD)
+    fails_with(compose_cfg, tracking_uri, [*overrides, "dataset.label_names=[negative,positive]"],
+               r"dataset.label_names has 2 name\(s\) for the 3 labels \['meh', 'neg', 'pos'\]; give one name per")
+
+
+def test_an_empty_label_names_its_line(compose_cfg, tracking_uri, tmp_path):
+    overrides = files_dataset(tmp_path / "mine", GOOD + "a film with no label\t\n", GOOD)
+    fails_with(compose_cfg, tracking_uri, overrides, r"train.tsv, line 42: the column 'label' is empty")
+
+
 def test_non_utf8_bytes_name_file_and_line(compose_cfg, tracking_uri, tmp_path):
     folder = tmp_path / "mine"
     overrides = files_dataset(folder, GOOD, GOOD)

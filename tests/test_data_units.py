@@ -39,6 +39,18 @@ def test_csv_fields_may_span_lines_and_errors_name_the_starting_line(tmp_path):
         read_table(path, None, COLUMNS)
 
 
+@pytest.mark.parametrize("name, text, line, column", [
+    ("a.tsv", "text\tlabel\ngood\tpos\nokay movie\t\n", 3, "label"),
+    ("a.csv", 'text,label\ngood,pos\n"  ",neg\n', 3, "text"),
+    ("a.jsonl", '{"text": "x", "label": "pos"}\n{"text": "y", "label": " "}\n', 2, "label"),
+])
+def test_an_empty_text_or_label_is_named_with_its_line(tmp_path, name, text, line, column):
+    """An empty label would otherwise become a class of its own."""
+    path = write(tmp_path, name, text)
+    with pytest.raises(SeqlabError, match=rf"{name}, line {line}: the column '{column}' is empty; fill it in"):
+        read_table(path, None, COLUMNS)
+
+
 def test_jsonl_labels_of_any_type_become_strings_and_a_missing_value_is_named(tmp_path):
     path = write(tmp_path, "a.jsonl", '{"text": "x", "label": 1}\n{"text": "y"}\n')
     with pytest.raises(SeqlabError, match=r"a.jsonl, line 2: no value for column 'label'"):

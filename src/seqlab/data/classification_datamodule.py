@@ -121,6 +121,10 @@ class ClassificationDataModule(SplitLoaders, L.LightningDataModule):
                 )
         if len(known) < 2:
             raise SeqlabError(f"the train split has only the label(s) {known}; a classifier needs at least two")
+        if self.label_names is not None and len(self.label_names) != len(known):
+            raise SeqlabError(f"dataset.label_names has {len(self.label_names)} name(s) for the {len(known)} labels "
+                              f"{known}; give one name per label, in the order of dataset.labels (or of the "
+                              "sorted labels found in train)")
         self.labels = known
         if self.tokenizer is None:  # a tokenizer restored from a checkpoint is kept
             self.tokenizer = train_word_tokenizer((t for t, _ in self.rows["train"]), self.tokenizer_options)

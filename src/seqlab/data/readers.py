@@ -65,7 +65,8 @@ def table_format(path: str | Path, format: str | None) -> str:
 
 
 def read_table(path: str | Path, format: str | None, columns: dict[str, str]) -> list[dict[str, str]]:
-    """Rows of a tsv/csv file with a header row, or of a jsonl file, as {name: value} for each wanted column.
+    """Rows of a tsv/csv file with a header row, or of a jsonl file, as {name: value} for each wanted column;
+    each wanted value must be there and not blank.
 
     `columns` maps a name to the config option that chose its column, e.g. {"review": "dataset.text_column"}:
     a missing column names that option and the columns the file has."""
@@ -86,6 +87,9 @@ def read_table(path: str | Path, format: str | None, columns: dict[str, str]) ->
         missing = [c for c in columns if record.get(c) is None]
         if missing:
             raise SeqlabError(f"{path}, line {line}: no value for column '{missing[0]}'")
+        empty = [c for c in columns if not str(record[c]).strip()]
+        if empty:  # an empty label would become a class of its own, an empty text a row with nothing to read
+            raise SeqlabError(f"{path}, line {line}: the column '{empty[0]}' is empty; fill it in or remove the row")
         rows.append({c: str(record[c]) for c in columns})
     return rows
 
