@@ -102,3 +102,9 @@ def test_every_option_has_a_comment(path):
     bare = [f"line {n}: {line.strip()}" for n, line in options
             if "#" not in line and not re.match(r"\s*(- )?(_target_|defaults):", line)]
     assert not bare, bare
+
+
+def test_a_gpt2_context_shorter_than_the_blocks_is_refused(hydra_compose):
+    cfg = hydra_compose(["experiment=gpt2_scratch", "model.net.n_positions=64"])
+    with pytest.raises(SeqlabError, match=r"model.net.n_positions=64 is shorter than dataset.block_size=\d+: a block"):
+        check_config(cfg)

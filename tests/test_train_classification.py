@@ -191,3 +191,18 @@ def test_the_test_split_is_scored_with_the_best_weights_or_else_the_last(compose
         assert checkpoint is not None and checkpoint.endswith(".ckpt") and "/epoch0" in checkpoint
     else:
         assert checkpoint is None
+
+
+def test_a_warm_up_schedule_steps_every_batch_for_a_classifier_too(compose_cfg, sst2_dir, tracking_uri, tmp_path):
+    """A scheduler that takes num_training_steps (transformers' schedules) is sized from the run and stepped
+    every batch, as for language models."""
+    schedule = "{_target_:transformers.get_linear_schedule_with_warmup,_partial_:true,num_warmup_steps:2}"
+    train(compose_cfg(["debug=smoke", "trainer.max_epochs=2", f"model.scheduler={schedule}",
+                       "callbacks.lr_monitor.logging_interval=step"]))
+    client = MlflowClient(tracking_uri)
+    [run] = client.search_runs([e.experiment_id for e in client.search_experiments()],
+                               f"tags.run_dir = '{tmp_path / 'run'}'")
+    rates = [m.value for m in sorted(client.get_metric_history(run.info.run_id, "lr-AdamW"), key=lambda m: m.step)]
+    assert run.info.status == "FINISHED" and len(rates) > 4  # one a step, not one an epoch
+    peak = max(rates)
+    assert rates[0] < peak and rates[-1] < peak  # warmed up, then decayed

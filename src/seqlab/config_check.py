@@ -127,8 +127,20 @@ def check_optimized_mode(cfg: DictConfig) -> None:
                           f"set optimized_mode={way} too")
 
 
+def check_context(cfg: DictConfig) -> None:
+    """A language model from scratch whose context (model.net.n_positions) is shorter than its training blocks
+    would fail at the first batch with an index error; a pretrained one is checked against its own context."""
+    net = cfg.model.get("net") or {}
+    n_positions, block = net.get("n_positions"), cfg.dataset.get("block_size")
+    if n_positions is not None and block is not None and not net.get("pretrained") and n_positions < block:
+        raise SeqlabError(f"model.net.n_positions={n_positions} is shorter than dataset.block_size={block}: a block "
+                          f"would not fit the model's context; set model.net.n_positions to at least {block} (by "
+                          "default it follows dataset.block_size)")
+
+
 def check_config(cfg: DictConfig) -> None:
     check_optimized_mode(cfg)
+    check_context(cfg)
     check_arguments(cfg.dataset, "dataset")
     if "net" in cfg.model:
         check_arguments(cfg.model.net, "model.net")

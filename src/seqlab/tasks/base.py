@@ -5,6 +5,9 @@ that an epoch resumed mid-way still reports all its batches."""
 
 from __future__ import annotations
 
+import inspect
+import math
+
 import lightning as L
 import torch
 from torch import nn
@@ -58,11 +61,22 @@ class SeqlabTask(L.LightningModule):
         self.train_loss.reset()
 
     def configure_optimizers(self):
-        optimizer = self.optimizer_factory(params=self.parameters())
+        return self.with_scheduler(self.optimizer_factory(params=self.parameters()))
+
+    def with_scheduler(self, optimizer):
+        """The optimizer and model.scheduler: one that takes num_training_steps (transformers' warm-up schedules)
+        steps every batch over the whole run, any other (ReduceLROnPlateau, StepLR) every epoch on the monitor."""
         if self.scheduler_factory is None:
             return optimizer
-        scheduler = self.scheduler_factory(optimizer=optimizer)
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "monitor": self.monitor}}
+        if "num_training_steps" not in inspect.signature(self.scheduler_factory).parameters:
+            scheduler = self.scheduler_factory(optimizer=optimizer)
+            return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "monitor": self.monitor}}
+        steps = self.trainer.estimated_stepping_batches
+        if not math.isfinite(steps):
+            raise SeqlabError("the learning-rate schedule needs a training length: set trainer.max_epochs or "
+                              "trainer.max_steps, or model.scheduler=null")
+        scheduler = self.scheduler_factory(optimizer=optimizer, num_training_steps=int(steps))
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["net_config"] = self.net_config

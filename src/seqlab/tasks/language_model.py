@@ -3,7 +3,6 @@ loss / perplexity (and bits per character for char-level tokenizers), and sample
 
 from __future__ import annotations
 
-import inspect
 import math
 from pathlib import Path
 
@@ -125,18 +124,8 @@ class LanguageModelTask(SeqlabTask):
         """Weight decay on matrices only (not on biases, norms' gains or 1-d parameters), as GPT-2 is trained."""
         decay = [p for p in self.parameters() if p.requires_grad and p.dim() >= 2]
         no_decay = [p for p in self.parameters() if p.requires_grad and p.dim() < 2]
-        optimizer = self.optimizer_factory(params=[{"params": decay}, {"params": no_decay, "weight_decay": 0.0}])
-        if self.scheduler_factory is None:
-            return optimizer
-        if "num_training_steps" not in inspect.signature(self.scheduler_factory).parameters:
-            scheduler = self.scheduler_factory(optimizer=optimizer)
-            return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "monitor": self.monitor}}
-        steps = self.trainer.estimated_stepping_batches
-        if not math.isfinite(steps):
-            raise SeqlabError("the learning-rate schedule needs a training length: set trainer.max_epochs or "
-                              "trainer.max_steps, or model.scheduler=null")
-        scheduler = self.scheduler_factory(optimizer=optimizer, num_training_steps=int(steps))
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+        return self.with_scheduler(
+            self.optimizer_factory(params=[{"params": decay}, {"params": no_decay, "weight_decay": 0.0}]))
 
     def write_outputs(self, datamodule, run_dir):
         from seqlab.tasks.language_model_outputs import write_language_model_outputs
