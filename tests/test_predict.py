@@ -57,3 +57,17 @@ def test_predict_with_an_unknown_run_says_so(tracking_uri):
     result = make_predict("run_id=0123456789abcdef text=hello", tracking_uri)
     assert result.returncode != 0
     assert "error: no MLflow run '0123456789abcdef'" in result.stderr
+
+
+def test_a_checkpoint_of_another_task_is_refused_with_where_it_belongs(tmp_path):
+    """A language model's checkpoint also holds a tokenizer, but no labels."""
+    import torch
+
+    from seqlab.errors import SeqlabError
+    from seqlab.inference.text_classifier import TextClassifier
+
+    path = tmp_path / "lm.ckpt"
+    torch.save({"net_config": {"_target_": "seqlab.models.rnn_lm.RNNLanguageModel"}, "state_dict": {},
+                "LanguageModelDataModule": {"tokenizer": "{}", "position": None}}, path)
+    with pytest.raises(SeqlabError, match=r"lm.ckpt is not a seqlab classification checkpoint \(no labels"):
+        TextClassifier.from_checkpoint(path)

@@ -42,9 +42,11 @@ class TextClassifier:
         if not path.is_file():
             raise SeqlabError(f"checkpoint {path} does not exist")
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-        data = next((v for k, v in checkpoint.items() if isinstance(v, dict) and "tokenizer" in v), None)
-        if data is None or not checkpoint.get("net_config"):
-            raise SeqlabError(f"{path} is not a seqlab classification checkpoint (no tokenizer or net config)")
+        data = next((v for v in checkpoint.values() if isinstance(v, dict) and v.get("label_names")), None)
+        if data is None or not data.get("tokenizer") or not checkpoint.get("net_config"):
+            raise SeqlabError(f"{path} is not a seqlab classification checkpoint (no labels, tokenizer or net "
+                              "config); a translator's checkpoint goes to pipelines/translate.py, a language "
+                              "model's run to pipelines/generate.py run_id=<id>")
         net = build_net(checkpoint["net_config"])
         prefix = "net."
         net.load_state_dict({k[len(prefix) :]: v for k, v in checkpoint["state_dict"].items() if k.startswith(prefix)})
