@@ -121,6 +121,7 @@ def test_malformed_jsonl_names_the_line(compose_cfg, tracking_uri, tmp_path):
         ("model.net.hidden_size=big", r"model.net.hidden_size='big' has the wrong type; expected int"),
         ("model.net.pooling=median", r"model.net.pooling='median' is not a valid choice; choices: last, mean"),
         ("dataset.batch_size=0", r"dataset.batch_size and dataset.eval_batch_size must be at least 1"),
+        ("dataset.max_train_samples=0", r"dataset.max_train_samples=0 must be at least 1 row, or null for every row"),
     ],
 )
 def test_bad_config_values(compose_cfg, tracking_uri, sst2_dir, override, message):

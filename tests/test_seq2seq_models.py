@@ -92,6 +92,7 @@ def test_beam_size_one_is_greedy_search(options):
     greedy = greedy_search(model, src, mask, BOS, EOS)
     beam = beam_search(model, src, mask, BOS, EOS, beam_size=1, alpha=0.6)
     assert [h.tokens for h in beam] == [h.tokens for h in greedy]
+    assert [h.ended for h in beam] == [h.ended for h in greedy]  # stopped at <eos>, or at the length limit
     assert any(len(h.tokens) > 1 for h in greedy)
     for b, g in zip(beam, greedy, strict=True):
         if g.attention is not None:

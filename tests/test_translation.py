@@ -120,6 +120,7 @@ def test_bad_parallel_files_fail_the_run_with_both_counts(compose_cfg, multi30k_
     (["dataset.tgt_lang=es"], r"unknown language code dataset.tgt_lang='es' for multi30k; languages: en, de, fr"),
     (["optimized_metric=val/acc"], r"optimized_metric=val/acc is not a translation metric; choices: val/bleu"),
     (["model.net.attention=copy"], r"model.net.attention='copy' is not a valid choice; choices: none, bahdanau, luong"),
+    (["dataset.max_eval_samples=0"], r"dataset.max_eval_samples=0 must be at least 1 pair, or null for every pair"),
 ])
 def test_bad_options_say_what_to_fix(overrides, message, compose_cfg, multi30k_dir):
     with pytest.raises(SeqlabError, match=message):

@@ -54,7 +54,8 @@ class LengthGroupedBatchSampler(Sampler[list[int]]):
     sorts them by length within buckets of BUCKET_BATCHES batches, cuts batches, and shuffles the batch order.
     Evaluation (shuffle=False): batches of the length-sorted examples, in order.
     With several ranks each takes every num_replicas-th batch; ranks short of a batch repeat one, so that
-    all take the same number of steps (evaluation code keeps one result per example index).
+    all take the same number of steps (as torch's DistributedSampler repeats examples): the test predictions
+    keep one row per example index, but evaluation metrics aggregated over ranks count the repeated batch.
     A run resumed in the middle of an epoch skips the batches that epoch already trained on (`resume_at`).
     """
 

@@ -16,6 +16,7 @@ from torch.utils.data import DataLoader
 
 from seqlab.data.batching import LengthGroupedBatchSampler, pad_sequences, training_position
 from seqlab.data.download import ensure_files
+from seqlab.data.options import check_sample_caps
 from seqlab.data.readers import read_table
 from seqlab.data.split_loaders import SplitLoaders
 from seqlab.data.word_tokenizer import PAD, UNK, WordTokenizerOptions, encode_texts, train_word_tokenizer
@@ -55,6 +56,7 @@ class ClassificationDataModule(SplitLoaders, L.LightningDataModule):
             raise SeqlabError("dataset.batch_size and dataset.eval_batch_size must be at least 1")
         if not 0 < test_fraction < 1:
             raise SeqlabError(f"dataset.test_fraction={test_fraction} must lie between 0 and 1")
+        check_sample_caps(max_train_samples, max_eval_samples, "row")
         if examples is None and data_dir is None:
             raise SeqlabError("dataset.data_dir is not set; point it at the folder of the dataset's files")
         if labels is not None and label_names is not None and len(labels) != len(label_names):

@@ -14,6 +14,7 @@ from torch.utils.data import DataLoader
 
 from seqlab.data.batching import training_position
 from seqlab.data.download import ensure_files
+from seqlab.data.options import check_sample_caps
 from seqlab.data.split_loaders import SplitLoaders
 from seqlab.data.text_corpus import (
     SPLITS,
@@ -64,9 +65,7 @@ class LanguageModelDataModule(SplitLoaders, L.LightningDataModule):
             raise SeqlabError(f"dataset.block_size={block_size} must be a whole number of at least 2")
         if batch_size < 1 or eval_batch_size < 1:
             raise SeqlabError("dataset.batch_size and dataset.eval_batch_size must be at least 1")
-        for option, cap in (("max_train_samples", max_train_samples), ("max_eval_samples", max_eval_samples)):
-            if cap is not None and cap < 1:
-                raise SeqlabError(f"dataset.{option}={cap} must be at least 1 block (or null for all)")
+        check_sample_caps(max_train_samples, max_eval_samples, "block")
         self.name, self.data_dir, self.source = name, data_dir, source
         self.files = [str(f) for f in files]
         self.fractions = check_fractions(list(split or (0.9, 0.05, 0.05)))

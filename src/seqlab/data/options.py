@@ -27,3 +27,10 @@ def options_from_config(cls, options: dict | None, where: str, at_least: dict[st
         if not isinstance(value, int) or isinstance(value, bool) or value < least:
             raise SeqlabError(f"{where}.{name} must be a whole number of at least {least}{f' ({why})' if why else ''}")
     return made
+
+
+def check_sample_caps(max_train_samples: int | None, max_eval_samples: int | None, unit: str) -> None:
+    """dataset.max_train_samples / max_eval_samples: null (every `unit`) or at least 1."""
+    for option, cap in (("max_train_samples", max_train_samples), ("max_eval_samples", max_eval_samples)):
+        if cap is not None and cap < 1:
+            raise SeqlabError(f"dataset.{option}={cap} must be at least 1 {unit}, or null for every {unit}")

@@ -4,7 +4,8 @@ A block starting at s is ids[s : s + block_size + 1]: the model reads the first 
 each one's successor. Training (shuffle=True) cuts the stream at a new random offset each epoch and shuffles the
 blocks, so that the model sees every boundary; seeded by (seed, epoch), a run repeats exactly. Evaluation cuts at
 offset 0, in order, and keeps the last, shorter block, so that every token but the first is predicted once.
-With several ranks each takes every num_replicas-th block; ranks short of one repeat a block. A run resumed in the
+With several ranks each takes every num_replicas-th block; ranks short of one repeat a block (whose tokens then
+count twice in evaluation metrics aggregated over ranks, as with torch's DistributedSampler). A run resumed in the
 middle of an epoch skips the blocks that epoch already trained on (`resume_at`).
 """
 

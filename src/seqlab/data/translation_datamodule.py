@@ -18,6 +18,7 @@ from torch.utils.data import DataLoader
 
 from seqlab.data.batching import LengthGroupedBatchSampler, pad_sequences, training_position
 from seqlab.data.download import ensure_files
+from seqlab.data.options import check_sample_caps
 from seqlab.data.parallel_readers import read_parallel
 from seqlab.data.seq2seq_tokenizers import Seq2SeqTokenizerOptions, decode, encode, special_ids, train_tokenizer
 from seqlab.data.split_loaders import SplitLoaders
@@ -68,6 +69,7 @@ class TranslationDataModule(SplitLoaders, L.LightningDataModule):
             raise SeqlabError("dataset.batch_size and dataset.eval_batch_size must be at least 1")
         if not isinstance(max_length, int) or max_length < 1:
             raise SeqlabError(f"dataset.max_length={max_length!r} must be a whole number of at least 1")
+        check_sample_caps(max_train_samples, max_eval_samples, "pair")
         columns = list(tsv_columns) if tsv_columns is not None else [0, 1]
         if len(columns) != 2 or any(not isinstance(c, int) or c < 0 for c in columns) or columns[0] == columns[1]:
             raise SeqlabError(f"dataset.tsv_columns={columns} must be two different column numbers [source, target]")

@@ -33,8 +33,9 @@ def greedy_search(model, src: torch.Tensor, src_mask: torch.Tensor, bos_id: int,
     source_lengths = src_mask.sum(1).tolist()
     hypotheses = []
     for i, row in enumerate(words_t):
-        steps = row.index(eos_id) + 1 if eos_id in row[: max_steps[i]] else max_steps[i]
-        tokens = row[: steps - 1] if row[steps - 1] == eos_id else row[:steps]
+        ended = eos_id in row[: max_steps[i]]
+        steps = row.index(eos_id) + 1 if ended else max_steps[i]
+        tokens = row[: steps - 1] if ended else row[:steps]
         attention = None if weights_t is None else weights_t[i, :steps, : source_lengths[i]].cpu()
-        hypotheses.append(Hypothesis(tokens, float(scores_t[i, :steps].sum()), attention))
+        hypotheses.append(Hypothesis(tokens, float(scores_t[i, :steps].sum()), attention, ended))
     return hypotheses

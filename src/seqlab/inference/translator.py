@@ -113,8 +113,7 @@ class Translator:
                                          alpha, limits)
             texts_out = decode(self.tgt_tokenizer, [h.tokens for h in hypotheses])
             for row, hypothesis, text in zip(rows, hypotheses, texts_out, strict=True):
-                steps = hypothesis.attention.size(0) if hypothesis.attention is not None else len(hypothesis.tokens)
-                target = hypothesis.tokens + ([self.ids["eos_id"]] if steps > len(hypothesis.tokens) else [])
+                target = hypothesis.tokens + ([self.ids["eos_id"]] if hypothesis.ended else [])
                 results[row] = Translation(
                     texts[row], text, display_tokens(self.src_tokenizer, encoded[row]),
                     display_tokens(self.tgt_tokenizer, target), hypothesis.attention, row in truncated,

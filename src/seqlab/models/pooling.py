@@ -5,8 +5,6 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-POOLINGS = ("last", "mean", "max", "attention")
-
 
 class AttentionPooling(nn.Module):
     """score_t = v . tanh(W h_t); weights = softmax over real (non-pad) positions; output = sum_t w_t h_t."""

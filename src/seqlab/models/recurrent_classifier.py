@@ -1,6 +1,8 @@
-"""Recurrent text classifier: embedding -> LSTM / GRU / vanilla RNN (packed) -> pooling -> dropout -> linear.
+"""Recurrent text classifier: embedding -> LSTM / GRU / vanilla RNN -> pooling -> dropout -> linear.
 
-Sequences are packed, so padding never changes a prediction.
+Padding never changes a prediction: a bidirectional network reads packed sequences (its backward pass starts at
+each sentence's end); a unidirectional one reads the padded batch, whose pads come after each sentence's end, and
+pooling is masked to the real tokens.
 """
 
 from __future__ import annotations

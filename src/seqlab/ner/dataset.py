@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 from seqlab.data.download import ensure_files
+from seqlab.data.options import check_sample_caps
 from seqlab.errors import SeqlabError
 from seqlab.ner.conll import read_conll
 from seqlab.ner.jsonl import read_entity_jsonl
@@ -52,9 +53,7 @@ class NerDataset:
             if not file:
                 raise SeqlabError(f"dataset.{split}_file is not set; name the {split} split's file in dataset.data_dir "
                                   "(only dataset.test_file may be null: test is then carved from train)")
-        for option, cap in (("max_train_samples", max_train_samples), ("max_eval_samples", max_eval_samples)):
-            if cap is not None and cap < 1:
-                raise SeqlabError(f"dataset.{option}={cap} must be at least 1, or null for every sentence")
+        check_sample_caps(max_train_samples, max_eval_samples, "sentence")
         self.name, self.data_dir, self.source = name, Path(data_dir).expanduser(), source
         self.files = {"train": train_file, "val": val_file, "test": test_file}
         self.format, self.stray_i_tags = format, stray_i_tags
