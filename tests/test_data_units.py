@@ -168,3 +168,25 @@ def test_the_real_sst2_reads_whole(tmp_path, monkeypatch):
     sizes = {split: len(data.texts(split)) for split in ("train", "val", "test")}
     assert sizes == {"train": 67349 - 3367, "val": 872, "test": 3367}
     assert data.labels == ["0", "1"] and data.model_kwargs()["pad_id"] == 0
+
+
+@pytest.mark.parametrize("position, world_size, skipped", [
+    ((1, 6), 1, 6),        # a checkpoint of older runs: no rank count, taken as one rank
+    ((1, 6, 1), 1, 6),     # the same ranks: the same batches
+    ((1, 6, 2), 1, 12),    # 2 ranks then, 1 now: both ranks' batches were trained
+    ((1, 6, 1), 4, 1),     # 1 rank then, 4 now: 6 batches done are 1 batch of each rank (2 trained again)
+    ((1, 6, 2), 4, 3),
+])
+def test_a_run_resumed_on_another_number_of_ranks_skips_the_same_share_of_the_epoch(position, world_size, skipped):
+    from seqlab.data.split_loaders import SplitLoaders
+
+    class Sampler:
+        def resume_at(self, epoch, done):
+            self.at = (epoch, done)
+
+    loaders, sampler = SplitLoaders(), Sampler()
+    loaders.restore_position({"position": list(position)})
+    loaders.resume_sampler(sampler, world_size)
+    assert sampler.at == (1, skipped)
+    loaders.resume_sampler(sampler, world_size, unit=8)  # a sampler of examples: 8 a batch
+    assert sampler.at == (1, skipped * 8)

@@ -105,10 +105,3 @@ class LengthGroupedBatchSampler(Sampler[list[int]]):
     def __len__(self) -> int:
         batches = math.ceil(len(self.lengths) / self.batch_size)
         return math.ceil(batches / self.num_replicas)
-
-
-def training_position(trainer) -> list[int] | None:
-    """[epoch, batches trained in it] while a Trainer is fitting, for a checkpoint to resume mid-epoch."""
-    if trainer is None or not trainer.training:
-        return None
-    return [trainer.current_epoch, trainer.fit_loop.epoch_loop.batch_progress.current.processed]

@@ -14,11 +14,11 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader
 
-from seqlab.data.batching import LengthGroupedBatchSampler, pad_sequences, training_position
+from seqlab.data.batching import LengthGroupedBatchSampler, pad_sequences
 from seqlab.data.download import ensure_files
 from seqlab.data.options import check_sample_caps
 from seqlab.data.readers import read_table
-from seqlab.data.split_loaders import SplitLoaders
+from seqlab.data.split_loaders import SplitLoaders, training_position
 from seqlab.data.word_tokenizer import PAD, UNK, WordTokenizerOptions, encode_texts, train_word_tokenizer
 from seqlab.errors import SeqlabError
 
@@ -76,7 +76,6 @@ class ClassificationDataModule(SplitLoaders, L.LightningDataModule):
         self.tokenizer = None
         self.rows: dict[str, list[tuple[str, str]]] = {}
         self.encoded: dict[str, tuple[list[list[int]], list[int]]] = {}
-        self.resume_position: tuple[int, int] | None = None  # (epoch, batches done) of a restored checkpoint
 
     # -- reading ---------------------------------------------------------------------------------------------
     def prepare_data(self) -> None:
@@ -158,8 +157,8 @@ class ClassificationDataModule(SplitLoaders, L.LightningDataModule):
             [len(x) for x in ids], batch_size, shuffle, seed=self.split_seed,
             num_replicas=trainer.world_size if trainer else 1, rank=trainer.global_rank if trainer else 0,
         )
-        if shuffle and self.resume_position is not None:
-            sampler.resume_at(*self.resume_position)
+        if shuffle:
+            self.resume_sampler(sampler, trainer.world_size if trainer else 1)
         collate = ClassificationCollator(ids, labels, self.tokenizer.token_to_id(PAD))
         # a generator of its own: starting an epoch leaves the global random state (dropout masks) untouched
         return DataLoader(list(range(len(ids))), batch_sampler=sampler, collate_fn=collate,
@@ -176,7 +175,7 @@ class ClassificationDataModule(SplitLoaders, L.LightningDataModule):
         if state.get("tokenizer"):
             self.tokenizer = Tokenizer.from_str(state["tokenizer"])
         self.labels = state.get("labels") or self.labels
-        self.resume_position = tuple(state["position"]) if state.get("position") else None
+        self.restore_position(state)
 
     def data_files(self) -> list[str]:
         """The files this dataset reads (their sha256 is logged with the run)."""

@@ -12,10 +12,9 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader
 
-from seqlab.data.batching import training_position
 from seqlab.data.download import ensure_files
 from seqlab.data.options import check_sample_caps
-from seqlab.data.split_loaders import SplitLoaders
+from seqlab.data.split_loaders import SplitLoaders, training_position
 from seqlab.data.text_corpus import (
     SPLITS,
     check_fractions,
@@ -77,7 +76,6 @@ class LanguageModelDataModule(SplitLoaders, L.LightningDataModule):
         self.max_train_samples, self.max_eval_samples = max_train_samples, max_eval_samples
         self.tokenizer = None
         self.streams: dict[str, torch.Tensor] = {}
-        self.resume_position: tuple[int, int] | None = None  # (epoch, batches done) of a restored checkpoint
 
     @property
     def char_level(self) -> bool:
@@ -149,9 +147,8 @@ class LanguageModelDataModule(SplitLoaders, L.LightningDataModule):
         )
         if shuffle and trainer is not None:
             sampler.set_epoch(trainer.current_epoch)
-        if shuffle and self.resume_position is not None:
-            epoch, batches_done = self.resume_position
-            sampler.resume_at(epoch, batches_done * batch_size)
+        if shuffle:
+            self.resume_sampler(sampler, trainer.world_size if trainer is not None else 1, unit=batch_size)
         # a generator of its own: starting an epoch leaves the global random state (dropout masks) untouched
         return DataLoader(TokenBlocks(stream, self.block_size), batch_size=batch_size, sampler=sampler,
                           collate_fn=BlockCollator(self.tokenizer.pad_token_id), num_workers=self.num_workers,
@@ -166,7 +163,7 @@ class LanguageModelDataModule(SplitLoaders, L.LightningDataModule):
     def load_state_dict(self, state: dict) -> None:
         if state.get("tokenizer"):
             self.tokenizer = tokenizer_from_str(state["tokenizer"])
-        self.resume_position = tuple(state["position"]) if state.get("position") else None
+        self.restore_position(state)
 
     def data_files(self) -> list[str]:
         """The files this dataset reads (their sha256 is logged with the run)."""

@@ -16,12 +16,12 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader
 
-from seqlab.data.batching import LengthGroupedBatchSampler, pad_sequences, training_position
+from seqlab.data.batching import LengthGroupedBatchSampler, pad_sequences
 from seqlab.data.download import ensure_files
 from seqlab.data.options import check_sample_caps
 from seqlab.data.parallel_readers import read_parallel
 from seqlab.data.seq2seq_tokenizers import Seq2SeqTokenizerOptions, decode, encode, special_ids, train_tokenizer
-from seqlab.data.split_loaders import SplitLoaders
+from seqlab.data.split_loaders import SplitLoaders, training_position
 from seqlab.errors import SeqlabError
 
 SPLITS = ("train", "val", "test")
@@ -90,7 +90,6 @@ class TranslationDataModule(SplitLoaders, L.LightningDataModule):
         self.pairs: dict[str, list[tuple[str, str]]] = {}
         self.encoded: dict[str, tuple[list[list[int]], list[list[int]]]] = {}
         self.report: dict[str, dict[str, int]] = {}
-        self.resume_position: tuple[int, int] | None = None  # (epoch, batches done) of a restored checkpoint
 
     # -- reading ---------------------------------------------------------------------------------------------
     def _file_names(self, split: str) -> list[str]:
@@ -168,8 +167,8 @@ class TranslationDataModule(SplitLoaders, L.LightningDataModule):
             [len(s) for s in sources], batch_size, shuffle, seed=self.split_seed,
             num_replicas=trainer.world_size if trainer else 1, rank=trainer.global_rank if trainer else 0,
         )
-        if shuffle and self.resume_position is not None:
-            sampler.resume_at(*self.resume_position)
+        if shuffle:
+            self.resume_sampler(sampler, trainer.world_size if trainer else 1)
         collate = PairCollator(sources, targets, special_ids(self.tgt_tokenizer)["pad_id"])
         # a generator of its own: starting an epoch leaves the global random state (dropout masks) untouched
         return DataLoader(list(range(len(sources))), batch_sampler=sampler, collate_fn=collate,
@@ -187,7 +186,7 @@ class TranslationDataModule(SplitLoaders, L.LightningDataModule):
         if state.get("source_tokenizer") and state.get("target_tokenizer"):
             self.src_tokenizer = Tokenizer.from_str(state["source_tokenizer"])
             self.tgt_tokenizer = Tokenizer.from_str(state["target_tokenizer"])
-        self.resume_position = tuple(state["position"]) if state.get("position") else None
+        self.restore_position(state)
 
     def data_files(self) -> list[str]:
         """The files this dataset reads (their sha256 is logged with the run)."""
