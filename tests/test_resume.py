@@ -103,7 +103,9 @@ def test_a_killed_run_resumes_into_the_same_history(kill, tmp_path, tmp_path_fac
         out = finish(subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE,
                                       stderr=subprocess.STDOUT, text=True))
     assert run.info.run_id in out
-    assert MlflowClient(tracking_uri).get_run(run.info.run_id).info.status == "FINISHED"
+    finished = MlflowClient(tracking_uri).get_run(run.info.run_id)
+    assert finished.info.status == "FINISHED"
+    assert f"resume={run.info.run_id}" in finished.data.tags["resumed_with"]  # the overrides it went on with
     resumed = histories(tracking_uri, run.info.run_id)
     assert set(resumed) == set(uninterrupted) and {"lr-AdamW", "train/loss", "val/acc"} <= set(resumed)
     for key in sorted(resumed):

@@ -51,6 +51,7 @@ def train(cfg: DictConfig) -> float | None:
         check_config(cfg)  # a bad extra override leaves the run to resume as it was
         if rank_zero_only.rank == 0:
             run_dir = Path(resume_run(tracker, cfg.resume))
+            tracker.set_tags({"resumed_with": shlex.join(hydra_overrides())[:5000]})  # the run's own, and any more
             with open_dict(cfg):
                 cfg.paths.output_dir = str(run_dir)
         # the other DDP ranks, re-launched by Lightning, write no record: their output_dir is the run's folder,
