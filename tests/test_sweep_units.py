@@ -213,3 +213,43 @@ def test_compare_on_a_store_that_is_not_there_says_so_in_one_line(tmp_path, uri,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 1 and re.search(message, done.stderr), done.stderr[-2000:]
     assert "Traceback" not in done.stderr and not (tmp_path / "typo").exists()  # no empty store made
+
+
+def test_the_sweep_benchmark_refuses_a_sweep_whose_trials_failed(tmp_path, monkeypatch):
+    """train.py --multirun exits 0 when trials fail (the sweep goes on): their runs say so, not the exit status."""
+    from seqlab.benchmarks import sweeps
+    from seqlab.errors import SeqlabError
+
+    monkeypatch.setattr(sweeps.subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(
+        a, 0, "", "error: data dir data/sst2 does not exist; set dataset.data_dir\n"))
+    monkeypatch.setattr("seqlab.tracking.run_lookup.latest_sweep_id", lambda uri: "s")
+    monkeypatch.setattr("seqlab.tracking.run_lookup.sweep_trials",
+                        lambda uri, sweep: [{"run_id": str(i), "status": "FAILED"} for i in range(4)])
+    with pytest.raises(SeqlabError, match=r"did not finish its 4 trials \(0 finished, exit status 0\); a trial said: "
+                                          r"error: data dir data/sst2 does not exist"):
+        sweeps.run(tmp_path, None)
+
+
+def test_make_bench_runs_the_other_suites_when_one_fails_and_exits_non_zero(tmp_path, monkeypatch, capsys):
+    import importlib.util
+    import types
+
+    from seqlab.errors import SeqlabError
+
+    def failing(root, minutes):
+        raise SeqlabError("spaCy pipeline 'en_core_web_sm' is not installed")
+
+    ran = []
+    for name, run in (("fake_fails", failing), ("fake_works", lambda root, minutes: ran.append(minutes) or "w.json")):
+        monkeypatch.setitem(sys.modules, f"bench_{name}", types.SimpleNamespace(run=run))
+    spec = importlib.util.spec_from_file_location("bench_entry", CONF.parent / "pipelines" / "benchmark.py")
+    entry = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(entry)
+    monkeypatch.setattr(entry, "SUITES", {"fails": "bench_fake_fails", "works": "bench_fake_works"})
+    monkeypatch.setattr(sys, "argv", ["benchmark.py", "fails", "works", "--minutes", "2"])
+    with pytest.raises(SystemExit, match=r"suite\(s\) fails failed"):
+        entry.main()
+    assert ran == [2.0]
+    captured = capsys.readouterr()
+    assert "error: fails: spaCy pipeline 'en_core_web_sm' is not installed" in captured.err
+    assert "works: w.json" in captured.out

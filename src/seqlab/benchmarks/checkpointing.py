@@ -13,23 +13,27 @@ import time
 from pathlib import Path
 
 from lightning.pytorch.callbacks import ModelCheckpoint
+from omegaconf import OmegaConf
 
 from seqlab.benchmarks.runner import train_preset, write_report
+from seqlab.config_check import CONF_DIR as CONF
+from seqlab.errors import SeqlabError
 
 PRESETS = ["sentiment_lstm", "gpt2_scratch"]
 STEPS, EVERY = 200, 50
 
 
 def run(root: Path, minutes: float | None) -> Path:
-    saves: list[float] = []
+    saves: list[tuple[int, float]] = []  # (optimizer steps done, seconds) of each periodic save
     original = ModelCheckpoint._save_checkpoint
 
     def timed(self, trainer, filepath):
         start = time.perf_counter()
         original(self, trainer, filepath)
         if Path(filepath).name.startswith("step"):
-            saves.append(time.perf_counter() - start)
+            saves.append((trainer.global_step, time.perf_counter() - start))
 
+    default_every = OmegaConf.load(CONF / "callbacks" / "default.yaml").periodic_checkpoint.every_n_train_steps
     ModelCheckpoint._save_checkpoint = timed
     results = {}
     try:
@@ -39,8 +43,14 @@ def run(root: Path, minutes: float | None) -> Path:
                          f"callbacks.periodic_checkpoint.every_n_train_steps={EVERY}",
                          "callbacks.rich_progress_bar=null"]
             result = train_preset(root, f"checkpointing-{preset}", overrides, minutes or 10.0, ("train/epoch_sec",))
-            step_sec = (result["history"]["train/epoch_sec"][0] - sum(saves)) / STEPS  # the epoch held the saves
-            per_checkpoint = sum(saves) / len(saves)
+            if not saves or saves[-1][0] != STEPS:
+                raise SeqlabError(f"{preset} did not reach step {STEPS} (periodic saves at steps "
+                                  f"{[step for step, _ in saves]}); give it more time with --minutes")
+            # train/epoch_sec ends with the last training step: it holds the saves made before it, not the one
+            # made after it (at step STEPS)
+            inside = sum(seconds for step, seconds in saves if step < STEPS)
+            step_sec = (result["history"]["train/epoch_sec"][0] - inside) / STEPS
+            per_checkpoint = sum(seconds for _, seconds in saves) / len(saves)
             checkpoint = max(Path(result["run_dir"], "checkpoints").glob("step*.ckpt"), key=lambda p: p.stat().st_mtime)
             results[preset] = {
                 "checkpoints": len(saves),
@@ -49,7 +59,7 @@ def run(root: Path, minutes: float | None) -> Path:
                 "seconds_per_step": round(step_sec, 4),
                 "every_n_steps": EVERY,
                 "share_of_training": round(per_checkpoint / (EVERY * step_sec), 4),
-                "share_at_default_interval_500": round(per_checkpoint / (500 * step_sec), 4),
+                f"share_at_default_interval_{default_every}": round(per_checkpoint / (default_every * step_sec), 4),
             }
     finally:
         ModelCheckpoint._save_checkpoint = original

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from seqlab.benchmarks.runner import train_preset, write_report
+from seqlab.benchmarks.runner import torch_threads, train_preset, write_report
 
 TARGETS = {"textgen_rnn": 1.60, "gpt2_scratch": 1.55}  # val loss, nats per character
 THREADS = 2  # the benchmark's machine: 2 CPU cores
@@ -36,8 +36,11 @@ NANOGPT = {
 
 
 def run(root: Path, minutes: float | None) -> Path:
-    minutes = minutes or 15.0
-    torch.set_num_threads(THREADS)
+    with torch_threads(THREADS):
+        return _run(root, minutes or 15.0)
+
+
+def _run(root: Path, minutes: float) -> Path:
     presets = {}
     for preset, target in TARGETS.items():
         overrides = [f"experiment={preset}", "trainer=cpu", "callbacks.rich_progress_bar=null"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import platform
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -32,6 +34,18 @@ def train_preset(
             "wall_seconds": seconds, "run_dir": str(run_dir), **record}
 
 
+@contextmanager
+def torch_threads(count: int) -> Iterator[None]:
+    """torch's intra-op threads set to `count` inside, restored after: the benchmark's machine has 2 cores, and
+    a suite run after this one (or a test) keeps its own setting."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def machine() -> dict:
     return {
         "python": platform.python_version(),
@@ -45,7 +59,9 @@ def machine() -> dict:
 def write_report(root: Path, suite: str, results: dict) -> Path:
     path = root / "outputs" / "bench" / f"{suite}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
+    from seqlab.tracking.run_info import command_line, git_commit
+
     report = {"suite": suite, "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-              "machine": machine(), **results}
+              "git_commit": git_commit(str(root)), "command": command_line(), "machine": machine(), **results}
     path.write_text(json.dumps(report, indent=2))
     return path

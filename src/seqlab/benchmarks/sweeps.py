@@ -17,14 +17,17 @@ import time
 from pathlib import Path
 
 from seqlab.benchmarks.runner import write_report
+from seqlab.errors import SeqlabError
 
 TRAIN_ROWS = 12000
 GRID = ["--multirun", "debug=smoke", f"dataset.max_train_samples={TRAIN_ROWS}", "model=lstm,cnn", "seed=1,2",
         "callbacks.rich_progress_bar=null"]
+TRIALS = 4  # the grid's size
 LAUNCHERS = {"basic": [], "joblib_2": ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]}
 
 
 def run(root: Path, minutes: float | None) -> Path:
+    """`minutes` is not used: each trial trains one epoch."""
     from seqlab.tracking.run_lookup import latest_sweep_id, sweep_trials
 
     store = root / "outputs" / "bench" / "sweeps.db"
@@ -37,9 +40,13 @@ def run(root: Path, minutes: float | None) -> Path:
         done = subprocess.run([sys.executable, str(root / "pipelines" / "train.py"), *GRID, *launcher],
                               cwd=root, env=env, capture_output=True, text=True)
         wall = time.perf_counter() - start
-        if done.returncode != 0:
-            raise RuntimeError(f"sweep with {name} failed:\n{done.stderr[-3000:]}")
-        trials = sweep_trials(uri, latest_sweep_id(uri))  # the newest sweep: the one just run
+        trials = sweep_trials(uri, latest_sweep_id(uri)) if done.returncode == 0 else []  # the newest: this one
+        failed = [t for t in trials if t["status"] != "FINISHED"]
+        if done.returncode != 0 or len(trials) != TRIALS or failed:
+            said = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+            raise SeqlabError(f"the sweep with the {name} launcher did not finish its {TRIALS} trials "
+                              f"({len(trials) - len(failed)} finished, exit status {done.returncode}); a trial said: "
+                              f"{(said or done.stderr.strip().splitlines() or ['nothing'])[-1]}")
         train = [sum(_history(uri, t["run_id"], "train/epoch_sec")) for t in trials]
         results[name] = {"trials": len(trials), "wall_seconds": wall, "train_seconds": sum(train)}
     return write_report(root, "sweeps", {"grid": GRID, "tracking_uri": uri, **summarize(results)})

@@ -14,9 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import torch
-
-from seqlab.benchmarks.runner import train_preset, write_report
+from seqlab.benchmarks.runner import torch_threads, train_preset, write_report
 
 DIRECTIONS = {"de-en": ("de", "en"), "en-fr": ("en", "fr")}
 TARGETED = "de-en"  # the direction with targets; the others are reported after at most UNTARGETED_MINUTES each
@@ -30,8 +28,11 @@ THREADS = 2  # the benchmark's machine: 2 CPU cores
 
 
 def run(root: Path, minutes: float | None) -> Path:
-    minutes = minutes or 45.0
-    torch.set_num_threads(THREADS)
+    with torch_threads(THREADS):
+        return _run(root, minutes or 45.0)
+
+
+def _run(root: Path, minutes: float) -> Path:
     results: dict[str, dict] = {}
     budgets = {d: minutes if d == TARGETED else min(minutes, UNTARGETED_MINUTES) for d in DIRECTIONS}
     for direction, (src, tgt) in DIRECTIONS.items():
