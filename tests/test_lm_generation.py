@@ -281,3 +281,23 @@ def test_hub_probe_fails_fast_when_the_hub_is_unreachable(monkeypatch):
     start = time.perf_counter()
     assert hub_reachable() is False
     assert time.perf_counter() - start < 5
+
+
+def test_options_of_0_are_not_overridden_by_a_saved_generation_config(tokenizer):
+    """A model's own generation_config (as from_pretrained reads it) must not turn back on what the user set to 0."""
+    options = GenerationOptions(max_new_tokens=60, do_sample=False, no_repeat_ngram_size=0, min_new_tokens=0)
+    _, [plain] = TextGenerator(tiny_gpt2(len(tokenizer), seed=5), tokenizer).generate_ids("ROMEO:", options)
+    net = tiny_gpt2(len(tokenizer), seed=5)
+    net.model.generation_config.no_repeat_ngram_size = 2
+    net.model.generation_config.min_new_tokens = 50
+    assert TextGenerator(net, tokenizer).generate_ids("ROMEO:", options)[1] == [plain]
+    assert len(set(ngrams(plain, 2))) < len(ngrams(plain, 2))  # greedy repeats itself: a ban would have shown
+
+
+@pytest.mark.parametrize("target", ["seqlab.models.rnn_lm.nn.Linear", "seqlab.models.rnn_lm.torch.jit.CompilationUnit",
+                                    "torch.nn.Linear", "seqlab.models.no_such_module.Net"])
+def test_only_nets_defined_in_seqlab_models_are_rebuilt_from_a_saved_config(target):
+    from seqlab.inference.net_builder import build_net
+
+    with pytest.raises(SeqlabError, match=rf"refusing to build '{target}': only seqlab.models classes"):
+        build_net({"_target_": target, "in_features": 2, "out_features": 2})

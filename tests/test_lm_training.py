@@ -207,3 +207,22 @@ def test_generate_refuses_bad_input_before_loading_anything(compose_cfg, trackin
     cfg = compose_cfg([*overrides, f"tracking_uri={tracking_uri}"], config_name="generate")
     with pytest.raises(SeqlabError, match=message):
         generate(cfg)
+
+
+def test_perplexity_of_a_confident_miss_is_finite_and_is_exp_of_the_token_mean_loss(monkeypatch):
+    """A softmax that underflows to 0 on the right token made torchmetrics' perplexity inf; exp(loss) is exact."""
+    from seqlab.tasks.language_model import LanguageModelTask
+
+    class Confident(torch.nn.Module):
+        def forward(self, input_ids):
+            logits = torch.zeros(*input_ids.shape, 5)
+            logits[..., 0] = 110.0  # all but certain of token 0
+            return logits
+
+    task = LanguageModelTask(Confident(), optimizer=None)
+    logged = {}
+    monkeypatch.setattr(task, "log_dict", lambda metrics, **kwargs: logged.update(metrics))
+    task._evaluate({"input_ids": torch.zeros(2, 3, dtype=torch.long), "labels": torch.full((2, 3), 3)}, "val")
+    task._log_epoch("val")
+    assert logged["val/loss"] == pytest.approx(110.0, rel=1e-4)  # every target token (3) missed by 110 nats
+    assert math.isfinite(logged["val/ppl"]) and logged["val/ppl"] == pytest.approx(math.exp(110.0), rel=1e-3)

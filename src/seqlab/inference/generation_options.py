@@ -83,9 +83,10 @@ class GenerationOptions:
 
         sampling = {"temperature": self.temperature, "top_k": self.top_k, "top_p": self.top_p} if self.sampling else {}
         return GenerationConfig(
-            max_new_tokens=self.max_new_tokens, min_new_tokens=self.min_new_tokens or None,
+            # every value given, 0 included: None would let a saved model's generation_config.json decide
+            max_new_tokens=self.max_new_tokens, min_new_tokens=self.min_new_tokens,
             do_sample=self.sampling, num_beams=self.num_beams, num_return_sequences=self.num_return_sequences,
-            no_repeat_ngram_size=self.no_repeat_ngram_size or None, repetition_penalty=self.repetition_penalty,
+            no_repeat_ngram_size=self.no_repeat_ngram_size, repetition_penalty=self.repetition_penalty,
             eos_token_id=eos_token_id, pad_token_id=pad_token_id, bos_token_id=eos_token_id,
             use_cache=self.use_cache, **sampling,
         )

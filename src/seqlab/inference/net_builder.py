@@ -3,8 +3,9 @@ arguments it was trained with. Only classes under seqlab.models are built: nothi
 
 from __future__ import annotations
 
+import importlib
+
 import torch
-from hydra.utils import get_class
 
 from seqlab.errors import SeqlabError
 
@@ -12,6 +13,15 @@ from seqlab.errors import SeqlabError
 def build_net(net_config: dict) -> torch.nn.Module:
     config = dict(net_config)
     target = config.pop("_target_", "")
+    refused = SeqlabError(f"refusing to build '{target}': only seqlab.models classes can be loaded")
     if not target.startswith("seqlab.models."):
-        raise SeqlabError(f"refusing to build '{target}': only seqlab.models classes can be loaded")
-    return get_class(target)(**config)
+        raise refused
+    module, _, name = target.rpartition(".")
+    try:
+        cls = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError):
+        raise refused from None
+    # a name a seqlab.models module imported (seqlab.models.rnn_lm.nn) is a class defined elsewhere
+    if not (isinstance(cls, type) and issubclass(cls, torch.nn.Module) and cls.__module__.startswith("seqlab.models.")):
+        raise refused
+    return cls(**config)
