@@ -301,3 +301,37 @@ def test_only_nets_defined_in_seqlab_models_are_rebuilt_from_a_saved_config(targ
 
     with pytest.raises(SeqlabError, match=rf"refusing to build '{target}': only seqlab.models classes"):
         build_net({"_target_": target, "in_features": 2, "out_features": 2})
+
+
+@pytest.mark.parametrize("damage", ["no weights", "bad json", "unknown argument", "other sizes"])
+def test_a_damaged_saved_folder_is_named_not_a_traceback(tokenizer, tmp_path, damage):
+    import json
+
+    net, config = tiny_rnn(len(tokenizer))
+    folder = TextGenerator(net, tokenizer, config).save_pretrained(tmp_path / "m")
+    if damage == "no weights":
+        (folder / "model.safetensors").unlink()
+    elif damage == "bad json":
+        (folder / "net.json").write_text("{bad")
+    else:
+        changed = {"bogus": 1} if damage == "unknown argument" else {"hidden_size": 64}
+        (folder / "net.json").write_text(json.dumps({**config, **changed}))
+    with pytest.raises(SeqlabError, match=rf"{folder} is not a saved seqlab language model: "):
+        TextGenerator.from_directory(folder)
+
+
+def test_a_path_that_does_not_exist_is_not_taken_for_a_hub_name(tmp_path, monkeypatch):
+    from seqlab.pretrained import is_local
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "outputs").mkdir()
+    assert is_local("outputs/runs/2099-01-01/00-00-00/model")  # under a folder that is here
+    assert is_local("runs/2099-01-01/model")  # more slashes than org/name
+    assert not is_local("gpt2") and not is_local("openai-community/gpt2")
+
+
+def test_a_streamed_prompt_that_is_too_long_prints_nothing(tokenizer, capsys):
+    generator = TextGenerator(tiny_gpt2(len(tokenizer), n_positions=8), tokenizer)
+    with pytest.raises(SeqlabError, match=r"longer than the model's context of 8 tokens"):
+        generator.generate("ROMEO: a prompt far too long", GenerationOptions(max_new_tokens=4), stream=True)
+    assert capsys.readouterr().out == ""

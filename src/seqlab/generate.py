@@ -1,5 +1,5 @@
 """Continue a prompt with a trained language model: from an MLflow run, a saved folder or a hub name; the text
-streams to the terminal token by token (one sequence), or each sequence is printed when done."""
+streams to the terminal word by word (one sequence), or each sequence is printed when done."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def generate(cfg: DictConfig) -> list[str]:
         raise SeqlabError('the prompt is empty; pass prompt="some text" to continue')
     options = GenerationOptions.from_mapping(OmegaConf.to_container(cfg, resolve=True))
     generator = load_generator(cfg)
-    streamed = cfg.stream and options.num_beams == 1 and options.num_return_sequences == 1
+    streamed = cfg.stream and generator.can_stream(options)
     texts = generator.generate(prompt, options, stream=bool(cfg.stream))
     if not streamed:
         for number, text in enumerate(texts, start=1):

@@ -15,8 +15,11 @@ PROBE_TIMEOUT = 3.0  # seconds to wait for the hub before calling it unreachable
 
 
 def is_local(name: str) -> bool:
-    """A folder, or something written like a path (absolute, ./, ../, ~): never a hub name."""
-    return Path(name).expanduser().is_dir() or name.startswith(("/", "./", "../", "~"))
+    """A folder, or something written like a path: absolute, ./, ../, ~, more than one / (a hub name is at most
+    org/name), or under a folder that exists here (outputs/...); never a hub name."""
+    path = Path(name).expanduser()
+    return (path.is_dir() or name.startswith(("/", "./", "../", "~")) or name.count("/") > 1
+            or (len(path.parts) > 1 and Path(path.parts[0]).is_dir()))
 
 
 def hub_reachable() -> bool:

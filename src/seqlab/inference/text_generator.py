@@ -65,9 +65,16 @@ class TextGenerator:
 
             from seqlab.inference.net_builder import build_net
 
-            net_config = json.loads((folder / "net.json").read_text())
-            net = build_net(net_config)
-            load_model(net, str(folder / "model.safetensors"))  # restores tied weights
+            try:
+                net_config = json.loads((folder / "net.json").read_text())
+                net = build_net(net_config)
+                load_model(net, str(folder / "model.safetensors"))  # restores tied weights
+            except (OSError, ValueError, TypeError, RuntimeError) as err:  # JSON, arguments, missing or other weights
+                raise SeqlabError(f"{folder} is not a saved seqlab language model: "
+                                  f"{str(err).splitlines()[0][:300]}") from None
+            if not hasattr(net, "forward_with_state"):
+                raise SeqlabError(f"{folder} holds a {type(net).__name__}, not a language model; generate from a "
+                                  "language-model run (experiment=textgen_rnn or gpt2_*)")
             return cls(net, load_tokenizer(str(folder), option), net_config)
         if (folder / "config.json").is_file():
             return cls(load_causal_lm(str(folder), option), load_tokenizer(str(folder), option))
@@ -135,13 +142,21 @@ class TextGenerator:
             output = generate_stepwise(steps, input_ids, options, eos, pad, streamer)
         return input_ids[0].tolist(), [_until_eos(row[input_ids.size(1) :].tolist(), eos) for row in output]
 
+    @staticmethod
+    def can_stream(options: GenerationOptions) -> bool:
+        """One sequence, without beam search: its text can be printed as it comes."""
+        return options.num_beams == 1 and options.num_return_sequences == 1
+
     def generate(self, prompt: str, options: GenerationOptions, stream: bool = False) -> list[str]:
-        """The prompt followed by each continuation. stream=True prints the continuation (one sequence, no
-        beam search) to stdout token by token as it comes."""
+        """The prompt followed by each continuation. stream=True prints the prompt, then the continuation word
+        by word as it comes (transformers' TextStreamer), when it can_stream; the prompt and the options are
+        checked before anything is printed."""
         streamer = None
-        if stream and options.num_beams == 1 and options.num_return_sequences == 1:
+        if stream and self.can_stream(options):
             from transformers import TextStreamer
 
+            options.check()
+            self.encode_prompt(prompt)  # a prompt too long or empty fails here, not after it was printed
             streamer = TextStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
             print(prompt, end="", flush=True)
         _, continuations = self.generate_ids(prompt, options, streamer)

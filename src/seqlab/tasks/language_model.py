@@ -99,19 +99,24 @@ class LanguageModelTask(SeqlabTask):
         self.net.train(was_training)
         return texts
 
+    def append_samples(self, folder: Path, heading: str, tokenizer) -> Path:
+        """Appends a sample of each prompt, under `heading`, to <folder>/samples.txt."""
+        path = folder / SAMPLES_FILE
+        folder.mkdir(parents=True, exist_ok=True)
+        texts = self.samples(tokenizer)
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(f"===== {heading} =====\n")
+            for prompt, text in zip(self.sample_prompts, texts, strict=True):
+                fh.write(f"--- prompt: {prompt!r}\n{text}\n\n")
+        return path
+
     def write_samples(self, heading: str) -> Path | None:
         """Appends this epoch's samples to <run dir>/reports/samples.txt and logs the file, when the logger
         can log files (MLflow); the run's reports carry it at the end in any case."""
         datamodule = getattr(self.trainer, "datamodule", None)
         if datamodule is None or datamodule.tokenizer is None:
             return None
-        path = Path(self.trainer.default_root_dir) / "reports" / SAMPLES_FILE
-        path.parent.mkdir(parents=True, exist_ok=True)
-        texts = self.samples(datamodule.tokenizer)
-        with open(path, "a", encoding="utf-8") as fh:
-            fh.write(f"===== {heading} =====\n")
-            for prompt, text in zip(self.sample_prompts, texts, strict=True):
-                fh.write(f"--- prompt: {prompt!r}\n{text}\n\n")
+        path = self.append_samples(Path(self.trainer.default_root_dir) / "reports", heading, datamodule.tokenizer)
         log_file = getattr(self.logger, "log_file", None)
         if log_file is not None:
             log_file(path, "samples")

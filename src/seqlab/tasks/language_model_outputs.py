@@ -16,11 +16,7 @@ def write_language_model_outputs(task, datamodule, run_dir: Path) -> RunOutputs:
     folder.mkdir(parents=True, exist_ok=True)
     net = task.cpu().net
     if task.sample_prompts:
-        texts = task.samples(datamodule.tokenizer)
-        with open(folder / "samples.txt", "a", encoding="utf-8") as fh:
-            fh.write("===== final model (the best checkpoint) =====\n")
-            for prompt, text in zip(task.sample_prompts, texts, strict=True):
-                fh.write(f"--- prompt: {prompt!r}\n{text}\n\n")
+        task.append_samples(folder, "final model (the best checkpoint)", datamodule.tokenizer)
     TextGenerator(net, datamodule.tokenizer, task.net_config).save_pretrained(bundle)
     datamodule.tokenizer.save_pretrained(tokenizer_dir)
     return RunOutputs(reports=folder, model_dir=bundle, model_kind="language_model",
