@@ -64,6 +64,18 @@ def tracking_uri(tmp_path_factory) -> str:
     return uri
 
 
+def run_under(tracking_uri: str, folder: Path):
+    """The one MLflow run logged from a run folder under `folder` (a test's tmp_path): this test's run, not the
+    newest of the session's store."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri)
+    experiments = [e.experiment_id for e in client.search_experiments()]
+    runs = client.search_runs(experiments, f"tags.run_dir LIKE '{folder}/%'")
+    assert len(runs) == 1, [r.data.tags.get("run_dir") for r in runs]
+    return runs[0]
+
+
 @pytest.fixture
 def compose_cfg(tmp_path, tracking_uri):
     """compose_cfg(overrides) -> the train config, as `python pipelines/train.py <overrides>` would build it,

@@ -11,30 +11,18 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, write_sst2_layout
-from mlflow.tracking import MlflowClient
+from conftest import ROOT, run_under, write_sst2_layout
 
 from seqlab.errors import SeqlabError
 from seqlab.train import train
 
 
-def assert_no_run_left_running(tracking_uri: str) -> None:
-    client = MlflowClient(tracking_uri)
-    experiments = [e.experiment_id for e in client.search_experiments()]
-    running = client.search_runs(experiments, "attributes.status = 'RUNNING'") if experiments else []
-    assert not running, [r.info.run_name for r in running]
-
-
-def latest_run(tracking_uri: str):
-    client = MlflowClient(tracking_uri)
-    experiments = [e.experiment_id for e in client.search_experiments()]
-    return client.search_runs(experiments, order_by=["start_time DESC"], max_results=1)[0]
-
-
 def fails_with(compose_cfg, tracking_uri, overrides, message):
+    """The run fails with `message`, and its MLflow run (this test's own) ends FAILED, not RUNNING."""
+    cfg = compose_cfg(overrides)
     with pytest.raises(SeqlabError, match=message):
-        train(compose_cfg(overrides))
-    assert_no_run_left_running(tracking_uri)
+        train(cfg)
+    assert run_under(tracking_uri, Path(cfg.paths.output_dir).parent).info.status == "FAILED"
 
 
 def files_dataset(folder: Path, train_text: str, dev_text: str, name: str = "train.tsv") -> list[str]:
@@ -52,7 +40,7 @@ def test_data_dir_that_does_not_exist(compose_cfg, tracking_uri, tmp_path):
         compose_cfg, tracking_uri, ["dataset=files", f"dataset.data_dir={tmp_path}/nowhere", "debug=smoke"],
         r"data dir .*nowhere does not exist; set dataset.data_dir",
     )
-    assert latest_run(tracking_uri).info.status == "FAILED"
+    assert run_under(tracking_uri, tmp_path).info.status == "FAILED"
 
 
 def test_data_dir_that_cannot_be_written(compose_cfg, tracking_uri, tmp_path):
@@ -168,7 +156,7 @@ def test_the_script_exits_non_zero_with_one_clear_line(tmp_path, tracking_uri):
     assert result.returncode == 1
     assert f"error: data dir {tmp_path}/nowhere does not exist" in result.stderr
     assert "Traceback" not in result.stderr
-    assert latest_run(tracking_uri).info.status == "FAILED"
+    assert run_under(tracking_uri, tmp_path).info.status == "FAILED"
 
 
 @pytest.mark.parametrize("override, listed", [("model=transformerz", "cnn"), ("dataset=imdb", "sst2")])
@@ -185,5 +173,4 @@ def test_the_script_says_which_models_fit_the_dataset(tmp_path, tracking_uri):
     assert errors == ["error: model 'lstm' is a classification model and dataset 'multi30k' is a translation "
                       "dataset: they do not fit; models for translation: seq2seq"], result.stderr[-3000:]
     assert "Traceback" not in result.stderr
-    assert latest_run(tracking_uri).info.status == "FAILED"
-    assert_no_run_left_running(tracking_uri)
+    assert run_under(tracking_uri, tmp_path).info.status == "FAILED"

@@ -31,6 +31,7 @@ def test_the_same_seed_gives_the_same_metrics(compose_cfg, sst2_dir, tracking_ur
     for _ in range(2):
         train(compose_cfg(overrides))
         runs.append(last_run(tracking_uri))
+    assert runs[0].info.run_id != runs[1].info.run_id  # two runs, not the same one read twice
     first, second = (history(tracking_uri, r.info.run_id) for r in runs)
     assert first == second and all(first[k] for k in KEYS)
 

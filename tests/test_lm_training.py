@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import ROOT
+from conftest import ROOT, run_under
 from lm_corpus import play_text, tiny_gpt2, write_tinyshakespeare_layout
 from mlflow.tracking import MlflowClient
 
@@ -34,12 +34,6 @@ def shakespeare_dir(tmp_path) -> Path:
     return write_tinyshakespeare_layout(tmp_path / "data" / "tinyshakespeare")
 
 
-def latest_run(tracking_uri: str, experiment: str = "tinyshakespeare-language_model"):
-    client = MlflowClient(tracking_uri)
-    found = client.get_experiment_by_name(experiment)
-    return client.search_runs([found.experiment_id], order_by=["start_time DESC"], max_results=1)[0]
-
-
 def artifact_paths(client: MlflowClient, run_id: str, path: str | None = None) -> set[str]:
     return {a.path for a in client.list_artifacts(run_id, path)}
 
@@ -56,7 +50,7 @@ def test_textgen_rnn_lands_a_finished_run_with_perplexity_and_samples(compose_cf
                        "model.net.embed_dim=16", "model.net.tie_weights=true"])
     value = train(cfg)
     client = MlflowClient(tracking_uri)
-    run = latest_run(tracking_uri)
+    run = run_under(tracking_uri, tmp_path)
     metrics = run.data.metrics
     assert run.info.status == "FINISHED"
     assert EPOCH_METRICS | FINAL_METRICS | {"val/bpc", "test/bpc"} <= set(metrics)
@@ -94,7 +88,7 @@ def test_gpt2_scratch_run_saves_a_model_that_from_pretrained_loads(compose_cfg, 
                        "model.net.n_embd=32"])
     train(cfg)
     client = MlflowClient(tracking_uri)
-    run = latest_run(tracking_uri)
+    run = run_under(tracking_uri, tmp_path)
     assert run.info.status == "FINISHED"
     assert EPOCH_METRICS | FINAL_METRICS | {"val/bpc"} <= set(run.data.metrics)
     assert run.data.tags["model"] == "gpt2"
@@ -129,7 +123,7 @@ def test_gpt2_finetune_from_a_local_folder_uses_its_tokenizer(compose_cfg, shake
     cfg = compose_cfg(["experiment=gpt2_finetune", *TINY, f"model.net.pretrained={tmp_path / 'pretrained'}"])
     assert cfg.dataset.tokenizer.pretrained == str(tmp_path / "pretrained")
     train(cfg)
-    run = latest_run(tracking_uri)
+    run = run_under(tracking_uri, tmp_path)
     assert run.info.status == "FINISHED"
     assert EPOCH_METRICS | FINAL_METRICS <= set(run.data.metrics)
     assert "val/bpc" not in run.data.metrics  # tokens are not characters
@@ -160,17 +154,17 @@ def test_corpus_shorter_than_one_block_fails_the_run(compose_cfg, tmp_path, trac
     with pytest.raises(SeqlabError, match=r"the corpus is too short: its train split \(90% of .*input.txt\) has \d+ "
                                           r"tokens, fewer than one block of dataset.block_size=128"):
         train(compose_cfg(["experiment=textgen_rnn", "debug=smoke"]))
-    assert latest_run(tracking_uri).info.status == "FAILED"
+    assert run_under(tracking_uri, tmp_path).info.status == "FAILED"
 
 
 def test_pretrained_name_offline_fails_the_run_with_how_to_pass_a_folder(compose_cfg, shakespeare_dir, tracking_uri,
-                                                                           monkeypatch):
+                                                                           monkeypatch, tmp_path):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(SeqlabError, match=r"cannot load pretrained 'seqlab-tests/never-cached-gpt2'.*"
                                           r"model.net.pretrained=/path/to/folder"):
         train(compose_cfg(["experiment=gpt2_finetune", "debug=smoke",
                            "model.net.pretrained=seqlab-tests/never-cached-gpt2"]))
-    assert latest_run(tracking_uri).info.status == "FAILED"
+    assert run_under(tracking_uri, tmp_path).info.status == "FAILED"
 
 
 @pytest.mark.parametrize("option, value, message", [
@@ -179,14 +173,14 @@ def test_pretrained_name_offline_fails_the_run_with_how_to_pass_a_folder(compose
     ("sample_max_new_tokens", 0, r"model.sample_max_new_tokens=0 must be at least 1"),
 ])
 def test_bad_sample_options_fail_before_training(compose_cfg, shakespeare_dir, tracking_uri, option, value, message,
-                                                monkeypatch):
+                                                monkeypatch, tmp_path):
     from seqlab.tasks.language_model import LanguageModelTask
 
     fitted = []
     monkeypatch.setattr("lightning.pytorch.Trainer.fit", lambda *args, **kwargs: fitted.append(args))
     with pytest.raises(SeqlabError, match=message):
         train(compose_cfg(["experiment=textgen_rnn", *TINY, f"model.{option}={value}"]))
-    assert not fitted and latest_run(tracking_uri).info.status == "FAILED"
+    assert not fitted and run_under(tracking_uri, tmp_path).info.status == "FAILED"
     with pytest.raises(SeqlabError, match=message):
         LanguageModelTask(torch.nn.Linear(1, 1), optimizer=None, **{option: value})
 

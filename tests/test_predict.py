@@ -51,6 +51,12 @@ def test_predict_from_a_checkpoint_and_a_file(finished_run, tracking_uri, tmp_pa
     assert result.returncode == 0, result.stderr
     rows = parse(result.stdout)
     assert [text for *_, text in rows] == ["a wonderful film", "the plot is dull"]
+    from seqlab.inference.text_classifier import TextClassifier
+
+    expected = TextClassifier.from_checkpoint(checkpoint).predict(["a wonderful film", "the plot is dull"])
+    assert [label for label, _, _ in rows] == [e["label"] for e in expected]
+    assert [p for _, p, _ in rows] == pytest.approx([e["probability"] for e in expected], abs=1e-3)
+    assert all(label in {"negative", "positive"} and 0.5 <= p <= 1 for label, p, _ in rows)
 
 
 def test_predict_with_an_unknown_run_says_so(tracking_uri):

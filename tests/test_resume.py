@@ -165,6 +165,8 @@ def test_a_run_that_cannot_go_on_is_refused_and_keeps_its_status(tmp_path, track
     with pytest.raises(SeqlabError, match=message):
         resume_run(MlflowTracker(tracking_uri), run.info.run_id)
     assert client.get_run(run.info.run_id).info.status == status
+    if status == "RUNNING":
+        client.set_terminated(run.info.run_id, "KILLED")  # leaves no RUNNING run in the session's store
 
 
 def test_a_trial_of_an_optuna_sweep_resumes_as_one_run(tracking_uri, monkeypatch):
@@ -182,6 +184,7 @@ def test_a_trial_of_an_optuna_sweep_resumes_as_one_run(tracking_uri, monkeypatch
     shown = subprocess.run([*command, "--cfg", "hydra"], capture_output=True, text=True, timeout=120, check=True)
     assert "\n  mode: RUN\n" in shown.stdout, shown.stdout[-2000:]  # hydra.mode, not MULTIRUN
     assert f"resume={run.info.run_id}" in command and "model.net.hidden_size=128" in command
+    client.set_terminated(run.info.run_id, "KILLED")
 
 
 def test_other_ddp_ranks_resume_in_the_run_folder_rank_zero_shares(compose_cfg, tmp_path, monkeypatch):

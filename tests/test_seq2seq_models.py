@@ -157,4 +157,5 @@ def test_teacher_forcing_below_one_feeds_predictions_while_training():
 def test_tied_output_layer_shares_the_target_embedding():
     model = tiny(tie_embeddings=True)
     assert model.out.weight is model.tgt_embedding.weight
-    assert tiny(tie_embeddings=False).out.weight is not tiny(tie_embeddings=False).tgt_embedding.weight
+    untied = tiny(tie_embeddings=False)
+    assert untied.out.weight.data_ptr() != untied.tgt_embedding.weight.data_ptr()

@@ -136,8 +136,10 @@ def test_an_open_sweep_parent_ends_failed_at_exit(store, tmp_path, monkeypatch):
     callback.fail_if_open(pid=-1)  # registered by another process (a forked child exits): not this one's to end
     assert MlflowClient(uri).get_run(run_id).info.status == "RUNNING"
     callback.fail_if_open(pid=os.getpid())
-    assert MlflowClient(uri).get_run(run_id).info.status == "FAILED"
-    callback.fail_if_open(pid=os.getpid())  # once only
+    ended = MlflowClient(uri).get_run(run_id).info
+    assert ended.status == "FAILED" and callback.tracker is None
+    callback.fail_if_open(pid=os.getpid())  # once only: the run is not ended again
+    assert MlflowClient(uri).get_run(run_id).info.end_time == ended.end_time
 
 
 def compose_with_ray(overrides: list[str]):

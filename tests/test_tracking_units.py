@@ -97,9 +97,12 @@ def test_a_local_store_that_refuses_a_write_still_ends_the_run(tracking_uri, tmp
 
     from seqlab.tracking.mlflow_tracker import MlflowTracker
 
+    refused = []
+
     class RefusingMetrics(MlflowClient):
         def log_batch(self, run_id, metrics=(), **kwargs):
             if metrics:
+                refused.append(metrics)
                 raise MlflowException("database is locked")
             return super().log_batch(run_id, metrics=metrics, **kwargs)
 
@@ -110,6 +113,7 @@ def test_a_local_store_that_refuses_a_write_still_ends_the_run(tracking_uri, tmp
         tracker.log_metrics({"val/acc": 0.5}, step=1)
     tracker.end("FAILED")
     assert MlflowClient(tracking_uri).get_run(tracker.run_id).info.status == "FAILED"
+    assert len(refused) == 1  # not tried again at the end
 
 
 def test_a_run_without_a_logged_model_is_named_with_its_status(tracking_uri):

@@ -12,7 +12,7 @@ import sys
 import mlflow
 import pytest
 import torch
-from conftest import ROOT, caption_triples, write_multi30k_layout
+from conftest import ROOT, caption_triples, run_under, write_multi30k_layout
 from mlflow.tracking import MlflowClient
 
 from seqlab.errors import SeqlabError
@@ -33,18 +33,12 @@ def multi30k_dir(tmp_path):
     return write_multi30k_layout(tmp_path / "data" / "multi30k")
 
 
-def latest_run(tracking_uri: str, experiment: str = "multi30k-translation"):
-    client = MlflowClient(tracking_uri)
-    found = client.get_experiment_by_name(experiment)
-    return client.search_runs([found.experiment_id], order_by=["start_time DESC"], max_results=1)[0]
-
-
 @pytest.mark.parametrize("preset", ["translate_seq2seq", "translate_attention", "translate_luong"])
-def test_each_preset_lands_a_finished_run(preset, compose_cfg, multi30k_dir, tracking_uri):
+def test_each_preset_lands_a_finished_run(preset, compose_cfg, multi30k_dir, tracking_uri, tmp_path):
     value = train(compose_cfg([f"experiment={preset}", "debug=smoke", *TINY]))
     assert 0.0 <= value <= 100.0
 
-    run = latest_run(tracking_uri)
+    run = run_under(tracking_uri, tmp_path)
     client = MlflowClient(tracking_uri)
     assert run.info.status == "FINISHED"
     assert METRICS <= set(run.data.metrics)
@@ -87,7 +81,7 @@ def make(target: str, args: str, tracking_uri: str) -> subprocess.CompletedProce
 
 def test_make_translate_from_a_run_and_from_a_checkpoint(compose_cfg, multi30k_dir, tracking_uri, tmp_path):
     train(compose_cfg(["experiment=translate_attention", "debug=smoke", "trainer.max_epochs=2", *TINY]))
-    run_id = latest_run(tracking_uri).info.run_id
+    run_id = run_under(tracking_uri, tmp_path).info.run_id
     heatmaps = tmp_path / "heatmaps"
     result = make("translate", f'run_id={run_id} text="A man runs." beam_size=3 heatmaps={heatmaps}', tracking_uri)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -109,11 +103,11 @@ def test_make_translate_from_a_run_and_from_a_checkpoint(compose_cfg, multi30k_d
         outputs[0], outputs[2]]
 
 
-def test_bad_parallel_files_fail_the_run_with_both_counts(compose_cfg, multi30k_dir, tracking_uri):
+def test_bad_parallel_files_fail_the_run_with_both_counts(compose_cfg, multi30k_dir, tracking_uri, tmp_path):
     (multi30k_dir / "val.fr").write_text("Un chien.\n", encoding="utf-8")
     with pytest.raises(SeqlabError, match=r"val.en has 30 lines and .*val.fr has 1"):
         train(compose_cfg(["experiment=translate_attention", "debug=smoke", *TINY]))
-    assert latest_run(tracking_uri).info.status == "FAILED"
+    assert run_under(tracking_uri, tmp_path).info.status == "FAILED"
 
 
 @pytest.mark.parametrize("overrides, message", [
@@ -150,7 +144,7 @@ def test_parallel_files_train_end_to_end(tsv, compose_cfg, tmp_path, tracking_ur
     value = train(compose_cfg(["experiment=translate_seq2seq", "dataset=parallel_files", "debug=smoke", *TINY,
                                *files]))
     assert 0.0 <= value <= 100.0
-    run = latest_run(tracking_uri, "parallel_files-translation")
+    run = run_under(tracking_uri, tmp_path)
     assert run.info.status == "FINISHED" and METRICS <= set(run.data.metrics)
     names = ["train.tsv", "val.tsv", "test.tsv"] if tsv else [f"{s}.{side}" for s in ("train", "val", "test")
                                                                for side in ("src", "tgt")]
