@@ -77,3 +77,16 @@ def test_a_checkpoint_of_another_task_is_refused_with_where_it_belongs(tmp_path)
                 "LanguageModelDataModule": {"tokenizer": "{}", "position": None}}, path)
     with pytest.raises(SeqlabError, match=r"lm.ckpt is not a seqlab classification checkpoint \(no labels"):
         TextClassifier.from_checkpoint(path)
+
+
+@pytest.mark.parametrize("content", [b"hello\n", b""])
+def test_a_file_that_is_not_a_checkpoint_is_named(tmp_path, content):
+    from seqlab.errors import SeqlabError
+    from seqlab.inference.text_classifier import TextClassifier
+    from seqlab.inference.translator import Translator
+
+    path = tmp_path / "notes.ckpt"
+    path.write_bytes(content)
+    for loader, kind in ((TextClassifier, "classification"), (Translator, "translation")):
+        with pytest.raises(SeqlabError, match=rf"notes.ckpt is not a checkpoint a seqlab run wrote .*a {kind} run"):
+            loader.from_checkpoint(path)

@@ -55,8 +55,13 @@ def test_each_preset_lands_a_finished_run(preset, compose_cfg, multi30k_dir, tra
         assert sorted(heatmaps) == [f"reports/attention/{i:02d}.png" for i in range(1, 5)]
     mlflow.set_tracking_uri(tracking_uri)
     model = mlflow.pyfunc.load_model(f"runs:/{run.info.run_id}/model")
-    table = model.predict(["A man runs on the street.", "A dog."], params={"beam_size": 1})
-    assert list(table["source"]) == ["A man runs on the street.", "A dog."] and len(table["translation"]) == 2
+    texts = ["A man runs on the street.", "  A dog.  ", ""]
+    table = model.predict(texts, params={"beam_size": 1})
+    expected = Translator.from_bundle(tmp_path / "run" / "model").translate(texts, beam_size=1)  # as translate.py
+    assert list(table["source"]) == ["A man runs on the street.", "A dog.", ""]
+    assert list(table["translation"]) == [t.text for t in expected] and table["translation"][2] == ""
+    with pytest.raises(SeqlabError, match=r"beam_size='abc' must be a whole number of at least 1"):
+        Translator.from_bundle(tmp_path / "run" / "model").translate(texts, beam_size="abc")
 
 
 def test_overfit_translates_its_pairs_back_exactly(compose_cfg, multi30k_dir, tmp_path):
@@ -115,6 +120,7 @@ def test_bad_parallel_files_fail_the_run_with_both_counts(compose_cfg, multi30k_
     (["optimized_metric=val/acc"], r"optimized_metric=val/acc is not a translation metric; choices: val/bleu"),
     (["model.net.attention=copy"], r"model.net.attention='copy' is not a valid choice; choices: none, bahdanau, luong"),
     (["dataset.max_eval_samples=0"], r"dataset.max_eval_samples=0 must be at least 1 pair, or null for every pair"),
+    (["model.val_max_sentences=0"], r"model.val_max_sentences=0 must be at least 1, or null"),
 ])
 def test_bad_options_say_what_to_fix(overrides, message, compose_cfg, multi30k_dir):
     with pytest.raises(SeqlabError, match=message):

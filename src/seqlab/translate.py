@@ -34,17 +34,13 @@ def translate(cfg: DictConfig) -> list[str]:
     if cfg.heatmaps and not translator.has_attention:
         raise SeqlabError("this model has no attention (model.net.attention=none): it has no heatmaps to save; "
                           "drop heatmaps=")
-    wanted = [i for i, line in enumerate(lines) if line.strip()]
-    translations = translator.translate([lines[i].strip() for i in wanted], beam_size=cfg.beam_size,
-                                        length_penalty=cfg.length_penalty)
-    outputs = [""] * len(lines)
-    for i, translation in zip(wanted, translations, strict=True):
-        outputs[i] = translation.text
+    translations = translator.translate(lines, beam_size=cfg.beam_size, length_penalty=cfg.length_penalty)
+    outputs = [t.text for t in translations]  # an empty line for an empty line
     for text in outputs:
         print(text)
-    cut = sum(t.truncated for t in translations)
+    cut, given = sum(t.truncated for t in translations), sum(bool(t.source) for t in translations)
     if cut:
-        print(f"{cut} of {len(translations)} input line(s) were longer than the model's max_length of "
+        print(f"{cut} of {given} input line(s) were longer than the model's max_length of "
               f"{translator.decoding['max_length']} tokens: only their first {translator.decoding['max_length']} "
               "tokens were translated", file=sys.stderr)
     if cfg.heatmaps:

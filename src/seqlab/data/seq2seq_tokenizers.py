@@ -2,7 +2,8 @@
 train split only, with <pad> = 0, <unk> = 1, <bos> = 2, <eos> = 3.
 
 Text is cut SentencePiece-style: spaces become a "▁" mark on the word that follows, and punctuation is split
-off, so decoding gives back detokenized text exactly as written ("A man, riding." -> ▁A ▁man , ▁riding .).
+off, so decoding gives back detokenized text as written ("A man, riding." -> ▁A ▁man , ▁riding .), up to NFKC
+normalization ("…" -> "...").
 """
 
 from __future__ import annotations

@@ -6,7 +6,8 @@ best beam_size candidates is finished, scored by its log-probability divided by 
 done when it has beam_size finished hypotheses or reaches its length limit (its open hypotheses are then finished
 as they are). A hook takes transformers' logits processors (repetition penalty, n-gram bans, temperature, top-k,
 ...), and candidates can be drawn from the distribution instead of taken best first (beam sampling). With
-beam_size 1 and no processors this is exactly greedy search.
+beam_size 1 and no processors it picks the tokens greedy search picks (its scores are divided by the length
+penalty, unless alpha is 0).
 """
 
 from __future__ import annotations

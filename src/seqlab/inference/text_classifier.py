@@ -38,10 +38,10 @@ class TextClassifier:
 
     @classmethod
     def from_checkpoint(cls, path: str | Path) -> TextClassifier:
+        from seqlab.inference.checkpoint_file import read_checkpoint
+
         path = Path(path)
-        if not path.is_file():
-            raise SeqlabError(f"checkpoint {path} does not exist")
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        checkpoint = read_checkpoint(path, "classification")
         data = next((v for v in checkpoint.values() if isinstance(v, dict) and v.get("label_names")), None)
         if data is None or not data.get("tokenizer") or not checkpoint.get("net_config"):
             raise SeqlabError(f"{path} is not a seqlab classification checkpoint (no labels, tokenizer or net "

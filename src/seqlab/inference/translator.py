@@ -17,9 +17,8 @@ from tokenizers import Tokenizer
 
 from seqlab.data.batching import pad_sequences
 from seqlab.data.seq2seq_tokenizers import decode, display_tokens, encode, special_ids
-from seqlab.decoding.beam_search import beam_search
-from seqlab.decoding.greedy import greedy_search
 from seqlab.decoding.hypothesis import SearchLimits
+from seqlab.decoding.translate_search import translation_search
 from seqlab.errors import SeqlabError
 from seqlab.inference.net_builder import build_net
 
@@ -64,10 +63,10 @@ class Translator:
 
     @classmethod
     def from_checkpoint(cls, path: str | Path) -> Translator:
+        from seqlab.inference.checkpoint_file import read_checkpoint
+
         path = Path(path)
-        if not path.is_file():
-            raise SeqlabError(f"checkpoint {path} does not exist")
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        checkpoint = read_checkpoint(path, "translation")
         data = next((v for v in checkpoint.values() if isinstance(v, dict) and v.get("target_tokenizer")), None)
         if data is None or not checkpoint.get("net_config"):
             raise SeqlabError(f"{path} is not a seqlab translation checkpoint (no tokenizers or net config)")
@@ -91,26 +90,29 @@ class Translator:
     @torch.no_grad()
     def translate(self, texts: list[str], beam_size: int | None = None, length_penalty: float | None = None,
                   batch_size: int = 64) -> list[Translation]:
-        """One Translation per text, in order; beam_size 1 is greedy search (default: the run's beam size). A text
-        longer than the run's max_length tokens is cut to it, as training cut its sentences (Translation.truncated)."""
-        beam = int(beam_size if beam_size is not None else self.decoding["beam_size"])
-        if beam < 1:
-            raise SeqlabError(f"beam_size={beam} must be at least 1")
-        alpha = float(length_penalty if length_penalty is not None else self.decoding["length_penalty"])
+        """One Translation per text, in order; beam_size 1 is greedy search (default: the run's beam size). Each
+        text is stripped; a blank one is translated as an empty line, without the model. A text longer than the
+        run's max_length tokens is cut to it, as training cut its sentences (Translation.truncated)."""
+        beam = beam_size if beam_size is not None else self.decoding["beam_size"]
+        if isinstance(beam, bool) or not isinstance(beam, int) or beam < 1:
+            raise SeqlabError(f"beam_size={beam!r} must be a whole number of at least 1")
+        alpha = length_penalty if length_penalty is not None else self.decoding["length_penalty"]
+        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)):
+            raise SeqlabError(f"length_penalty={alpha!r} must be a number (0: rank by log-probability alone)")
         limits = SearchLimits(self.decoding["max_len_a"], self.decoding["max_len_b"])
-        texts = [str(t) for t in texts]
-        encoded, cut = encode(self.src_tokenizer, texts, int(self.decoding["max_length"]), bos=False)
-        truncated = set(cut)
-        order = sorted(range(len(texts)), key=lambda i: len(encoded[i]))  # little padding per batch
-        results: list[Translation | None] = [None] * len(texts)
+        texts = [str(t).strip() for t in texts]
+        results: list[Translation | None] = [Translation(t, "", [], [], None) if not t else None for t in texts]
+        kept = [i for i, t in enumerate(texts) if t]
+        encoded_kept, cut = encode(self.src_tokenizer, [texts[i] for i in kept], int(self.decoding["max_length"]),
+                                   bos=False)
+        encoded = dict(zip(kept, encoded_kept, strict=True))
+        truncated = {kept[i] for i in cut}
+        order = sorted(kept, key=lambda i: len(encoded[i]))  # little padding per batch
         for start in range(0, len(order), batch_size):
             rows = order[start:start + batch_size]
             src_ids, src_mask = pad_sequences([encoded[i] for i in rows], self.src_pad)
-            if beam == 1:
-                hypotheses = greedy_search(self.net, src_ids, src_mask, self.ids["bos_id"], self.ids["eos_id"], limits)
-            else:
-                hypotheses = beam_search(self.net, src_ids, src_mask, self.ids["bos_id"], self.ids["eos_id"], beam,
-                                         alpha, limits)
+            hypotheses = translation_search(self.net, src_ids, src_mask, self.ids["bos_id"], self.ids["eos_id"],
+                                            beam, float(alpha), limits)
             texts_out = decode(self.tgt_tokenizer, [h.tokens for h in hypotheses])
             for row, hypothesis, text in zip(rows, hypotheses, texts_out, strict=True):
                 target = hypothesis.tokens + ([self.ids["eos_id"]] if hypothesis.ended else [])

@@ -8,6 +8,7 @@ and test/chrf of the beam (test/bleu_greedy of greedy search) and the decoding s
 
 from __future__ import annotations
 
+import math
 import time
 
 import torch
@@ -15,11 +16,9 @@ import torch.nn.functional as F
 from sacrebleu.metrics import BLEU, CHRF
 from torch import nn
 from torchmetrics import MeanMetric
-from torchmetrics.text import Perplexity
 
-from seqlab.decoding.beam_search import beam_search
-from seqlab.decoding.greedy import greedy_search
 from seqlab.decoding.hypothesis import SearchLimits
+from seqlab.decoding.translate_search import translation_search
 from seqlab.errors import SeqlabError
 from seqlab.tasks.base import SeqlabTask, checked_label_smoothing
 
@@ -54,13 +53,15 @@ class TranslationTask(SeqlabTask):
                               f"{', '.join(MONITORS)} (the translate_* presets set val/bleu)")
         if beam_size < 1 or val_beam_size < 1:
             raise SeqlabError("model.beam_size and model.val_beam_size must be at least 1")
+        if val_max_sentences is not None and val_max_sentences < 1:
+            raise SeqlabError(f"model.val_max_sentences={val_max_sentences} must be at least 1, or null to decode "
+                              "every validation sentence (val/bleu needs some)")
         self.pad_id, self.bos_id, self.eos_id = pad_id, bos_id, eos_id
         self.label_smoothing = checked_label_smoothing(label_smoothing)
         self.beam_size, self.length_penalty, self.val_beam_size = beam_size, length_penalty, val_beam_size
         self.limits = SearchLimits(max_len_a, max_len_b)
         self.val_max_sentences = val_max_sentences
         self.heatmap_sentences, self.sample_size = heatmap_sentences, sample_size
-        self.perplexity = nn.ModuleDict({stage: Perplexity(ignore_index=pad_id) for stage in ("val", "test")})
         self.eval_loss = nn.ModuleDict({stage: MeanMetric() for stage in ("val", "test")})
         self.hypotheses: dict[str, dict[int, list[int]]] = {"val": {}, "test": {}, "test_greedy": {}}
         self.decode_seconds: dict[str, float] = {}
@@ -84,17 +85,18 @@ class TranslationTask(SeqlabTask):
     def _teacher_forced(self, batch: dict, stage: str) -> None:
         """Plain cross-entropy (no label smoothing) averaged over target tokens, whatever the batch sizes, so that
         {stage}/ppl = exp({stage}/loss)."""
-        loss, logits, labels = self._loss(batch)
+        loss, _, labels = self._loss(batch)
         self.eval_loss[stage].update(loss, weight=int((labels != self.pad_id).sum()))
         self.log(f"{stage}/loss", self.eval_loss[stage], on_epoch=True)
-        self.perplexity[stage](logits.float(), labels)
-        self.log(f"{stage}/ppl", self.perplexity[stage], on_epoch=True)
+
+    def _log_perplexity(self, stage: str) -> None:
+        """exp of the epoch's token-mean loss: torchmetrics' Perplexity takes a second softmax, whose underflow on
+        a confident miss makes it inf."""
+        self.log(f"{stage}/ppl", math.exp(min(float(self.eval_loss[stage].compute()), 700.0)))
 
     def decode(self, src_ids: torch.Tensor, src_mask: torch.Tensor, beam_size: int):
-        if beam_size == 1:
-            return greedy_search(self.net, src_ids, src_mask, self.bos_id, self.eos_id, self.limits)
-        return beam_search(self.net, src_ids, src_mask, self.bos_id, self.eos_id, beam_size, self.length_penalty,
-                           self.limits)
+        return translation_search(self.net, src_ids, src_mask, self.bos_id, self.eos_id, beam_size,
+                                  self.length_penalty, self.limits)
 
     def _decode_into(self, key: str, batch: dict, beam_size: int, keep: torch.Tensor | None = None) -> None:
         src_ids, src_mask, index = batch["src_ids"], batch["src_mask"], batch["index"]
@@ -116,6 +118,7 @@ class TranslationTask(SeqlabTask):
         self._decode_into("val", batch, self.val_beam_size, None if cap is None else batch["index"] < cap)
 
     def on_validation_epoch_end(self) -> None:
+        self._log_perplexity("val")
         scores = self._corpus_scores("val", "val")
         if scores:
             self.log_dict({"val/bleu": scores[0], "val/chrf": scores[1]})
@@ -130,6 +133,7 @@ class TranslationTask(SeqlabTask):
             self._decode_into("test", batch, self.beam_size)
 
     def on_test_epoch_end(self) -> None:
+        self._log_perplexity("test")
         if self.beam_size == 1:
             self.hypotheses["test"] = dict(self.hypotheses["test_greedy"])
             self.decode_seconds["test"] = self.decode_seconds.get("test_greedy", 0.0)

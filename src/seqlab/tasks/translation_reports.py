@@ -43,7 +43,8 @@ def write_translations(triples: list[tuple[str, str, str]], table: Path, sample:
 
 
 def write_heatmaps(translations: list[Translation], folder: Path) -> list[Path]:
-    """One PNG per translation (01.png, 02.png, ...): its attention over the source tokens."""
+    """One PNG per translation with attention (01.png for the first text, 02.png for the second, ...; none for a
+    blank one): its attention over the source tokens."""
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for number, translation in enumerate(translations, start=1):
