@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 import spacy
-from mlflow.tracking import MlflowClient
+from conftest import run_under
 from ner_data import conll_text, jsonl_records, tagged_sentences, write_jsonl, write_wnut17_layout
 
 from seqlab.errors import SeqlabError
@@ -149,10 +150,7 @@ def _fails(compose_cfg, tracking_uri, overrides, message):
     cfg = compose_cfg(overrides)
     with pytest.raises(SeqlabError, match=message):
         train(cfg)
-    client = MlflowClient(tracking_uri)
-    experiments = [e.experiment_id for e in client.search_experiments()]
-    [run] = client.search_runs(experiments, f"tags.run_dir = '{cfg.paths.output_dir}'")
-    assert run.info.status == "FAILED"
+    assert run_under(tracking_uri, Path(cfg.paths.output_dir).parent).info.status == "FAILED"
 
 
 def test_run_with_a_conll_line_without_tag_fails_naming_file_and_line(compose_cfg, tracking_uri, tmp_path):

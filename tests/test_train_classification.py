@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import mlflow
 import pytest
+from conftest import run_under
 from mlflow.tracking import MlflowClient
 
 from seqlab.train import train
@@ -200,8 +201,7 @@ def test_a_warm_up_schedule_steps_every_batch_for_a_classifier_too(compose_cfg, 
     train(compose_cfg(["debug=smoke", "trainer.max_epochs=2", f"model.scheduler={schedule}",
                        "callbacks.lr_monitor.logging_interval=step"]))
     client = MlflowClient(tracking_uri)
-    [run] = client.search_runs([e.experiment_id for e in client.search_experiments()],
-                               f"tags.run_dir = '{tmp_path / 'run'}'")
+    run = run_under(tracking_uri, tmp_path)
     rates = [m.value for m in sorted(client.get_metric_history(run.info.run_id, "lr-AdamW"), key=lambda m: m.step)]
     assert run.info.status == "FINISHED" and len(rates) > 4  # one a step, not one an epoch
     peak = max(rates)

@@ -23,7 +23,7 @@ def resume_run(tracker, run_id: str) -> str:
     """Reopens the run in the tracker and returns its run folder. A run that cannot go on (of a task that cannot
     be resumed, not a training run, finished, still running, or without a checkpoint) is refused before it is
     reopened, so that it keeps the status it has."""
-    from seqlab.tracking.orphaned_runs import PROCESS_TAG, runs_here
+    from seqlab.tracking.orphaned_runs import PROCESS_TAG, running_pid
     from seqlab.tracking.run_lookup import get_run
 
     if not hasattr(tracker, "resume"):
@@ -39,12 +39,12 @@ def resume_run(tracker, run_id: str) -> str:
     if status == "FINISHED":
         raise SeqlabError(f"run '{run_id}' is FINISHED: nothing is left to resume; train again to train more "
                           "(trainer.max_epochs=...)")
-    if status == "RUNNING" and runs_here(tags.get(PROCESS_TAG, "")):
-        pid = tags[PROCESS_TAG].split("/")[3]
+    pid = running_pid(tags.get(PROCESS_TAG, "")) if status == "RUNNING" else None
+    if pid is not None:
         raise SeqlabError(f"run '{run_id}' is still being trained, by process {pid} on this machine; stop it "
                           f"(kill {pid}) before resuming it")
     resume_checkpoint(tags["run_dir"])  # there is one to go on from
-    return tracker.resume(str(run_id))
+    return tracker.resume(run)
 
 
 def resume_checkpoint(run_dir: str | Path) -> Path:

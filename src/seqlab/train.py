@@ -66,7 +66,8 @@ def train(cfg: DictConfig) -> float | None:
         )
     os.environ[RUN_DIR_ENV] = str(run_dir)
     try:
-        check_config(cfg)
+        if not cfg.get("resume"):  # a resumed run's config was checked before it was reopened
+            check_config(cfg)
         runner = getattr(get_class(cfg.model._target_), "run", None) or _fit_and_test  # non-Lightning tasks
         value = runner(cfg, tracker, run_dir)
     except BaseException as err:
@@ -74,12 +75,10 @@ def train(cfg: DictConfig) -> float | None:
         raise
     finally:
         os.environ.pop(RUN_DIR_ENV, None)
-    if math.isnan(value):  # the optimized metric was never logged: no value, which a sweeper counts as a failure
-        tracker.end("FINISHED")
-        return None
-    tracker.log_metrics({OBJECTIVE: value})
+    if not math.isnan(value):
+        tracker.log_metrics({OBJECTIVE: value})
     tracker.end("FINISHED")
-    return value
+    return None if math.isnan(value) else value  # none: the metric was never logged, a failure to a sweeper
 
 
 def _interrupted(err: BaseException) -> bool:

@@ -16,7 +16,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from omegaconf import OmegaConf
 
 from seqlab.benchmarks.runner import train_preset, write_report
-from seqlab.config_check import CONF_DIR as CONF
+from seqlab.config_check import CONF_DIR
 from seqlab.errors import SeqlabError
 
 PRESETS = ["sentiment_lstm", "gpt2_scratch"]
@@ -33,7 +33,7 @@ def run(root: Path, minutes: float | None) -> Path:
         if Path(filepath).name.startswith("step"):
             saves.append((trainer.global_step, time.perf_counter() - start))
 
-    default_every = OmegaConf.load(CONF / "callbacks" / "default.yaml").periodic_checkpoint.every_n_train_steps
+    default_every = OmegaConf.load(CONF_DIR / "callbacks" / "default.yaml").periodic_checkpoint.every_n_train_steps
     ModelCheckpoint._save_checkpoint = timed
     results = {}
     try:

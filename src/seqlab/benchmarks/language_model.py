@@ -18,10 +18,9 @@ from pathlib import Path
 
 import torch
 
-from seqlab.benchmarks.runner import torch_threads, train_preset, write_report
+from seqlab.benchmarks.runner import THREADS, torch_threads, train_preset, write_report
 
 TARGETS = {"textgen_rnn": 1.60, "gpt2_scratch": 1.55}  # val loss, nats per character
-THREADS = 2  # the benchmark's machine: 2 CPU cores
 FILL = 0.85  # share of the budget the epochs are sized to (validation, samples and start-up take the rest)
 TIMED_STEPS = 8
 SPEED_PROMPT = "ROMEO:"

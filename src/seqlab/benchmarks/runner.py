@@ -34,8 +34,11 @@ def train_preset(
             "wall_seconds": seconds, "run_dir": str(run_dir), **record}
 
 
+THREADS = 2  # torch threads in the suites that pin them: the benchmark's machine has 2 CPU cores
+
+
 @contextmanager
-def torch_threads(count: int) -> Iterator[None]:
+def torch_threads(count: int = THREADS) -> Iterator[None]:
     """torch's intra-op threads set to `count` inside, restored after: the benchmark's machine has 2 cores, and
     a suite run after this one (or a test) keeps its own setting."""
     before = torch.get_num_threads()
@@ -57,10 +60,10 @@ def machine() -> dict:
 
 
 def write_report(root: Path, suite: str, results: dict) -> Path:
-    path = root / "outputs" / "bench" / f"{suite}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
     from seqlab.tracking.run_info import command_line, git_commit
 
+    path = root / "outputs" / "bench" / f"{suite}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
     report = {"suite": suite, "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
               "git_commit": git_commit(str(root)), "command": command_line(), "machine": machine(), **results}
     path.write_text(json.dumps(report, indent=2))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from seqlab.benchmarks.runner import torch_threads, train_preset, write_report
+from seqlab.benchmarks.runner import THREADS, torch_threads, train_preset, write_report
 
 DIRECTIONS = {"de-en": ("de", "en"), "en-fr": ("en", "fr")}
 TARGETED = "de-en"  # the direction with targets; the others are reported after at most UNTARGETED_MINUTES each
@@ -24,7 +24,6 @@ TARGET_BLEU = 30.0  # translate_attention, de->en
 TARGET_GAP = 8.0  # translate_attention - translate_seq2seq, de->en
 REFERENCE = {"pytorch_seq2seq_tutorial_gru_attention_de_en_bleu": 28.2}
 HISTORIES = ("train/epoch_sec", "train/tokens_per_sec", "val/bleu")
-THREADS = 2  # the benchmark's machine: 2 CPU cores
 
 
 def run(root: Path, minutes: float | None) -> Path:

@@ -1,4 +1,5 @@
-"""Option dataclasses (tokenizer options) built from a config mapping, each bad value named where it is set."""
+"""Checks of dataset options shared by the datamodules: option dataclasses (tokenizer options) built from a config
+mapping, and the sample caps; each bad value is named where it is set."""
 
 from __future__ import annotations
 

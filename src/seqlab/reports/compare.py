@@ -38,12 +38,15 @@ def compare_from_options(options: CompareOptions) -> dict:
                        options.metric, options.mode, options.top)
 
 
+def _most_common(runs: list[dict], param: str, default: str) -> str:
+    return Counter(r["params"].get(param, default) for r in runs).most_common(1)[0][0]
+
+
 def default_mode(metric: str, runs: list[dict]) -> str:
     """The runs' optimized_mode when `metric` is what they optimized; else min for a loss, perplexity, bits per
     character or epoch time, max for the rest (accuracy, F1, BLEU, tokens per second)."""
-    optimized = Counter(r["params"].get("optimized_metric", "val/acc") for r in runs).most_common(1)[0][0]
-    if metric == optimized:
-        return Counter(r["params"].get("optimized_mode", "max") for r in runs).most_common(1)[0][0]
+    if metric == _most_common(runs, "optimized_metric", "val/acc"):
+        return _most_common(runs, "optimized_mode", "max")
     return direction(metric) or "max"
 
 
@@ -93,7 +96,7 @@ def compare(tracking_uri: str, experiment: str, out_dir: Path, sweep: str | None
     runs = experiment_runs(tracking_uri, experiment, sweep)
     if not runs:
         raise SeqlabError(f"no runs in experiment '{experiment}'" + (f" for sweep '{sweep}'" if sweep else ""))
-    metric = metric or Counter(r["params"].get("optimized_metric", "val/acc") for r in runs).most_common(1)[0][0]
+    metric = metric or _most_common(runs, "optimized_metric", "val/acc")
     mode = mode or default_mode(metric, runs)
     if mode not in ("max", "min"):
         raise SeqlabError(f"mode={mode} must be max or min")

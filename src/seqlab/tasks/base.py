@@ -26,6 +26,12 @@ def checked_label_smoothing(value: float) -> float:
     return value
 
 
+def perplexity(loss: float) -> float:
+    """exp of a token-mean cross-entropy; torchmetrics' Perplexity takes a second softmax over the vocabulary
+    (GBs a batch for GPT-2's) whose underflow on a confident miss makes it inf. Capped where exp overflows."""
+    return math.exp(min(loss, 700.0))
+
+
 class SeqlabTask(L.LightningModule):
     task_name = ""
 

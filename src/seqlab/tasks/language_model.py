@@ -13,7 +13,7 @@ from torchmetrics import MeanMetric
 
 from seqlab.data.token_blocks import IGNORE
 from seqlab.errors import SeqlabError
-from seqlab.tasks.base import SeqlabTask
+from seqlab.tasks.base import SeqlabTask, perplexity
 
 SAMPLES_FILE = "samples.txt"
 
@@ -40,30 +40,29 @@ class LanguageModelTask(SeqlabTask):
         self.sample_options = {"max_new_tokens": sample_max_new_tokens, "temperature": sample_temperature,
                                "top_k": sample_top_k, "seed": sample_seed, "do_sample": True}
         check_sample_options(self.sample_options)
-        # perplexity is exp of this token-weighted mean loss: torchmetrics' Perplexity would take a second softmax
-        # over the whole vocabulary (GBs a batch for GPT-2's) and turn a confident miss's underflow into inf
         self.losses = nn.ModuleDict({stage: MeanMetric() for stage in ("val", "test")})
 
     def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
         return self.net(input_ids)
 
-    def _step(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor, int]:
+    def _step(self, batch: dict) -> tuple[torch.Tensor, int]:
+        """The mean cross-entropy over the batch's real tokens, and how many there are."""
         logits = self(batch["input_ids"])
         labels = batch["labels"]
         loss = F.cross_entropy(logits.flatten(0, 1).float(), labels.flatten(), ignore_index=IGNORE)
-        return loss, logits, int((labels != IGNORE).sum())
+        return loss, int((labels != IGNORE).sum())
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
-        loss, _, tokens = self._step(batch)
+        loss, tokens = self._step(batch)
         return self.record_training_step(loss, tokens, tokens)  # the loss is a mean over the batch's tokens
 
     def _evaluate(self, batch: dict, stage: str) -> None:
-        loss, _, tokens = self._step(batch)
+        loss, tokens = self._step(batch)
         self.losses[stage].update(loss, tokens)  # weighted: the mean over tokens, whatever the batch sizes
 
     def _log_epoch(self, stage: str) -> float:
         loss = float(self.losses[stage].compute())
-        metrics = {f"{stage}/loss": loss, f"{stage}/ppl": math.exp(min(loss, 700.0))}  # 700: exp's float limit
+        metrics = {f"{stage}/loss": loss, f"{stage}/ppl": perplexity(loss)}
         if self.char_level:
             metrics[f"{stage}/bpc"] = loss / math.log(2)  # nats per character -> bits per character
         self.log_dict(metrics, prog_bar=stage == "val")

@@ -8,7 +8,6 @@ and test/chrf of the beam (test/bleu_greedy of greedy search) and the decoding s
 
 from __future__ import annotations
 
-import math
 import time
 
 import torch
@@ -20,7 +19,7 @@ from torchmetrics import MeanMetric
 from seqlab.decoding.hypothesis import SearchLimits
 from seqlab.decoding.translate_search import translation_search
 from seqlab.errors import SeqlabError
-from seqlab.tasks.base import SeqlabTask, checked_label_smoothing
+from seqlab.tasks.base import SeqlabTask, checked_label_smoothing, perplexity
 
 MONITORS = ("val/bleu", "val/chrf", "val/loss", "val/ppl")  # what a translation run can optimize
 
@@ -67,17 +66,17 @@ class TranslationTask(SeqlabTask):
         self.decode_seconds: dict[str, float] = {}
 
     # -- training --------------------------------------------------------------------------------------------
-    def _loss(self, batch: dict, label_smoothing: float = 0.0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Cross-entropy per target token (pads left out), and the logits and labels it came from."""
+    def _loss(self, batch: dict, label_smoothing: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+        """Cross-entropy per target token (pads left out), and the labels it came from."""
         tgt = batch["tgt_ids"]
         logits, _ = self.net(batch["src_ids"], batch["src_mask"], tgt[:, :-1])
         labels = tgt[:, 1:]
         loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), labels.reshape(-1), ignore_index=self.pad_id,
                                label_smoothing=label_smoothing)
-        return loss, logits, labels
+        return loss, labels
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
-        loss, _, labels = self._loss(batch, self.label_smoothing)
+        loss, labels = self._loss(batch, self.label_smoothing)
         tokens = int((labels != self.pad_id).sum())
         return self.record_training_step(loss, tokens, tokens)  # the loss is a mean over target tokens
 
@@ -85,14 +84,12 @@ class TranslationTask(SeqlabTask):
     def _teacher_forced(self, batch: dict, stage: str) -> None:
         """Plain cross-entropy (no label smoothing) averaged over target tokens, whatever the batch sizes, so that
         {stage}/ppl = exp({stage}/loss)."""
-        loss, _, labels = self._loss(batch)
+        loss, labels = self._loss(batch)
         self.eval_loss[stage].update(loss, weight=int((labels != self.pad_id).sum()))
         self.log(f"{stage}/loss", self.eval_loss[stage], on_epoch=True)
 
     def _log_perplexity(self, stage: str) -> None:
-        """exp of the epoch's token-mean loss: torchmetrics' Perplexity takes a second softmax, whose underflow on
-        a confident miss makes it inf."""
-        self.log(f"{stage}/ppl", math.exp(min(float(self.eval_loss[stage].compute()), 700.0)))
+        self.log(f"{stage}/ppl", perplexity(float(self.eval_loss[stage].compute())))
 
     def decode(self, src_ids: torch.Tensor, src_mask: torch.Tensor, beam_size: int):
         return translation_search(self.net, src_ids, src_mask, self.bos_id, self.eos_id, beam_size,

@@ -99,12 +99,12 @@ class MlflowTracker:
             print(f"warning: could not check for runs left RUNNING by a gone process ({type(err).__name__}: {err})",
                   file=sys.stderr)
 
-    def resume(self, run_id: str) -> str:
-        """Reopens a training run to continue it (seqlab.resume.resume_run checks that it can) and returns its run
-        folder. Metrics it already holds are not logged again, so each history goes on from where it stopped."""
+    def resume(self, run) -> str:
+        """Reopens a training run (an MLflow Run, read by seqlab.resume.resume_run, which checks that it can go on)
+        and returns its run folder. Metrics it already holds are not logged again, so each history goes on from
+        where it stopped."""
         client = self._client()
-        run = client.get_run(run_id)
-        run_dir = run.data.tags["run_dir"]
+        run_id, run_dir = run.info.run_id, run.data.tags["run_dir"]
         self.run_id, self.run_dir = run_id, run_dir
         self.logged_steps = {
             key: max(m.step for m in client.get_metric_history(run_id, key)) for key in run.data.metrics

@@ -56,10 +56,13 @@ def is_gone(identity: str, here: str | None = None) -> bool:
     return process_identity(int(pid)) != identity
 
 
-def runs_here(identity: str) -> bool:
-    """True when `identity` is a process running now on this host (the same pid, started at the same time)."""
+def running_pid(identity: str) -> int | None:
+    """The pid of `identity` when it is a process running now on this host (the same pid, started at the same
+    time); else None."""
     parts = identity.split("/")
-    return len(parts) == 5 and parts[3].isdigit() and process_identity(int(parts[3])) == identity
+    if len(parts) != 5 or not parts[3].isdigit():
+        return None
+    return int(parts[3]) if process_identity(int(parts[3])) == identity else None
 
 
 def end_orphaned_runs(client) -> list[str]:

@@ -20,6 +20,12 @@ HTTP_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_BA
 METRICS = "metric batch"  # what a queued batch of metrics is called
 
 
+def apply_http_defaults() -> None:
+    """HTTP_DEFAULTS for this process's MLflow client, where the environment does not set them already."""
+    for name, value in HTTP_DEFAULTS.items():
+        os.environ.setdefault(name, value)
+
+
 class Outbox:
     def __init__(self, tracking_uri: str, remote: bool):
         self.tracking_uri = tracking_uri
@@ -27,8 +33,7 @@ class Outbox:
         self.queue: list[tuple[str, Callable[[], object], int | None]] = []  # (what, call, step), in logged order
         self.failed_at: float | None = None
         if remote:
-            for name, value in HTTP_DEFAULTS.items():
-                os.environ.setdefault(name, value)
+            apply_http_defaults()
 
     def _quiet(self) -> bool:
         return self.failed_at is not None and time.monotonic() - self.failed_at < QUIET_SECONDS

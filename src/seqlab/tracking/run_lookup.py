@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shlex
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -110,11 +109,10 @@ def reading(tracking_uri: str) -> Iterator[None]:
     from mlflow.exceptions import MlflowException
 
     from seqlab.errors import SeqlabError
-    from seqlab.tracking.outbox import HTTP_DEFAULTS
+    from seqlab.tracking.outbox import apply_http_defaults
 
     if tracking_uri.startswith(("http://", "https://")):
-        for name, value in HTTP_DEFAULTS.items():
-            os.environ.setdefault(name, value)
+        apply_http_defaults()
     if tracking_uri.startswith("sqlite:///") and not Path(tracking_uri.removeprefix("sqlite:///")).is_file():
         raise SeqlabError(f"no MLflow store at {tracking_uri} (no such file); point MLFLOW_TRACKING_URI or "
                           "tracking_uri= at the store the runs went to")
