@@ -78,6 +78,18 @@ def test_trainer_presets(hydra_compose):
         assert hydra_compose([f"trainer={trainer}"]).trainer.use_distributed_sampler is False, trainer
 
 
+def test_the_trainer_arguments_users_reach_for_override_without_a_plus(hydra_compose, tmp_path):
+    from hydra.utils import instantiate
+    from lightning.pytorch.callbacks import Timer
+
+    cfg = hydra_compose(["trainer.max_time=00:00:01:30", "trainer.accumulate_grad_batches=4",
+                         "trainer.val_check_interval=0.5", "trainer.limit_train_batches=7"])
+    trainer = instantiate(cfg.trainer, logger=False, enable_progress_bar=False, default_root_dir=str(tmp_path))
+    assert (trainer.accumulate_grad_batches, trainer.val_check_interval, trainer.limit_train_batches) == (4, 0.5, 7)
+    timer = next(c for c in trainer.callbacks if isinstance(c, Timer))  # what stops training at max_time
+    assert timer.time_remaining() == 90
+
+
 def test_an_optimized_mode_against_its_metric_is_refused(hydra_compose):
     cfg = hydra_compose(["experiment=translate_attention", "optimized_metric=val/loss"])
     with pytest.raises(SeqlabError, match=r"optimized_metric=val/loss is better lower, but optimized_mode=max: "

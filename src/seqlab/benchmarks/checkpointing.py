@@ -39,7 +39,7 @@ def run(root: Path, minutes: float | None) -> Path:
     try:
         for preset in PRESETS:
             saves.clear()
-            overrides = [f"experiment={preset}", "trainer.max_epochs=1", f"+trainer.limit_train_batches={STEPS}",
+            overrides = [f"experiment={preset}", "trainer.max_epochs=1", f"trainer.limit_train_batches={STEPS}",
                          f"callbacks.periodic_checkpoint.every_n_train_steps={EVERY}",
                          "callbacks.rich_progress_bar=null"]
             result = train_preset(root, f"checkpointing-{preset}", overrides, minutes or 10.0, ("train/epoch_sec",))

@@ -25,7 +25,7 @@ def train_preset(
 
     limit = f"00:00:{int(minutes):02d}:{int(minutes % 1 * 60):02d}"
     run_dir = root / "outputs" / "bench" / "runs" / f"{name}-{datetime.now():%Y%m%d-%H%M%S}"
-    cfg = compose_train_config([*overrides, f"+trainer.max_time={limit}"], root, run_dir)
+    cfg = compose_train_config([*overrides, f"trainer.max_time={limit}"], root, run_dir)
     start = time.perf_counter()
     value = train(cfg)
     seconds = round(time.perf_counter() - start, 1)
