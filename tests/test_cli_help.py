@@ -12,6 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize("script, usage, option", [
+    ("train.py", "python pipelines/train.py [group=option ...]", "experiment: gpt2_finetune, gpt2_scratch"),
     ("predict.py", "python pipelines/predict.py run_id=<id>", "checkpoint: null"),
     ("generate.py", "python pipelines/generate.py run_id=<id> prompt=", "max_new_tokens: 200"),
     ("translate.py", "python pipelines/translate.py run_id=<id>", "beam_size: null"),
@@ -25,3 +26,13 @@ def test_help_shows_the_commands_own_usage(script, usage, option):
     assert done.returncode == 0, done.stderr
     assert usage in done.stdout and option in done.stdout
     assert "== Configuration groups ==" not in done.stdout  # Hydra's generic page, with train's groups
+
+
+def test_train_help_shows_examples_and_shell_completion():
+    done = subprocess.run([sys.executable, "pipelines/train.py", "--help"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert "python pipelines/train.py --multirun hparams_search=sentiment_lstm_optuna" in done.stdout
+    assert 'eval "$(python pipelines/train.py -sc install=bash)"' in done.stdout
+    completion = subprocess.run([sys.executable, "pipelines/train.py", "-sc", "install=bash"], cwd=ROOT,
+                                capture_output=True, text=True, timeout=120)
+    assert completion.returncode == 0 and "complete" in completion.stdout  # the script the eval installs
