@@ -149,3 +149,38 @@ def test_logger_csv_keeps_what_is_logged_outside_lightning(tmp_path):
     assert meta["params"] == {"model.width": "96", "data.sha256.train.conll": "ab12"}
     assert meta["tags"] == {"task": "ner", "stopped_by": "time limit"}
     assert (tmp_path / "csv" / "status").read_text() == "FINISHED\n"
+
+
+def test_experiments_open_on_training_runs_and_runs_show_their_command(tracking_uri, tmp_path, monkeypatch):
+    """The MLflow UI opens an experiment of kind custom_model_development on its runs (else on GenAI traces), and
+    its Source column shows mlflow.source.name; an experiment made before seqlab set the kind gets it too."""
+    from seqlab.tracking.mlflow_tracker import MlflowTracker
+    from seqlab.tracking.run_info import source_tags
+
+    monkeypatch.setattr("sys.argv", ["train.py", "experiment=sentiment_cnn", "seed=3"])
+    client = MlflowClient(tracking_uri)
+    older = client.create_experiment("made-before-the-kind")
+    for experiment in ("a-new-experiment", "made-before-the-kind"):
+        tracker = MlflowTracker(tracking_uri)
+        tracker.start(experiment, "run", {}, source_tags(), str(tmp_path / experiment))
+        tracker.end("FINISHED")
+        found = client.get_experiment_by_name(experiment)
+        assert found.tags["mlflow.experimentKind"] == "custom_model_development"
+        tags = client.get_run(tracker.run_id).data.tags
+        assert tags["mlflow.source.name"] == "train.py experiment=sentiment_cnn seed=3"
+        assert tags["mlflow.source.type"] == "LOCAL"
+    assert client.get_experiment_by_name("made-before-the-kind").experiment_id == older
+
+
+def test_loading_a_run_model_prints_no_download_bar(tracking_uri, monkeypatch):
+    """Commands print their own output: MLflow's artifact bar is off while a model loads, and back as it was."""
+    import os
+
+    seen = []
+    monkeypatch.setenv("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "true")
+    monkeypatch.setattr("mlflow.pyfunc.load_model",
+                        lambda uri: seen.append(os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"]))
+    client = MlflowClient(tracking_uri)
+    run = client.create_run(client.create_experiment("bar-check"))
+    load_run_model(tracking_uri, run.info.run_id)
+    assert seen == ["false"] and os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] == "true"

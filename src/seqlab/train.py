@@ -16,7 +16,7 @@ from seqlab.errors import SeqlabError
 from seqlab.resume import restore_datamodule, resume_checkpoint, resume_run
 from seqlab.run_context import hydra_choice, hydra_overrides, is_multirun
 from seqlab.tracking.params import data_file_params, environment_params, flatten_config
-from seqlab.tracking.run_info import command_line, experiment_name, git_commit, run_name
+from seqlab.tracking.run_info import command_line, experiment_name, git_commit, run_name, source_tags
 from seqlab.tracking.sweep import OBJECTIVE, sweep_tags
 from seqlab.tracking.tracker import NullTracker
 
@@ -40,6 +40,7 @@ def train(cfg: DictConfig) -> float | None:
         "git_commit": git_commit(cfg.paths.root_dir),
         "overrides": shlex.join(hydra_overrides())[:5000],
         "command": command_line()[:5000],
+        **source_tags(),
         "model": hydra_choice("model", cfg.model._target_.rsplit(".", 1)[-1]),
         "dataset": cfg.dataset.name,
         "task": task_name,

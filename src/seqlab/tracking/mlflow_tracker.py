@@ -12,6 +12,8 @@ from seqlab.tracking.orphaned_runs import end_orphaned_runs, process_tag
 from seqlab.tracking.outbox import Outbox
 
 PARAMS_PER_CALL = 100
+# the MLflow UI opens an experiment of this kind on its training runs (not on the GenAI traces overview)
+EXPERIMENT_TAGS = {"mlflow.experimentKind": "custom_model_development"}
 
 
 class MlflowTracker:
@@ -38,6 +40,9 @@ class MlflowTracker:
     def _experiment_id(self, client, name: str) -> str:
         found = client.get_experiment_by_name(name)
         if found is not None:
+            for key, value in EXPERIMENT_TAGS.items():  # experiments made before seqlab set the kind
+                if key not in found.tags:
+                    client.set_experiment_tag(found.experiment_id, key, value)
             return found.experiment_id
         location = None
         if self._local_store and self.artifact_root:
@@ -45,7 +50,7 @@ class MlflowTracker:
             root.mkdir(parents=True, exist_ok=True)
             location = root.as_uri()
         try:
-            return client.create_experiment(name, artifact_location=location)
+            return client.create_experiment(name, artifact_location=location, tags=EXPERIMENT_TAGS)
         except Exception:  # another process created it first
             found = client.get_experiment_by_name(name)
             if found is None:

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from seqlab.errors import SeqlabError
+from seqlab.tracking.run_artifacts import no_progress_bar
 
 LOCAL_STORE = "sqlite:///outputs/mlflow.db"  # conf/logger/mlflow.yaml's default
 
@@ -33,7 +34,8 @@ def _load(tracking_uri: str, run_id: str, load, what: str, kind: str):
     run = get_run(tracking_uri, run_id)
     mlflow.set_tracking_uri(tracking_uri)
     try:
-        return load(f"runs:/{run_id}/model")
+        with no_progress_bar():
+            return load(f"runs:/{run_id}/model")
     except (MlflowException, OSError):
         raise SeqlabError(
             f"run '{run_id}' ({run.info.status}) has no logged {what}; only a finished {kind} has one"
@@ -54,7 +56,8 @@ def run_model_folder(tracking_uri: str | None, run_id: str, option: str = "model
     run = get_run(tracking_uri, run_id)
     mlflow.set_tracking_uri(tracking_uri)
     try:
-        local = Path(mlflow.artifacts.download_artifacts(f"runs:/{run_id}/model"))
+        with no_progress_bar():
+            local = Path(mlflow.artifacts.download_artifacts(f"runs:/{run_id}/model"))
     except (MlflowException, OSError):
         raise SeqlabError(f"{option}=mlflow:{run_id}: run ({run.info.status}) has no logged model; "
                           f"give a finished training run's id") from None

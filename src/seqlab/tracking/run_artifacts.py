@@ -4,11 +4,27 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from seqlab.errors import SeqlabError
 
 PROGRESS_ENV = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
+
+
+@contextmanager
+def no_progress_bar() -> Iterator[None]:
+    """MLflow's artifact-download bar kept off the terminal a command prints its own output to."""
+    before = os.environ.get(PROGRESS_ENV)
+    os.environ[PROGRESS_ENV] = "false"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(PROGRESS_ENV, None)
+        else:
+            os.environ[PROGRESS_ENV] = before
 
 
 def download_run_folder(tracking_uri: str, run_id: str, artifact_path: str = "model") -> Path:
@@ -27,17 +43,11 @@ def download_run_folder(tracking_uri: str, run_id: str, artifact_path: str = "mo
             "has one"
         )
     target = Path(tempfile.mkdtemp(prefix=f"seqlab-{run_id[:8]}-"))
-    quiet = os.environ.get(PROGRESS_ENV)
-    os.environ[PROGRESS_ENV] = "false"  # no progress bar on the terminal the text streams to
     try:
-        local = mlflow.artifacts.download_artifacts(
-            run_id=run_id, artifact_path=artifact_path, dst_path=str(target), tracking_uri=tracking_uri
-        )
+        with no_progress_bar():
+            local = mlflow.artifacts.download_artifacts(
+                run_id=run_id, artifact_path=artifact_path, dst_path=str(target), tracking_uri=tracking_uri
+            )
     except (MlflowException, OSError) as err:
         raise SeqlabError(f"cannot fetch '{artifact_path}' of run '{run_id}': {err}".splitlines()[0]) from None
-    finally:
-        if quiet is None:
-            os.environ.pop(PROGRESS_ENV, None)
-        else:
-            os.environ[PROGRESS_ENV] = quiet
     return Path(local)
