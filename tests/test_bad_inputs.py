@@ -11,7 +11,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, run_under, write_sst2_layout
+from conftest import ROOT, pin_sha256, run_under, write_sst2_layout
 
 from seqlab.errors import SeqlabError
 from seqlab.train import train
@@ -130,6 +130,7 @@ def test_a_model_that_does_not_fit_the_dataset_lists_the_models_that_do(compose_
 def test_fetches_from_an_http_mirror(compose_cfg, tmp_path, monkeypatch):
     """The downloader takes SEQLAB_DATA_MIRROR as an http URL serving data/<dataset>/<file>."""
     served = write_sst2_layout(tmp_path / "served" / "sst2").parent
+    pin_sha256(monkeypatch, served / "sst2")
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -6,7 +6,7 @@ import socket
 from collections import Counter
 
 import pytest
-from conftest import needs_mirror, real_mirror
+from conftest import needs_mirror, pin_sha256, real_mirror
 
 from seqlab.data import download
 from seqlab.data.batching import LengthGroupedBatchSampler, pad_sequences
@@ -137,12 +137,38 @@ def test_a_mirror_folder_feeds_the_downloader_and_bad_files_are_refused(tmp_path
     mirror = tmp_path / "mirror"
     write((mirror / "sst2").mkdir(parents=True) or mirror / "sst2", "train.tsv", "sentence\tlabel\ngood \t1\n")
     write(mirror / "sst2", "dev.tsv", "text,label\n")
+    pin_sha256(monkeypatch, mirror / "sst2")
     monkeypatch.setenv("SEQLAB_DATA_MIRROR", str(mirror))
     folder = download.ensure_files("sst2", tmp_path / "data" / "sst2", ["train.tsv"])
     assert (folder / "train.tsv").read_text() == "sentence\tlabel\ngood \t1\n"
     with pytest.raises(SeqlabError, match=r"fetched sst2/dev.tsv .*its header is 'text,label'"):
         download.ensure_files("sst2", folder, ["train.tsv", "dev.tsv"])
     assert not (folder / "dev.tsv").exists() and not list(folder.glob(".*partial"))
+
+
+def test_a_changed_file_fails_its_sha256_check_naming_both_hashes(tmp_path, monkeypatch):
+    import hashlib
+
+    mirror = tmp_path / "mirror"
+    write((mirror / "sst2").mkdir(parents=True) or mirror / "sst2", "train.tsv", "sentence\tlabel\ngood \t1\n")
+    pin_sha256(monkeypatch, mirror / "sst2")
+    pinned = download.SHA256["sst2/train.tsv"]
+    write(mirror / "sst2", "train.tsv", "sentence\tlabel\ngood \t0\n")  # one label changed
+    changed = hashlib.sha256((mirror / "sst2" / "train.tsv").read_bytes()).hexdigest()
+    monkeypatch.setenv("SEQLAB_DATA_MIRROR", str(mirror))
+    with pytest.raises(SeqlabError, match=rf"fetched sst2/train.tsv from .*mirror/sst2/train.tsv, but its sha256 "
+                                          rf"is {changed}, not the {pinned} seqlab pins: the file is corrupted"):
+        download.ensure_files("sst2", tmp_path / "data" / "sst2", ["train.tsv"])
+    assert not (tmp_path / "data" / "sst2" / "train.tsv").exists()
+
+
+@needs_mirror
+def test_the_pinned_hashes_are_those_of_the_real_files():
+    import hashlib
+
+    for key, pinned in download.SHA256.items():
+        assert hashlib.sha256((real_mirror() / key).read_bytes()).hexdigest() == pinned, key
+    assert set(download.SHA256) == {f"{source}/{name}" for source, files in download.DATASETS.items() for name in files}
 
 
 def test_an_unreachable_origin_says_how_to_provide_the_file(tmp_path, monkeypatch):

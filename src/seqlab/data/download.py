@@ -1,7 +1,8 @@
 """Fetch the public datasets into data/<dataset>/<file>, from their origins or from a mirror, and check them.
 
 SEQLAB_DATA_MIRROR (a folder or an http(s) URL holding <dataset>/<file>, the layout written here) replaces the
-origins, for machines without internet. Files are written to a temporary name and renamed when whole.
+origins, for machines without internet. Downloads go through pooch, with a progress bar; every file must have the
+sha256 pinned below, and is written to a temporary name and renamed when whole.
 
     python -m seqlab.data.download [dataset ...] [--data-dir data]      (make data)
 """
@@ -10,12 +11,11 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import hashlib
 import io
 import os
 import sys
 import tempfile
-import urllib.error
-import urllib.request
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,7 +25,6 @@ from pathlib import Path
 from seqlab.errors import SeqlabError
 
 MIRROR_ENV = "SEQLAB_DATA_MIRROR"
-TIMEOUT = 60
 GITHUB = "https://raw.githubusercontent.com"
 
 
@@ -69,6 +68,26 @@ DATASETS: dict[str, dict[str, Origin]] = {
 }
 
 
+# sha256 of each file as written into data/<dataset>/ (after extraction): a changed or corrupted file is refused
+SHA256: dict[str, str] = {
+    "sst2/train.tsv": "48eac26399f8456935f81dd9e3a745c1430adb6c62e233ccfe22db4a0d15d1d1",
+    "sst2/dev.tsv": "54a9c12c77e402fc14d6a66a506f24d999f596b0176eb777c972cccc2f9cc4b0",
+    "tinyshakespeare/input.txt": "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed",
+    "multi30k/train.en": "460a15fbd157e34a7a9957ee388c1ca247fe47af3ef25fb50442af6c274e0fc6",
+    "multi30k/train.de": "2c2b73fd2b548fbcde3a875e0a78d6ee94d498bfdee6bd3eae3945779e9ddf72",
+    "multi30k/train.fr": "5925a3c18f1587b6b54b87743106e6e8ab93618edb6f65d19eac0621f853a10d",
+    "multi30k/val.en": "1f2a23d992769b5b3d209b0a10dd0b77c08cceb1f20dfb97ed0aafa49d107227",
+    "multi30k/val.de": "660e09eb7e1da2f856ea13ee5ad3cf6d36b3d5b0b733c857e94c5747a3dfc660",
+    "multi30k/val.fr": "5304e444d842e962b2dda4d816b70b22a1765b15401642b7ca37a67477e708dc",
+    "multi30k/test_2016_flickr.en": "399a4382932c1aadd3ceb9bef1008d388a64c76d4ae4e9d4728c6f4301cac182",
+    "multi30k/test_2016_flickr.de": "4be6b5b3236b79c25475c6bb829800a7ce559e9ba7a1f6c2394fe4d40be46d16",
+    "multi30k/test_2016_flickr.fr": "cb3160d69b002bb638e66cc7612fcd56cb0af82eadc9c142dedc438afb885ef6",
+    "wnut17/train.conll": "707d8fbadf7ab186e7998fdcbea41470d25d0a453049f531d0c8d0c810a8d8cb",
+    "wnut17/dev.conll": "e053b752b8155113ca66e7db08af5f2f5f43ab993694e4774f1ec5bad42312d8",
+    "wnut17/test.conll": "2aa79b764e56ec9264a1b30fdd9b70195bd00ff400b62edd8f399d5f13c178f0",
+}
+
+
 def ensure_files(source: str | None, data_dir: str | Path, files: list[str]) -> Path:
     """data_dir holding `files`: those missing are fetched when `source` names a public dataset."""
     data_dir = Path(data_dir).expanduser()
@@ -99,10 +118,14 @@ def fetch(source: str, name: str, data_dir: Path) -> Path:
         raise SeqlabError(f"{source} has no file '{name}'; its files: {', '.join(DATASETS[source])}")
     mirror = os.environ.get(MIRROR_ENV)
     data = _from_mirror(mirror, source, name, data_dir) if mirror else _from_origin(source, name, data_dir)
+    where = f"{mirror.rstrip('/')}/{source}/{name}" if mirror else DATASETS[source][name].url
     problem = check(source, name, data)
     if problem:
-        raise SeqlabError(f"fetched {source}/{name} from {mirror or DATASETS[source][name].url}, but {problem}; "
-                          f"nothing was written to {data_dir}")
+        raise SeqlabError(f"fetched {source}/{name} from {where}, but {problem}; nothing was written to {data_dir}")
+    digest, pinned = hashlib.sha256(data).hexdigest(), SHA256[f"{source}/{name}"]
+    if digest != pinned:
+        raise SeqlabError(f"fetched {source}/{name} from {where}, but its sha256 is {digest}, not the {pinned} seqlab "
+                          f"pins: the file is corrupted or changed; nothing was written to {data_dir}")
     target = data_dir / name
     partial = target.with_name(f".{name}.partial")
     partial.write_bytes(data)
@@ -119,13 +142,16 @@ def _from_mirror(mirror: str, source: str, name: str, data_dir: Path) -> bytes:
         if not path.is_file():
             raise SeqlabError(f"cannot fetch {where}: no such file in the mirror; {hint}")
         return path.read_bytes()
+    from requests import HTTPError
+
     try:
         return _get(where)
-    except urllib.error.HTTPError as err:
-        reason = "no such file in the mirror" if err.code == 404 else f"HTTP {err.code}"
+    except HTTPError as err:
+        code = err.response.status_code
+        reason = "no such file in the mirror" if code == 404 else f"HTTP {code}"
         raise SeqlabError(f"cannot fetch {where}: {reason}; {hint}") from None
     except OSError as err:
-        raise SeqlabError(f"cannot fetch {where}: {getattr(err, 'reason', err)}; {hint}") from None
+        raise SeqlabError(f"cannot fetch {where}: {err}; {hint}") from None
 
 
 def _from_origin(source: str, name: str, data_dir: Path) -> bytes:
@@ -134,7 +160,7 @@ def _from_origin(source: str, name: str, data_dir: Path) -> bytes:
         return origin.extract(_get(origin.url))
     except (OSError, zipfile.BadZipFile, KeyError, EOFError) as err:
         raise SeqlabError(
-            f"cannot fetch {source}/{name} from {origin.url} ({getattr(err, 'reason', err)}); download it by hand "
+            f"cannot fetch {source}/{name} from {origin.url} ({type(err).__name__}); download it by hand "
             f"into {data_dir}/, or set {MIRROR_ENV} to a folder or URL holding {source}/{name}"
         ) from None
 
@@ -158,10 +184,14 @@ def check(source: str, name: str, data: bytes) -> str | None:
     return None
 
 
-@cache
+@cache  # an archive holding several files (SST-2's zip) is downloaded once a process
 def _get(url: str) -> bytes:
-    with urllib.request.urlopen(url, timeout=TIMEOUT) as response:
-        return response.read()
+    """The bytes at url, downloaded by pooch with a progress bar on stderr."""
+    import pooch
+
+    pooch.get_logger().setLevel("WARNING")  # the bar says what is downloading; not the temporary file it goes to
+    with tempfile.TemporaryDirectory(prefix="seqlab-download-") as folder:
+        return Path(pooch.retrieve(url, known_hash=None, path=folder, progressbar=True)).read_bytes()
 
 
 def main(argv: list[str] | None = None) -> None:
