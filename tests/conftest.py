@@ -163,11 +163,12 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_mlflow_server(folder: Path):
-    """A real MLflow tracking server (SQLite backend) on a free 127.0.0.1 port: yields (url, process)."""
+def running_mlflow_server(folder: Path, backend: str | None = None):
+    """A real MLflow tracking server (SQLite backend unless `backend` names another) on a free 127.0.0.1 port:
+    yields (url, process)."""
     port = free_port()
     command = [
-        sys.executable, "-m", "mlflow", "server", "--backend-store-uri", f"sqlite:///{folder}/mlflow.db",
+        sys.executable, "-m", "mlflow", "server", "--backend-store-uri", backend or f"sqlite:///{folder}/mlflow.db",
         "--artifacts-destination", str(folder / "artifacts"), "--host", "127.0.0.1", "--port", str(port),
         "--workers", "1",
     ]
