@@ -224,7 +224,7 @@ def test_the_sweep_benchmark_refuses_a_sweep_whose_trials_failed(tmp_path, monke
 
     monkeypatch.setattr(sweeps.subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(
         a, 0, "", "error: data dir data/sst2 does not exist; set dataset.data_dir\n"))
-    monkeypatch.setattr("seqlab.tracking.run_lookup.latest_sweep_id", lambda uri: "s")
+    monkeypatch.setattr("seqlab.tracking.run_lookup.sweep_ids_since", lambda uri, since: ["s"])
     monkeypatch.setattr("seqlab.tracking.run_lookup.sweep_trials",
                         lambda uri, sweep: [{"run_id": str(i), "status": "FAILED"} for i in range(4)])
     with pytest.raises(SeqlabError, match=r"did not finish its 4 trials \(0 finished, exit status 0\); a trial said: "

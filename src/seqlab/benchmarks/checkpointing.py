@@ -43,24 +43,32 @@ def run(root: Path, minutes: float | None) -> Path:
                          f"callbacks.periodic_checkpoint.every_n_train_steps={EVERY}",
                          "callbacks.rich_progress_bar=null"]
             result = train_preset(root, f"checkpointing-{preset}", overrides, minutes or 10.0, ("train/epoch_sec",))
-            if not saves or saves[-1][0] != STEPS:
-                raise SeqlabError(f"{preset} did not reach step {STEPS} (periodic saves at steps "
-                                  f"{[step for step, _ in saves]}); give it more time with --minutes")
-            # train/epoch_sec ends with the last training step: it holds the saves made before it, not the one
-            # made after it (at step STEPS)
-            inside = sum(seconds for step, seconds in saves if step < STEPS)
-            step_sec = (result["history"]["train/epoch_sec"][0] - inside) / STEPS
-            per_checkpoint = sum(seconds for _, seconds in saves) / len(saves)
+            epoch_sec = result.get("history", {}).get("train/epoch_sec", [])
+            results[preset] = summarize(preset, saves, epoch_sec, default_every)
             checkpoint = max(Path(result["run_dir"], "checkpoints").glob("step*.ckpt"), key=lambda p: p.stat().st_mtime)
-            results[preset] = {
-                "checkpoints": len(saves),
-                "seconds_per_checkpoint": round(per_checkpoint, 3),
-                "checkpoint_mb": round(checkpoint.stat().st_size / 2**20, 1),
-                "seconds_per_step": round(step_sec, 4),
-                "every_n_steps": EVERY,
-                "share_of_training": round(per_checkpoint / (EVERY * step_sec), 4),
-                f"share_at_default_interval_{default_every}": round(per_checkpoint / (default_every * step_sec), 4),
-            }
+            results[preset]["checkpoint_mb"] = round(checkpoint.stat().st_size / 2**20, 1)
     finally:
         ModelCheckpoint._save_checkpoint = original
     return write_report(root, "checkpointing", {"steps": STEPS, "presets": results})
+
+
+def summarize(case: str, saves: list[tuple[int, float]], epoch_sec: list[float], default_every: int) -> dict:
+    """Seconds per checkpoint and its share of the training time, from the periodic saves ((step, seconds) each)
+    and the one epoch's train/epoch_sec."""
+    if not saves or saves[-1][0] != STEPS or len(epoch_sec) != 1:
+        raise SeqlabError(f"{case} did not train its one epoch of {STEPS} steps (periodic saves at steps "
+                          f"{[step for step, _ in saves]}, {len(epoch_sec)} epochs logged); give it more time with "
+                          "--minutes")
+    # train/epoch_sec ends with the last training step: it holds the saves made before it, not the one made after
+    # it (at step STEPS)
+    inside = sum(seconds for step, seconds in saves if step < STEPS)
+    step_sec = (epoch_sec[0] - inside) / STEPS
+    per_checkpoint = sum(seconds for _, seconds in saves) / len(saves)
+    return {
+        "checkpoints": len(saves),
+        "seconds_per_checkpoint": round(per_checkpoint, 3),
+        "seconds_per_step": round(step_sec, 4),
+        "every_n_steps": EVERY,
+        "share_of_training": round(per_checkpoint / (EVERY * step_sec), 4),
+        f"share_at_default_interval_{default_every}": round(per_checkpoint / (default_every * step_sec), 4),
+    }

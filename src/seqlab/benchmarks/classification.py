@@ -1,7 +1,9 @@
-"""SST-2 benchmark: dev accuracy of each sentiment preset within a training budget, and the epoch time of
+"""SST-2 benchmark: test accuracy (the held-out rows; dev chose the checkpoint and stopped training, so its best
+accuracy is reported beside, not judged) of each sentiment preset within a training budget, and the epoch time of
 models built like the course's Keras baselines (embedding 64 + LSTM 64; Conv1D 32 filters of width 3; no dropout
-layers; vocabulary 20k, sentences cut to 50 tokens, batch 64): the fastest of EPOCHS epochs, as timings on a
-shared machine vary from run to run.
+layers; vocabulary 20k, sentences cut to 50 tokens, batch 64): the fastest of EPOCHS whole epochs, as timings on a
+shared machine vary from run to run (an epoch cut by the time limit is no epoch; fewer than EPOCHS whole ones fail
+the case).
 
     python pipelines/benchmark.py classification [--minutes 10]
 """
@@ -10,9 +12,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from seqlab.benchmarks.runner import train_preset, write_report
+from seqlab.benchmarks.runner import held_out, train_preset, whole_epochs, write_report
+from seqlab.errors import SeqlabError
 
-TARGETS = {"sentiment_lstm": 0.85, "sentiment_cnn": 0.83, "sentiment_rnn": 0.83}
+TARGETS = {"sentiment_lstm": 0.85, "sentiment_cnn": 0.83, "sentiment_rnn": 0.83}  # test/acc
 
 # The course's Keras models on the same data and machines: dev accuracy and seconds per epoch.
 KERAS_BASELINES = {
@@ -47,22 +50,32 @@ def run(root: Path, minutes: float | None) -> Path:
     for preset, target in TARGETS.items():
         overrides = [f"experiment={preset}", "callbacks.rich_progress_bar=null"]
         result = train_preset(root, preset, overrides, minutes, ("train/epoch_sec", "val/acc"))
-        result.update(target=target, met=result["value"] >= target)
-        presets[preset] = result
+        presets[preset] = {**result, **held_out(preset, result, "test/acc", target)}
     speed = {}
     for name, overrides in COURSE_SIZED.items():
         overrides = [*overrides, *COMMON, f"trainer.max_epochs={EPOCHS}", "callbacks.early_stopping=null",
                      "callbacks.rich_progress_bar=null"]
         result = train_preset(root, name, overrides, minutes, ("train/epoch_sec",))
-        epoch_sec = round(min(result["history"]["train/epoch_sec"]), 2)
-        baseline = KERAS_BASELINES[name]
-        speed[name] = {
-            **result,
-            "epoch_sec": epoch_sec,
-            "keras_epoch_sec": baseline["epoch_sec"],
-            "keras_dev_acc": baseline["dev_acc"],
-            "ratio_to_keras": round(epoch_sec / baseline["epoch_sec"], 3),
-            "met": epoch_sec <= baseline["epoch_sec"] / 2,
-        }
-    return write_report(root, "classification", {"dataset": "sst2 (dev)", "presets": presets, "epoch_time": speed})
+        speed[name] = {**result, **epoch_time(name, result)}
+    return write_report(root, "classification", {"dataset": "sst2 (test: 5% of train held out; dev beside)",
+                                                 "presets": presets, "epoch_time": speed})
+
+
+def epoch_time(case: str, result: dict) -> dict:
+    """The fastest of the case's whole epochs against its Keras baseline (met at half its epoch time or less)."""
+    history, steps = result.get("history", {}), result.get("history_steps", {})
+    seconds = whole_epochs(history.get("train/epoch_sec", []), steps.get("train/epoch_sec", []))
+    if len(seconds) < EPOCHS:
+        raise SeqlabError(f"{case} trained {len(seconds)} whole epochs of the {EPOCHS} asked (the time limit cut "
+                          "it, or its run was not found); give it more time with --minutes")
+    epoch_sec = round(min(seconds), 2)
+    baseline = KERAS_BASELINES[case]
+    return {
+        "epoch_sec": epoch_sec,
+        "whole_epochs": len(seconds),
+        "keras_epoch_sec": baseline["epoch_sec"],
+        "keras_dev_acc": baseline["dev_acc"],
+        "ratio_to_keras": round(epoch_sec / baseline["epoch_sec"], 3),
+        "met": epoch_sec <= baseline["epoch_sec"] / 2,
+    }
 

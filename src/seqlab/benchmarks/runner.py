@@ -8,18 +8,22 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
+from itertools import pairwise
 from pathlib import Path
 
 import torch
 
 from seqlab.compose import compose_train_config
+from seqlab.errors import SeqlabError
+from seqlab.metric_direction import direction
 
 
 def train_preset(
     root: Path, name: str, overrides: list[str], minutes: float, histories: tuple[str, ...] = ()
 ) -> dict:
     """Trains with `overrides` (tracked in MLflow like any run) for at most `minutes`; returns the figures:
-    the optimized metric's best value, wall time, the run's final metrics and the `histories` asked for."""
+    the optimized metric's best value, wall time, the run's final metrics and the `histories` asked for (with the
+    steps each value was logged at)."""
     from seqlab.tracking.run_lookup import run_record
     from seqlab.train import train
 
@@ -32,6 +36,44 @@ def train_preset(
     record = run_record(cfg.logger.tracking_uri, str(run_dir), histories) if "tracking_uri" in cfg.logger else {}
     return {"preset": name, "overrides": overrides, "optimized_metric": cfg.optimized_metric, "value": value,
             "wall_seconds": seconds, "run_dir": str(run_dir), **record}
+
+
+def final_metric(case: str, result: dict, key: str) -> float:
+    """The last `key` the case's run logged; a run that was not found, or that did not log it, is an error naming
+    the case (never a 0 that would read as measured)."""
+    value = result.get("metrics", {}).get(key)
+    if value is None:
+        found = f"its run {result['run_id']}" if "run_id" in result else "no MLflow run found"
+        raise SeqlabError(f"{case} has no {key} ({found} for {result.get('run_dir')}); see the run's log in that "
+                          "folder")
+    return value
+
+
+def held_out(case: str, result: dict, key: str, target: float) -> dict:
+    """The case judged on its held-out test figure `key` against `target` (in the key's direction), with the best
+    validation value beside it: the validation split chose the checkpoint and stopped training, so it is not a
+    fair score."""
+    test = final_metric(case, result, key)
+    return {
+        f"best_{result['optimized_metric'].replace('/', '_')}": round(result["value"], 4),
+        key.replace("/", "_"): round(test, 4),
+        "target": target,
+        "met": test >= target if direction(key) == "max" else test <= target,
+    }
+
+
+def epoch_batches(steps: list[int]) -> list[int]:
+    """Batches in each epoch, from the steps its once-an-epoch figures were logged at: Lightning logs them at the
+    count of batches trained so far less one (the step of the epoch's last batch)."""
+    return [after - before for before, after in pairwise([-1, *steps])]
+
+
+def whole_epochs(values: list[float], steps: list[int]) -> list[float]:
+    """The values of the epochs that trained all their batches: trainer.max_time can cut only the last epoch, and
+    Lightning still logs that fragment, with fewer batches than the whole ones (of two or more epochs, the largest
+    is whole; a lone epoch cannot be told from a fragment, so ask for two or more)."""
+    batches = epoch_batches(steps)
+    return [value for value, count in zip(values, batches, strict=True) if count == max(batches)]
 
 
 THREADS = 2  # torch threads in the suites that pin them: the benchmark's machine has 2 CPU cores

@@ -4,7 +4,8 @@
 Runs the same 4-trial grid (model=lstm,cnn seed=1,2, one epoch on TRAIN_ROWS rows of SST-2, so that each trial
 trains for seconds, not milliseconds) through pipelines/train.py with the basic launcher (one trial at a time, in
 one process) and with joblib n_jobs=2 (two worker processes, each limited by joblib to cores // n_jobs threads),
-into outputs/bench/sweeps.db. The overhead per trial (wall time less training time) comes from the one-at-a-time
+into outputs/bench/sweeps.db; each launcher's figures come from the one sweep it started (by its id), never an
+older sweep of that store. The overhead per trial (wall time less training time) comes from the one-at-a-time
 run only: with 2 trials at once, training times overlap and no longer add up to a share of the wall time.
 """
 
@@ -28,7 +29,7 @@ LAUNCHERS = {"basic": [], "joblib_2": ["hydra/launcher=joblib", "hydra.launcher.
 
 def run(root: Path, minutes: float | None) -> Path:
     """`minutes` is not used: each trial trains one epoch."""
-    from seqlab.tracking.run_lookup import latest_sweep_id, sweep_trials
+    from seqlab.tracking.run_lookup import sweep_ids_since, sweep_trials
 
     store = root / "outputs" / "bench" / "sweeps.db"
     store.parent.mkdir(parents=True, exist_ok=True)
@@ -36,11 +37,11 @@ def run(root: Path, minutes: float | None) -> Path:
     env = {**os.environ, "MLFLOW_TRACKING_URI": uri}
     results = {}
     for name, launcher in LAUNCHERS.items():
-        start = time.perf_counter()
+        started, start = time.time(), time.perf_counter()
         done = subprocess.run([sys.executable, str(root / "pipelines" / "train.py"), *GRID, *launcher],
                               cwd=root, env=env, capture_output=True, text=True)
         wall = time.perf_counter() - start
-        trials = sweep_trials(uri, latest_sweep_id(uri)) if done.returncode == 0 else []  # the newest: this one
+        trials = sweep_trials(uri, this_sweep(sweep_ids_since(uri, started), name)) if done.returncode == 0 else []
         failed = [t for t in trials if t["status"] != "FINISHED"]
         if done.returncode != 0 or len(trials) != TRIALS or failed:
             said = [line for line in done.stderr.splitlines() if line.startswith("error:")]
@@ -50,6 +51,16 @@ def run(root: Path, minutes: float | None) -> Path:
         train = [sum(_history(uri, t["run_id"], "train/epoch_sec")) for t in trials]
         results[name] = {"trials": len(trials), "wall_seconds": wall, "train_seconds": sum(train)}
     return write_report(root, "sweeps", {"grid": GRID, "tracking_uri": uri, **summarize(results)})
+
+
+def this_sweep(started: list[str], launcher: str) -> str:
+    """The id of the one sweep started while the launcher ran (the store may hold older sweeps, never to be read
+    as this one)."""
+    if len(started) != 1:
+        raise SeqlabError(f"the sweep with the {launcher} launcher should have started one sweep in the store, and "
+                          f"{len(started)} started meanwhile ({', '.join(started) or 'none'}); let no other sweep "
+                          "log to outputs/bench/sweeps.db while the benchmark runs")
+    return started[0]
 
 
 def summarize(results: dict[str, dict]) -> dict:

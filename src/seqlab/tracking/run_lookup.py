@@ -15,7 +15,8 @@ def parse_overrides(text: str) -> dict[str, str]:
 
 
 def run_record(tracking_uri: str, run_dir: str, histories: tuple[str, ...] = ()) -> dict:
-    """{run_id, status, metrics (last values), history: {key: [values by step]}} of the run logged from run_dir."""
+    """{run_id, status, metrics (last values), history: {key: [values by step]}, history_steps: {key: [their
+    steps]}} of the run logged from run_dir."""
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(tracking_uri)
@@ -24,14 +25,13 @@ def run_record(tracking_uri: str, run_dir: str, histories: tuple[str, ...] = ())
     if not runs:
         return {}
     run = runs[0]
+    logged = {key: sorted(client.get_metric_history(run.info.run_id, key), key=lambda m: m.step) for key in histories}
     return {
         "run_id": run.info.run_id,
         "status": run.info.status,
         "metrics": dict(run.data.metrics),
-        "history": {
-            key: [m.value for m in sorted(client.get_metric_history(run.info.run_id, key), key=lambda m: m.step)]
-            for key in histories
-        },
+        "history": {key: [m.value for m in metrics] for key, metrics in logged.items()},
+        "history_steps": {key: [m.step for m in metrics] for key, metrics in logged.items()},
     }
 
 
@@ -84,14 +84,15 @@ def experiment_runs(tracking_uri: str, experiment: str, sweep: str | None = None
     ]
 
 
-def latest_sweep_id(tracking_uri: str) -> str:
-    """The sweep_id of the newest sweep parent run in the store."""
+def sweep_ids_since(tracking_uri: str, since: float) -> list[str]:
+    """The sweep_id of every sweep parent run in the store that started at or after `since` (seconds since the
+    epoch, as time.time gives)."""
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(tracking_uri)
     experiments = [e.experiment_id for e in client.search_experiments()]
-    [parent] = client.search_runs(experiments, "tags.sweep = 'parent'", order_by=["start_time DESC"], max_results=1)
-    return parent.data.tags["sweep_id"]
+    query = f"tags.sweep = 'parent' and attributes.start_time >= {int(since * 1000)}"
+    return [parent.data.tags["sweep_id"] for parent in client.search_runs(experiments, query)]
 
 
 def metric_history(tracking_uri: str, run_id: str, key: str) -> list[tuple[int, float]]:
