@@ -88,11 +88,8 @@ def scatter_png(points: list[tuple[str, float]], param: str, metric: str, path: 
 def attention_heatmap_png(weights, source_tokens: list[str], target_tokens: list[str], path: str | Path,
                           title: str = "") -> Path:
     """A translation's attention weights [target tokens, source tokens]: source along x, target down y."""
-    rows = [[float(x) for x in row] for row in weights]
     fig, ax = plt.subplots(figsize=(max(4.0, 0.4 * len(source_tokens) + 2), max(3.0, 0.35 * len(target_tokens) + 1.5)))
-    image = ax.imshow(rows, cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
-    ax.set_xticks(range(len(source_tokens)), source_tokens, rotation=60, ha="right", fontsize=8)
-    ax.set_yticks(range(len(target_tokens)), target_tokens, fontsize=8)
+    image = _attention_image(ax, weights, source_tokens, target_tokens)
     ax.set_xlabel("source")
     ax.set_ylabel("translation")
     ax.set_title(title[:90], fontsize=8)
@@ -101,3 +98,34 @@ def attention_heatmap_png(weights, source_tokens: list[str], target_tokens: list
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return Path(path)
+
+
+def self_attention_heads_png(heads, tokens: list[str], path: str | Path, title: str = "") -> Path:
+    """One layer's self-attention weights [heads, tokens, tokens]: a heatmap per head, four heads to a row, the keys
+    (attended to) along x and the queries (attending) down y."""
+    columns = min(4, len(heads))
+    rows = -(-len(heads) // columns)
+    side = max(2.5, 0.18 * len(tokens) + 1.5)
+    fig, axes = plt.subplots(rows, columns, figsize=(side * columns + 1, side * rows + 0.5), squeeze=False,
+                             layout="constrained")
+    for ax in axes.flat[len(heads):]:
+        ax.axis("off")
+    for number, (ax, weights) in enumerate(zip(axes.flat, heads, strict=False), start=1):
+        image = _attention_image(ax, weights, tokens, tokens)
+        ax.set_title(f"head {number}", fontsize=8)
+    fig.suptitle(title[:90], fontsize=9)
+    fig.supxlabel("attended to (keys)", fontsize=8)
+    fig.supylabel("attending (queries)", fontsize=8)
+    fig.colorbar(image, ax=axes, fraction=0.02)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return Path(path)
+
+
+def _attention_image(ax, weights, x_tokens: list[str], y_tokens: list[str]):
+    """Weights in [0, 1] as a heatmap on `ax`, a token at each tick."""
+    rows = [[float(x) for x in row] for row in weights]
+    image = ax.imshow(rows, cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
+    ax.set_xticks(range(len(x_tokens)), x_tokens, rotation=60, ha="right", fontsize=8)
+    ax.set_yticks(range(len(y_tokens)), y_tokens, fontsize=8)
+    return image
