@@ -23,10 +23,13 @@ ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "conf"
 
 
+MIRROR_ENV = os.environ.get("SEQLAB_DATA_MIRROR")  # read once here: _clean_env removes it from every test
+
+
 def real_mirror() -> Path | None:
-    """The real datasets: SEQLAB_DATA_MIRROR if it is a folder, else ../shared/data beside the checkout."""
-    env = os.environ.get("SEQLAB_DATA_MIRROR")
-    for candidate in (env, ROOT.parent / "shared" / "data"):
+    """The real datasets: SEQLAB_DATA_MIRROR (as the session started with it) if it is a folder, else
+    ../shared/data beside the checkout."""
+    for candidate in (MIRROR_ENV, ROOT.parent / "shared" / "data"):
         if candidate and "://" not in str(candidate) and Path(candidate).is_dir():
             return Path(candidate)
     return None
