@@ -79,6 +79,20 @@ def run_under(tracking_uri: str, folder: Path):
     return runs[0]
 
 
+def kept_checkpoint(run_dir: Path) -> Path:
+    """The checkpoint a run kept as its best (model_checkpoint's epochNN.ckpt): the weights its test split scores."""
+    [path] = (run_dir / "checkpoints").glob("epoch*.ckpt")
+    return path
+
+
+def history_values(tracking_uri: str, run, key: str) -> list[float]:
+    """Every value a run logged for `key`, by step."""
+    from mlflow.tracking import MlflowClient
+
+    history = MlflowClient(tracking_uri).get_metric_history(run.info.run_id, key)
+    return [m.value for m in sorted(history, key=lambda m: m.step)]
+
+
 @pytest.fixture
 def compose_cfg(tmp_path, tracking_uri):
     """compose_cfg(overrides) -> the train config, as `python pipelines/train.py <overrides>` would build it,
