@@ -85,7 +85,7 @@ def test_each_preset_lands_a_finished_run(preset, compose_cfg, multi30k_dir, tra
 
 def test_overfit_translates_its_pairs_back_exactly(compose_cfg, multi30k_dir, tmp_path):
     """debug=overfit on 20 pairs: the tiny attention model must learn them by heart."""
-    value = train(compose_cfg([
+    train(compose_cfg([
         "experiment=translate_attention", "debug=overfit", "logger=none", "trainer.max_epochs=80",
         "model.optimizer.lr=0.01", "model.net.dropout=0.0", "model.label_smoothing=0.0", "model.scheduler=null",
         "model.heatmap_sentences=0", *TINY[:4],
@@ -94,7 +94,6 @@ def test_overfit_translates_its_pairs_back_exactly(compose_cfg, multi30k_dir, tm
     translator = Translator.from_bundle(tmp_path / "run" / "model")
     translations = translator.translate([en for en, _, _ in triples], beam_size=1)
     assert [t.text for t in translations] == [fr for _, fr, _ in triples]
-    assert 0.0 <= value <= 100.0  # val/bleu, on val pairs it never saw
 
 
 def make(target: str, args: str, tracking_uri: str) -> subprocess.CompletedProcess:
