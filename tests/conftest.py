@@ -23,10 +23,13 @@ ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "conf"
 
 
+MIRROR_ENV = os.environ.get("SEQLAB_DATA_MIRROR")  # read once here: _clean_env removes it from every test
+
+
 def real_mirror() -> Path | None:
-    """The real datasets: SEQLAB_DATA_MIRROR if it is a folder, else ../shared/data beside the checkout."""
-    env = os.environ.get("SEQLAB_DATA_MIRROR")
-    for candidate in (env, ROOT.parent / "shared" / "data"):
+    """The real datasets: SEQLAB_DATA_MIRROR (as the session started with it) if it is a folder, else
+    ../shared/data beside the checkout."""
+    for candidate in (MIRROR_ENV, ROOT.parent / "shared" / "data"):
         if candidate and "://" not in str(candidate) and Path(candidate).is_dir():
             return Path(candidate)
     return None
@@ -74,6 +77,20 @@ def run_under(tracking_uri: str, folder: Path):
     runs = client.search_runs(experiments, f"tags.run_dir LIKE '{folder}/%'")
     assert len(runs) == 1, [r.data.tags.get("run_dir") for r in runs]
     return runs[0]
+
+
+def kept_checkpoint(run_dir: Path) -> Path:
+    """The checkpoint a run kept as its best (model_checkpoint's epochNN.ckpt): the weights its test split scores."""
+    [path] = (run_dir / "checkpoints").glob("epoch*.ckpt")
+    return path
+
+
+def history_values(tracking_uri: str, run, key: str) -> list[float]:
+    """Every value a run logged for `key`, by step."""
+    from mlflow.tracking import MlflowClient
+
+    history = MlflowClient(tracking_uri).get_metric_history(run.info.run_id, key)
+    return [m.value for m in sorted(history, key=lambda m: m.step)]
 
 
 @pytest.fixture

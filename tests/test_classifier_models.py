@@ -40,8 +40,19 @@ def test_any_number_of_classes(name, classes):
     net = NETS[name](classes)
     logits = net(*pad_sequences([[1, 2], [3]], PAD))
     assert logits.shape == (2, classes)
-    logits.sum().backward()  # gradients flow
-    assert net.embedding.weight.grad is not None
+
+
+@pytest.mark.parametrize("name", NETS)
+def test_gradients_reach_every_weight_and_never_the_padding_embedding(name):
+    torch.manual_seed(0)
+    net = NETS[name](3)
+    ids, mask = pad_sequences([[1, 2, 3], [4]], PAD)
+    torch.nn.functional.cross_entropy(net(ids, mask), torch.tensor([0, 2])).backward()
+    for weight_name, weight in net.named_parameters():
+        assert weight.grad is not None and weight.grad.abs().sum() > 0, weight_name
+    rows = net.embedding.weight.grad.abs().sum(-1)
+    assert torch.all(rows[[1, 2, 3, 4]] > 0)  # every token of the batch
+    assert torch.all(rows[PAD] == 0) and torch.all(rows[5:] == 0)  # the pads, and tokens absent from the batch
 
 
 def test_last_pooling_equals_the_packed_final_state():

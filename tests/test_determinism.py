@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from conftest import run_under
 from mlflow.tracking import MlflowClient
 
 from seqlab.errors import SeqlabError
@@ -14,23 +15,19 @@ from seqlab.train import train
 KEYS = ("train/loss", "val/loss", "val/acc", "val/f1", "test/acc", "test/f1")
 
 
-def last_run(tracking_uri: str):
-    client = MlflowClient(tracking_uri)
-    experiment = client.get_experiment_by_name("sst2-classification")
-    return client.search_runs([experiment.experiment_id], order_by=["start_time DESC"], max_results=1)[0]
-
-
 def history(tracking_uri: str, run_id: str) -> dict:
     client = MlflowClient(tracking_uri)
     return {k: [(m.step, m.value) for m in client.get_metric_history(run_id, k)] for k in KEYS}
 
 
-def test_the_same_seed_gives_the_same_metrics(compose_cfg, sst2_dir, tracking_uri):
+def test_the_same_seed_gives_the_same_metrics(compose_cfg, sst2_dir, tracking_uri, tmp_path):
     overrides = ["debug=smoke", "trainer.max_epochs=2", "model.net.dropout=0.3", "seed=7"]
     runs = []
-    for _ in range(2):
-        train(compose_cfg(overrides))
-        runs.append(last_run(tracking_uri))
+    for folder in (tmp_path / "first", tmp_path / "second"):
+        cfg = compose_cfg(overrides)
+        cfg.paths.output_dir = str(folder / "run")
+        train(cfg)
+        runs.append(run_under(tracking_uri, folder))
     assert runs[0].info.run_id != runs[1].info.run_id  # two runs, not the same one read twice
     first, second = (history(tracking_uri, r.info.run_id) for r in runs)
     assert first == second and all(first[k] for k in KEYS)
@@ -46,7 +43,7 @@ def test_the_same_seed_gives_the_same_metrics(compose_cfg, sst2_dir, tracking_ur
 
 
 def test_a_nan_loss_stops_the_run_naming_the_step_and_the_last_checkpoint(compose_cfg, sst2_dir, tracking_uri,
-                                                                          monkeypatch):
+                                                                          monkeypatch, tmp_path):
     original = ClassificationTask.training_step
 
     def poisoned(self, batch, batch_idx):
@@ -58,4 +55,4 @@ def test_a_nan_loss_stops_the_run_naming_the_step_and_the_last_checkpoint(compos
     with pytest.raises(SeqlabError, match=r"the training loss became nan at step 7 \(epoch 0\); the last good "
                                           r"checkpoint is .*step0000004.ckpt; lower model.optimizer.lr"):
         train(cfg)
-    assert last_run(tracking_uri).info.status == "FAILED"
+    assert run_under(tracking_uri, tmp_path).info.status == "FAILED"

@@ -6,13 +6,16 @@ from __future__ import annotations
 import csv
 import hashlib
 import html
+import json
 import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import mlflow
 import pytest
+import spacy
 from conftest import ROOT
 from mlflow.entities import Run
 from mlflow.tracking import MlflowClient
@@ -43,6 +46,22 @@ def run_in(tracking_uri: str, run_dir) -> Run:
 def val_history(tracking_uri: str, run: Run) -> list[tuple[int, float]]:
     history = MlflowClient(tracking_uri).get_metric_history(run.info.run_id, "val/ents_f")
     return [(m.step, m.value) for m in sorted(history, key=lambda m: m.step)]
+
+
+def assert_returns_the_best_val_ents_f_and_keeps_it(value: float, tracking_uri: str, run: Run) -> None:
+    """The value returned is the best val/ents_f of the evaluations during training, and the pipeline kept scores
+    it again on dev (the last point of the history, after training)."""
+    *during, (_, kept) = val_history(tracking_uri, run)
+    assert value == pytest.approx(max(v for _, v in during)) == pytest.approx(kept)
+
+
+def entities_found(nlp, text: str) -> list[list]:
+    return [[e.text, e.label_, e.start_char, e.end_char] for e in nlp(text).ents]
+
+
+def kept_pipeline(run_dir):
+    """The pipeline a run kept (spaCy's model-best), which it tests and logs."""
+    return spacy.load(Path(run_dir) / "spacy" / "training" / "model-best")
 
 
 def table_rows(tracking_uri: str, run: Run) -> dict[tuple[str, str], dict]:
@@ -87,9 +106,8 @@ def test_each_preset_lands_a_finished_run_with_overall_and_per_label_scores(pres
     assert run.info.status == "FINISHED"
     assert run.data.params["optimized_metric"] == "val/ents_f"
     metrics = run.data.metrics
-    for split in ("val", "test"):
-        for key in ("ents_p", "ents_r", "ents_f"):
-            assert 0.0 <= metrics[f"{split}/{key}"] <= 1.0
+    for split in ("val", "test"):  # their values are the per-type table's: test_the_run_scores_are_those_of_...
+        assert {f"{split}/{key}" for key in ("ents_p", "ents_r", "ents_f")} <= set(metrics)
         for label in LABELS:
             assert {f"{split}/ents_per_type/{label}/{k}" for k in "prf"} <= set(metrics)
     history = val_history(tracking_uri, run)
@@ -181,12 +199,14 @@ def test_make_ner_without_run_finds_the_course_entities(tracking_uri, tmp_path):
 
 
 def test_make_ner_with_a_run_shows_every_predicted_entity(finished_runs, tracking_uri, tmp_path):
-    run, _, _ = finished_runs["ner_spacy"]
+    run, _, cfg = finished_runs["ner_spacy"]
     texts = '["I met Alice Smith in New York yesterday .","Bob Jones works for Tesla now !"]'
     result = make_ner(f"run_id={run.info.run_id} texts='{texts}'", tracking_uri, tmp_path)
     assert result.returncode == 0, result.stderr
     entities = parse(result.stdout)
-    assert entities and {label for _, label, _, _ in entities} <= set(LABELS)
+    nlp = kept_pipeline(cfg.paths.output_dir)
+    expected = [tuple(e) for text in json.loads(texts) for e in entities_found(nlp, text)]
+    assert entities and entities == expected
     assert marks(page_of(result.stdout)) == [(text, label) for text, label, _, _ in entities]
 
 
@@ -196,12 +216,13 @@ def test_make_ner_with_an_unknown_run_says_so(tracking_uri, tmp_path):
     assert "error: no MLflow run '0123456789abcdef'" in result.stderr
 
 
-def test_time_limit_keeps_the_best_checkpoint(compose_cfg, tmp_path, capsys):
+def test_time_limit_keeps_the_best_checkpoint(compose_cfg, tracking_uri, tmp_path, capsys):
     write_wnut17_layout(tmp_path / "data" / "wnut17", n_train=40, n_eval=8)
-    cfg = compose_cfg(["experiment=ner_spacy", "debug=smoke", "logger=none", "model.max_steps=100000",
-                       "model.max_minutes=0.0005"])
+    cfg = compose_cfg(["experiment=ner_spacy", "debug=smoke", "model.max_steps=100000", "model.max_minutes=0.0005"])
     value = train(cfg)
-    assert 0.0 <= value <= 1.0
+    run = run_in(tracking_uri, tmp_path / "run")
+    assert run.data.tags["stopped_by"] == "time limit (0.0005 minutes)"
+    assert_returns_the_best_val_ents_f_and_keeps_it(value, tracking_uri, run)
     assert re.search(r"training stopped: 0.0005 minutes of training reached at step \d+", capsys.readouterr().err)
     assert (tmp_path / "run" / "spacy" / "training" / "model-best" / "config.cfg").is_file()
     assert "seqlab.time_limit.v1" in (tmp_path / "run" / "spacy" / "config.cfg").read_text()
@@ -218,11 +239,22 @@ def test_own_jsonl_files_train_and_test_on_a_carved_split(compose_cfg, tracking_
     value = train(cfg)
     run = run_in(tracking_uri, tmp_path / "run")
     assert run.data.params["optimized_metric"] == "val/ents_f"  # from dataset=ner_files, no preset needed
-    assert 0.0 <= value <= 1.0 and run.data.metrics["objective"] == pytest.approx(value)
+    assert run.data.metrics["objective"] == pytest.approx(value)
+    assert_returns_the_best_val_ents_f_and_keeps_it(value, tracking_uri, run)
     stats = (tmp_path / "run" / "data_stats.json").read_text()
     assert '"sentences": 54' in stats and '"sentences": 6' in stats  # 10% of train carved as test
-    rows = (tmp_path / "run" / "reports" / "test_predictions.jsonl").read_text().splitlines()
+    lines = (tmp_path / "run" / "reports" / "test_predictions.jsonl").read_text().splitlines()
+    rows = [json.loads(line) for line in lines]
     assert len(rows) == 6
+    # the test split was scored with the pipeline kept (its own tokens: gold_tokens=false), and test/ents_f is
+    # the micro F of those predictions
+    nlp = kept_pipeline(tmp_path / "run")
+    assert [row["predicted"] for row in rows] == [entities_found(nlp, row["text"]) for row in rows]
+    found = sum(len({tuple(e) for e in row["gold"]} & {tuple(e) for e in row["predicted"]}) for row in rows)
+    precision = found / max(1, sum(len(row["predicted"]) for row in rows))
+    recall = found / max(1, sum(len(row["gold"]) for row in rows))
+    f1 = 2 * precision * recall / (precision + recall) if found else 0.0
+    assert run.data.metrics["test/ents_f"] == pytest.approx(f1)
 
 
 def test_a_killed_ner_run_is_refused_by_resume_and_stays_killed(compose_cfg, tracking_uri, tmp_path, monkeypatch):

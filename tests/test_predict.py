@@ -7,19 +7,17 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT
-from mlflow.tracking import MlflowClient
+from conftest import ROOT, kept_checkpoint, run_under
 
+from seqlab.inference.text_classifier import TextClassifier
 from seqlab.train import train
 
 
 @pytest.fixture
 def finished_run(compose_cfg, sst2_dir, tracking_uri, tmp_path):
+    """(run id, the checkpoint it kept) of a classification run this test started."""
     train(compose_cfg(["model=cnn", "debug=smoke", "trainer.max_epochs=3"]))
-    client = MlflowClient(tracking_uri)
-    experiment = client.get_experiment_by_name("sst2-classification")
-    run = client.search_runs([experiment.experiment_id], order_by=["start_time DESC"], max_results=1)[0]
-    return run.info.run_id, sorted((tmp_path / "run" / "checkpoints").glob("epoch*.ckpt"))[0]
+    return run_under(tracking_uri, tmp_path).info.run_id, kept_checkpoint(tmp_path / "run")
 
 
 def make_predict(args: str, tracking_uri: str) -> subprocess.CompletedProcess:
@@ -35,12 +33,20 @@ def parse(stdout: str) -> list[tuple[str, float, str]]:
     return [(label, float(prob), text) for label, prob, text in rows]
 
 
+def assert_checkpoint_predictions(rows: list[tuple[str, float, str]], checkpoint) -> None:
+    """The printed labels and probabilities are those the checkpoint's own TextClassifier gives the texts."""
+    expected = TextClassifier.from_checkpoint(checkpoint).predict([text for *_, text in rows])
+    assert [label for label, _, _ in rows] == [e["label"] for e in expected]
+    assert [p for _, p, _ in rows] == pytest.approx([e["probability"] for e in expected], abs=1e-3)
+
+
 def test_make_predict_prints_label_and_probability(finished_run, tracking_uri):
-    run_id, _ = finished_run
+    run_id, checkpoint = finished_run
     result = make_predict(f'run_id={run_id} text="I love this movie"', tracking_uri)
     assert result.returncode == 0, result.stderr
-    [(label, probability, text)] = parse(result.stdout)
-    assert label in {"negative", "positive"} and 0.5 <= probability <= 1 and text == "I love this movie"
+    rows = parse(result.stdout)
+    assert [text for *_, text in rows] == ["I love this movie"]
+    assert_checkpoint_predictions(rows, checkpoint)  # the run's logged model holds the kept checkpoint's weights
 
 
 def test_predict_from_a_checkpoint_and_a_file(finished_run, tracking_uri, tmp_path):
@@ -51,12 +57,7 @@ def test_predict_from_a_checkpoint_and_a_file(finished_run, tracking_uri, tmp_pa
     assert result.returncode == 0, result.stderr
     rows = parse(result.stdout)
     assert [text for *_, text in rows] == ["a wonderful film", "the plot is dull"]
-    from seqlab.inference.text_classifier import TextClassifier
-
-    expected = TextClassifier.from_checkpoint(checkpoint).predict(["a wonderful film", "the plot is dull"])
-    assert [label for label, _, _ in rows] == [e["label"] for e in expected]
-    assert [p for _, p, _ in rows] == pytest.approx([e["probability"] for e in expected], abs=1e-3)
-    assert all(label in {"negative", "positive"} and 0.5 <= p <= 1 for label, p, _ in rows)
+    assert_checkpoint_predictions(rows, checkpoint)
 
 
 def test_predict_with_an_unknown_run_says_so(tracking_uri):
@@ -70,7 +71,6 @@ def test_a_checkpoint_of_another_task_is_refused_with_where_it_belongs(tmp_path)
     import torch
 
     from seqlab.errors import SeqlabError
-    from seqlab.inference.text_classifier import TextClassifier
 
     path = tmp_path / "lm.ckpt"
     torch.save({"net_config": {"_target_": "seqlab.models.rnn_lm.RNNLanguageModel"}, "state_dict": {},
@@ -82,7 +82,6 @@ def test_a_checkpoint_of_another_task_is_refused_with_where_it_belongs(tmp_path)
 @pytest.mark.parametrize("content", [b"hello\n", b""])
 def test_a_file_that_is_not_a_checkpoint_is_named(tmp_path, content):
     from seqlab.errors import SeqlabError
-    from seqlab.inference.text_classifier import TextClassifier
     from seqlab.inference.translator import Translator
 
     path = tmp_path / "notes.ckpt"

@@ -2,47 +2,61 @@
 
 from __future__ import annotations
 
+import csv
+from pathlib import Path
+
 import mlflow
 import pytest
-from conftest import run_under
+from conftest import history_values, kept_checkpoint, run_under
 from mlflow.tracking import MlflowClient
 
+from seqlab.inference.text_classifier import TextClassifier
 from seqlab.train import train
 
 EPOCH_METRICS = {"train/loss", "val/loss", "val/acc", "val/f1", "train/tokens_per_sec", "train/epoch_sec"}
 FINAL_METRICS = {"test/acc", "test/f1"}
 
 
-def _run(client: MlflowClient, run_id: str):
-    return client.get_run(run_id)
+def assert_tested_with_the_kept_checkpoint(run_dir: Path, test_acc: float) -> None:
+    """reports/predictions.csv holds what the checkpoint the run kept predicts for each test row, and test/acc is
+    their accuracy: the test split was scored with the kept weights."""
+    with open(run_dir / "reports" / "predictions.csv", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    expected = TextClassifier.from_checkpoint(kept_checkpoint(run_dir)).predict([row["text"] for row in rows])
+    assert [row["predicted"] for row in rows] == [e["label"] for e in expected]
+    assert [float(row["probability"]) for row in rows] == pytest.approx([e["probability"] for e in expected], abs=2e-4)
+    assert test_acc == pytest.approx(sum(row["gold"] == row["predicted"] for row in rows) / len(rows))
 
 
 @pytest.mark.parametrize("model", ["lstm", "cnn", "rnn"])
-def test_each_model_trains_and_lands_a_finished_run(model, compose_cfg, sst2_dir, tracking_uri):
+def test_each_model_trains_and_lands_a_finished_run(model, compose_cfg, sst2_dir, tracking_uri, tmp_path):
     cfg = compose_cfg([f"model={model}", "debug=smoke", "trainer.max_epochs=2"])
     value = train(cfg)
-    assert 0.0 <= value <= 1.0
 
     client = MlflowClient(tracking_uri)
-    experiment = client.get_experiment_by_name("sst2-classification")
-    runs = client.search_runs([experiment.experiment_id], f"tags.model = '{model}'", order_by=["start_time DESC"])
-    run = runs[0]
+    run = run_under(tracking_uri, tmp_path)
     assert run.info.status == "FINISHED"
     assert EPOCH_METRICS | FINAL_METRICS <= set(run.data.metrics)
-    assert len(client.get_metric_history(run.info.run_id, "val/acc")) == 2  # one per epoch
+    accuracies = history_values(tracking_uri, run, "val/acc")
+    assert len(accuracies) == 2 and value == pytest.approx(max(accuracies))  # one per epoch; the best returned
     assert run.data.params["model.net._target_"].endswith(("RecurrentClassifier", "CNNClassifier"))
-    assert run.data.params["dataset.name"] == "sst2"
+    assert run.data.params["dataset.name"] == "sst2" and run.data.tags["model"] == model
     assert {"git_commit", "overrides", "command"} <= set(run.data.tags)
     assert "debug=smoke" in run.data.tags["overrides"]
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
     assert {"config.yaml", "reports", "tokenizer", "checkpoints"} <= artifacts
     reports = {a.path for a in client.list_artifacts(run.info.run_id, "reports")}
     assert {"reports/confusion_matrix.png", "reports/predictions.csv"} <= reports
+    checkpoint = kept_checkpoint(tmp_path / "run")
+    assert [a.path for a in client.list_artifacts(run.info.run_id, "checkpoints")] == [f"checkpoints/{checkpoint.name}"]
+    assert_tested_with_the_kept_checkpoint(tmp_path / "run", run.data.metrics["test/acc"])
 
     mlflow.set_tracking_uri(tracking_uri)
-    predictions = mlflow.pyfunc.load_model(f"runs:/{run.info.run_id}/model").predict(["a wonderful film", "dull"])
-    assert list(predictions["label"]) and set(predictions["label"]) <= {"negative", "positive"}
-    assert all(0.5 <= p <= 1.0 for p in predictions["probability"])
+    texts = ["a wonderful film", "dull", "the plot is boring and the cast quite awful"]
+    predictions = mlflow.pyfunc.load_model(f"runs:/{run.info.run_id}/model").predict(texts)
+    expected = TextClassifier.from_checkpoint(checkpoint).predict(texts)
+    assert list(predictions["label"]) == [e["label"] for e in expected]
+    assert list(predictions["probability"]) == pytest.approx([e["probability"] for e in expected], abs=1e-5)
 
 
 def test_learns_the_tiny_task(compose_cfg, sst2_dir):
@@ -63,11 +77,16 @@ def test_predictions_csv_lists_every_test_row(compose_cfg, sst2_dir, tmp_path):
 
 
 def test_toy_dataset_runs(compose_cfg, tmp_path):
-    cfg = compose_cfg(["dataset=toy", "model=rnn", "debug=smoke", "logger=none"])
+    cfg = compose_cfg(["dataset=toy", "model=rnn", "debug=smoke", "trainer.max_epochs=2", "logger=csv"])
     value = train(cfg)
-    assert value is not None and 0.0 <= value <= 1.0  # val/acc
+    with open(tmp_path / "run" / "csv" / "metrics.csv", encoding="utf-8") as fh:
+        logged = list(csv.DictReader(fh))
+    accuracies = [float(row["val/acc"]) for row in logged if row["val/acc"]]
+    assert len(accuracies) == 2 and value == pytest.approx(max(accuracies))
     rows = (tmp_path / "run" / "reports" / "predictions.csv").read_text().splitlines()
     assert rows[0] == "text,gold,predicted,probability" and len(rows) - 1 == 6  # the six sentences
+    [test_acc] = [float(row["test/acc"]) for row in logged if row.get("test/acc")]
+    assert_tested_with_the_kept_checkpoint(tmp_path / "run", test_acc)
 
 
 def test_ddp_ranks_share_one_run_folder_and_one_mlflow_run(tmp_path, sst2_dir, tracking_uri):

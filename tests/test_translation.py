@@ -3,6 +3,7 @@ CLI on their results, and bad input through the whole pipeline."""
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import os
@@ -12,8 +13,9 @@ import sys
 import mlflow
 import pytest
 import torch
-from conftest import ROOT, caption_triples, run_under, write_multi30k_layout
+from conftest import ROOT, caption_triples, history_values, kept_checkpoint, run_under, write_multi30k_layout
 from mlflow.tracking import MlflowClient
+from sacrebleu.metrics import BLEU, CHRF
 
 from seqlab.errors import SeqlabError
 from seqlab.inference.translator import Translator
@@ -33,15 +35,32 @@ def multi30k_dir(tmp_path):
     return write_multi30k_layout(tmp_path / "data" / "multi30k")
 
 
+def assert_tested_with_the_kept_checkpoint(run, run_dir) -> None:
+    """reports/test_translations.csv holds what the checkpoint the run kept translates (with its own decoding
+    options), and test/bleu and test/chrf score those translations: the test split was decoded with the kept
+    weights."""
+    with open(run_dir / "reports" / "test_translations.csv", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    translations = Translator.from_checkpoint(kept_checkpoint(run_dir)).translate([row["source"] for row in rows])
+    hypotheses, references = [row["hypothesis"] for row in rows], [[row["reference"] for row in rows]]
+    assert [t.text for t in translations] == hypotheses
+    assert run.data.metrics["test/bleu"] == pytest.approx(BLEU().corpus_score(hypotheses, references).score)
+    assert run.data.metrics["test/chrf"] == pytest.approx(CHRF().corpus_score(hypotheses, references).score)
+
+
+def assert_returns_the_best_val_bleu(value: float, tracking_uri: str, run) -> None:
+    assert value == pytest.approx(max(history_values(tracking_uri, run, "val/bleu")))
+
+
 @pytest.mark.parametrize("preset", ["translate_seq2seq", "translate_attention", "translate_luong"])
 def test_each_preset_lands_a_finished_run(preset, compose_cfg, multi30k_dir, tracking_uri, tmp_path):
-    value = train(compose_cfg([f"experiment={preset}", "debug=smoke", *TINY]))
-    assert 0.0 <= value <= 100.0
-
+    value = train(compose_cfg([f"experiment={preset}", "debug=smoke", "trainer.max_epochs=2", *TINY]))
     run = run_under(tracking_uri, tmp_path)
     client = MlflowClient(tracking_uri)
     assert run.info.status == "FINISHED"
     assert METRICS <= set(run.data.metrics)
+    assert_returns_the_best_val_bleu(value, tracking_uri, run)
+    assert_tested_with_the_kept_checkpoint(run, tmp_path / "run")
     for stage in ("val", "test"):  # plain token-weighted cross-entropy: the perplexity is its exponential
         assert run.data.metrics[f"{stage}/ppl"] == pytest.approx(math.exp(run.data.metrics[f"{stage}/loss"]), rel=1e-4)
     assert run.data.params["dataset.src_lang"] == "en" and run.data.params["dataset.tgt_lang"] == "fr"
@@ -66,7 +85,7 @@ def test_each_preset_lands_a_finished_run(preset, compose_cfg, multi30k_dir, tra
 
 def test_overfit_translates_its_pairs_back_exactly(compose_cfg, multi30k_dir, tmp_path):
     """debug=overfit on 20 pairs: the tiny attention model must learn them by heart."""
-    value = train(compose_cfg([
+    train(compose_cfg([
         "experiment=translate_attention", "debug=overfit", "logger=none", "trainer.max_epochs=80",
         "model.optimizer.lr=0.01", "model.net.dropout=0.0", "model.label_smoothing=0.0", "model.scheduler=null",
         "model.heatmap_sentences=0", *TINY[:4],
@@ -75,7 +94,6 @@ def test_overfit_translates_its_pairs_back_exactly(compose_cfg, multi30k_dir, tm
     translator = Translator.from_bundle(tmp_path / "run" / "model")
     translations = translator.translate([en for en, _, _ in triples], beam_size=1)
     assert [t.text for t in translations] == [fr for _, fr, _ in triples]
-    assert 0.0 <= value <= 100.0  # val/bleu, on val pairs it never saw
 
 
 def make(target: str, args: str, tracking_uri: str) -> subprocess.CompletedProcess:
@@ -147,11 +165,12 @@ def test_parallel_files_train_end_to_end(tsv, compose_cfg, tmp_path, tracking_ur
     write_parallel_files(tmp_path / "data" / "parallel_files", tsv)
     files = ["dataset.train=train.tsv", "dataset.val=val.tsv", "dataset.test=test.tsv", "dataset.tsv_header=true",
              "dataset.tsv_columns=[2,0]", "dataset.src_lang=en", "dataset.tgt_lang=de"] if tsv else []
-    value = train(compose_cfg(["experiment=translate_seq2seq", "dataset=parallel_files", "debug=smoke", *TINY,
-                               *files]))
-    assert 0.0 <= value <= 100.0
+    value = train(compose_cfg(["experiment=translate_seq2seq", "dataset=parallel_files", "debug=smoke",
+                               "trainer.max_epochs=2", *TINY, *files]))
     run = run_under(tracking_uri, tmp_path)
     assert run.info.status == "FINISHED" and METRICS <= set(run.data.metrics)
+    assert_returns_the_best_val_bleu(value, tracking_uri, run)
+    assert_tested_with_the_kept_checkpoint(run, tmp_path / "run")
     names = ["train.tsv", "val.tsv", "test.tsv"] if tsv else [f"{s}.{side}" for s in ("train", "val", "test")
                                                                for side in ("src", "tgt")]
     assert {f"data.sha256.{name}" for name in names} <= set(run.data.params)
