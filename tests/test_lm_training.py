@@ -4,6 +4,7 @@ config and code path as `python pipelines/train.py`, then `make generate` on wha
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import os
 import subprocess
@@ -58,6 +59,9 @@ def test_textgen_rnn_lands_a_finished_run_with_perplexity_and_samples(compose_cf
     assert len(client.get_metric_history(run.info.run_id, "val/ppl")) == 2  # one per epoch
     assert metrics["test/ppl"] == pytest.approx(math.exp(metrics["test/loss"]), rel=1e-4)
     assert metrics["test/bpc"] == pytest.approx(metrics["test/loss"] / math.log(2), rel=1e-4)
+    inputs = {i.dataset.name: json.loads(i.dataset.profile)["num_rows"] for i in run.inputs.dataset_inputs}
+    assert set(inputs) == {"tinyshakespeare-train", "tinyshakespeare-val", "tinyshakespeare-test"}
+    assert inputs["tinyshakespeare-train"] > inputs["tinyshakespeare-val"] > 0  # tokens of each share of the corpus
     assert metrics["val/loss"] < math.log(len(set(play_text())))  # learnt something beyond uniform guessing
     assert run.data.tags["model"] == "rnn_lm" and run.data.params["dataset.tokenizer.kind"] == "char"
     corpus = (shakespeare_dir / "input.txt").read_bytes()

@@ -184,3 +184,32 @@ def test_loading_a_run_model_prints_no_download_bar(tracking_uri, monkeypatch):
     run = client.create_run(client.create_experiment("bar-check"))
     load_run_model(tracking_uri, run.info.run_id)
     assert seen == ["false"] and os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] == "true"
+
+
+def test_the_splits_a_run_read_are_its_mlflow_dataset_inputs(tracking_uri, tmp_path):
+    """The runs table's Dataset column: each split with its name, digest, files and rows; a changed file or another
+    carve-out of the same file is another digest."""
+    import json
+
+    from seqlab.tracking.datasets import DataSplit
+    from seqlab.tracking.mlflow_tracker import MlflowTracker
+
+    train = tmp_path / "train.tsv"
+    train.write_text("sentence\tlabel\ngood\t1\nbad\t0\nfine\t1\n")
+    splits = [DataSplit("toy", "train", (str(train),), 2), DataSplit("toy", "test", (str(train),), 1)]
+    tracker = MlflowTracker(tracking_uri)
+    tracker.start("dataset-inputs", "run", {}, {}, str(tmp_path / "run"))
+    tracker.log_datasets(splits)
+    tracker.end("FINISHED")
+    inputs = MlflowClient(tracking_uri).get_run(tracker.run_id).inputs.dataset_inputs
+    found = {i.dataset.name: i for i in inputs}
+    assert set(found) == {"toy-train", "toy-test"}
+    assert {i.tags[0].key: i.tags[0].value for i in [found["toy-test"]]} == {"mlflow.data.context": "test"}
+    assert json.loads(found["toy-train"].dataset.profile) == {"num_rows": 2}
+    assert json.loads(found["toy-train"].dataset.source) == {"uris": [str(train)]}
+    assert found["toy-train"].dataset.digest != found["toy-test"].dataset.digest  # same file, another carve-out
+    before = found["toy-train"].dataset.digest
+    train.write_text("sentence\tlabel\ngood\t0\nbad\t0\nfine\t1\n")
+    from seqlab.tracking.datasets import dataset_inputs
+
+    assert dataset_inputs(splits[:1])[0].dataset.digest != before  # one label changed

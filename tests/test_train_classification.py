@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import mlflow
@@ -28,6 +29,15 @@ def assert_tested_with_the_kept_checkpoint(run_dir: Path, test_acc: float) -> No
     assert test_acc == pytest.approx(sum(row["gold"] == row["predicted"] for row in rows) / len(rows))
 
 
+def assert_dataset_inputs(run, rows: dict[str, int]) -> None:
+    """The runs table's Dataset column: one MLflow dataset input a split, with its rows and the file it came from
+    (the test split carved from train names train's)."""
+    inputs = {i.dataset.name: i.dataset for i in run.inputs.dataset_inputs}
+    assert {name: json.loads(d.profile)["num_rows"] for name, d in inputs.items()} == {
+        f"sst2-{split}": count for split, count in rows.items()}
+    assert [Path(u).name for u in json.loads(inputs["sst2-test"].source)["uris"]] == ["train.tsv"]
+
+
 @pytest.mark.parametrize("model", ["lstm", "cnn", "rnn"])
 def test_each_model_trains_and_lands_a_finished_run(model, compose_cfg, sst2_dir, tracking_uri, tmp_path):
     cfg = compose_cfg([f"model={model}", "debug=smoke", "trainer.max_epochs=2"])
@@ -43,6 +53,7 @@ def test_each_model_trains_and_lands_a_finished_run(model, compose_cfg, sst2_dir
     assert run.data.params["dataset.name"] == "sst2" and run.data.tags["model"] == model
     assert {"git_commit", "overrides", "command"} <= set(run.data.tags)
     assert "debug=smoke" in run.data.tags["overrides"]
+    assert_dataset_inputs(run, {"train": 256, "val": 60, "test": int(300 * 0.05)})  # the tiny dev file has 60
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
     assert {"config.yaml", "reports", "tokenizer", "checkpoints"} <= artifacts
     reports = {a.path for a in client.list_artifacts(run.info.run_id, "reports")}

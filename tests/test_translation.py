@@ -9,6 +9,7 @@ import math
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import mlflow
 import pytest
@@ -65,6 +66,8 @@ def test_each_preset_lands_a_finished_run(preset, compose_cfg, multi30k_dir, tra
         assert run.data.metrics[f"{stage}/ppl"] == pytest.approx(math.exp(run.data.metrics[f"{stage}/loss"]), rel=1e-4)
     assert run.data.params["dataset.src_lang"] == "en" and run.data.params["dataset.tgt_lang"] == "fr"
     assert run.data.tags["task"] == "translation"
+    inputs = {i.dataset.name: json.loads(i.dataset.source)["uris"] for i in run.inputs.dataset_inputs}
+    assert [Path(u).name for u in inputs["multi30k-val"]] == ["val.en", "val.fr"]
     reports = {a.path for a in client.list_artifacts(run.info.run_id, "reports")}
     assert {"reports/test_translations.csv", "reports/samples.txt", "reports/data.json"} <= reports
     heatmaps = [a.path for a in client.list_artifacts(run.info.run_id, "reports/attention")]

@@ -15,6 +15,7 @@ from seqlab.config_check import check_config, task_of
 from seqlab.errors import SeqlabError
 from seqlab.resume import restore_datamodule, resume_checkpoint, resume_run
 from seqlab.run_context import hydra_choice, hydra_overrides, is_multirun
+from seqlab.tracking.datasets import data_splits
 from seqlab.tracking.params import data_file_params, environment_params, flatten_config
 from seqlab.tracking.run_info import command_line, experiment_name, git_commit, run_name, source_tags
 from seqlab.tracking.sweep import OBJECTIVE, sweep_tags
@@ -105,6 +106,7 @@ def _fit_and_test(cfg: DictConfig, tracker, run_dir: Path) -> float:
     datamodule.setup("fit")
     if not cfg.get("resume"):
         tracker.log_params(data_file_params(datamodule))
+        tracker.log_datasets(data_splits(cfg.dataset.name, datamodule))
     net = instantiate(cfg.model.net, **datamodule.model_kwargs())
     task = instantiate(cfg.model, net=net, monitor=cfg.optimized_metric, **datamodule.task_kwargs())
     task.net_config = {**OmegaConf.to_container(cfg.model.net, resolve=True), **datamodule.model_kwargs()}

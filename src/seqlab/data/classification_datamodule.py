@@ -181,6 +181,12 @@ class ClassificationDataModule(SplitLoaders, L.LightningDataModule):
         """The files this dataset reads (their sha256 is logged with the run)."""
         return [] if self.examples is not None else [f"{self.data_dir}/{f}" for f in self.files.values() if f]
 
+    def data_splits(self) -> dict[str, tuple[list[str], int]]:
+        """Each split's files (train's for a test split carved from it) and rows."""
+        named = {split: self.files[split] or self.files["train"] for split in SPLITS}
+        return {split: ([] if self.examples is not None else [f"{self.data_dir}/{named[split]}"], len(self.rows[split]))
+                for split in SPLITS}
+
 
 class ClassificationCollator:
     """Indices of a batch -> padded tensors."""

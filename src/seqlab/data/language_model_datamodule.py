@@ -168,3 +168,7 @@ class LanguageModelDataModule(SplitLoaders, L.LightningDataModule):
     def data_files(self) -> list[str]:
         """The files this dataset reads (their sha256 is logged with the run)."""
         return [str(path) for path in corpus_paths(self.data_dir, self.files)]
+
+    def data_splits(self) -> dict[str, tuple[list[str], int]]:
+        """Each split's files (every split is a share of the whole corpus, by position) and tokens."""
+        return {split: (self.data_files(), len(stream)) for split, stream in self.streams.items()}

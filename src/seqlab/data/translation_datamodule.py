@@ -193,6 +193,11 @@ class TranslationDataModule(SplitLoaders, L.LightningDataModule):
         folder = Path(self.data_dir).expanduser()
         return [str(folder / name) for split in SPLITS for name in self._file_names(split)]
 
+    def data_splits(self) -> dict[str, tuple[list[str], int]]:
+        """Each split's files and sentence pairs."""
+        folder = Path(self.data_dir).expanduser()
+        return {split: ([str(folder / n) for n in self._file_names(split)], len(self.pairs[split])) for split in SPLITS}
+
 
 class PairCollator:
     """Indices of a batch -> padded source and target tensors."""

@@ -167,6 +167,13 @@ class MlflowTracker:
         batch = [Metric(k, float(v), now, step or 0) for k, v in metrics.items()]
         self.outbox.send_metrics(lambda m, s: self._client().log_batch(self.run_id, metrics=batch), metrics, step)
 
+    def log_datasets(self, splits: list) -> None:
+        """Each split as an MLflow dataset input (seqlab.tracking.datasets): the UI's Dataset column."""
+        from seqlab.tracking.datasets import dataset_inputs
+
+        inputs = dataset_inputs(splits)
+        self.outbox.send(f"{len(inputs)} dataset inputs", lambda: self._client().log_inputs(self.run_id, inputs))
+
     def log_model(self, model_dir: str | Path, kind: str) -> None:
         self.outbox.send(f"model {model_dir}", lambda: self._log_model(model_dir, kind))
 

@@ -41,14 +41,8 @@ def environment_params() -> dict[str, str]:
 
 def data_file_params(datamodule) -> dict[str, str]:
     """sha256 of every data file the run read, as data.sha256.<file name>."""
-    import hashlib
     from pathlib import Path
 
-    params = {}
-    for path in getattr(datamodule, "data_files", lambda: [])():
-        digest = hashlib.sha256()
-        with open(path, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
-        params[f"data.sha256.{Path(path).name}"] = digest.hexdigest()
-    return params
+    from seqlab.tracking.datasets import file_sha256
+
+    return {f"data.sha256.{Path(path).name}": file_sha256(path) for path in getattr(datamodule, "data_files", list)()}

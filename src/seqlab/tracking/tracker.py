@@ -35,6 +35,9 @@ class NullTracker:
     def log_model(self, model_dir: str | Path, kind: str) -> None:
         self.log_artifact(model_dir, "model")
 
+    def log_datasets(self, splits: list) -> None:
+        """The data splits the run read (seqlab.tracking.datasets.DataSplit)."""
+
     def end(self, status: str) -> None:
         pass
 
@@ -60,6 +63,10 @@ class CsvTracker(NullTracker):
 
     def set_tags(self, tags: dict[str, str]) -> None:
         self.meta["tags"].update({k: str(v) for k, v in tags.items()})
+        self._write_meta()
+
+    def log_datasets(self, splits: list) -> None:
+        self.meta["datasets"] = [vars(split) | {"files": list(split.files)} for split in splits]
         self._write_meta()
 
     def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
