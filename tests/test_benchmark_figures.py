@@ -126,14 +126,20 @@ def test_ner_judges_test_f1_and_the_fine_tuned_model_must_beat_the_blank_one(tmp
     results = {
         "ner_spacy": run_figures(0.3, "val/ents_f", **ner_metrics(0.41, 0.2)),
         "ner_spacy_finetune": run_figures(0.5, "val/ents_f", **ner_metrics(0.405, 0.3)),  # >= 0.40, not > 0.41
+        "ner_finetune": run_figures(0.6, "val/ents_f", **ner_metrics(0.45, 0.4)),  # >= 0.45 and > 0.41
         "ner_pretrained_eval": run_figures(0.1, "val/ents_f", **ner_metrics(0.12346, 0.05)),
     }
-    fake_trainer(monkeypatch, ner, results)
+    asked = fake_trainer(monkeypatch, ner, results)
     report = json.loads(ner.run(tmp_path, 20.0).read_text())
     presets = report["presets"]
     assert (presets["ner_spacy"]["test_f1"], presets["ner_spacy"]["met"]) == (0.41, True)
     tuned = presets["ner_spacy_finetune"]
     assert (tuned["test_f1"], tuned["beats_ner_spacy"], tuned["met"]) == (0.405, False, False)
+    transformer = presets["ner_finetune"]
+    assert (transformer["test_f1"], transformer["beats_ner_spacy"], transformer["met"]) == (0.45, True, True)
+    limits = {name: [o for o in overrides if o.startswith("model.max_minutes")] for name, overrides in asked}
+    assert limits == {"ner_spacy": ["model.max_minutes=20.0"], "ner_spacy_finetune": ["model.max_minutes=20.0"],
+                      "ner_finetune": [], "ner_pretrained_eval": []}  # a Lightning task stops at trainer.max_time
     assert "met" not in presets["ner_pretrained_eval"]
     assert report["summary"]["ner_pretrained_eval"] == {"test_f1": 0.1235,
                                                         "per_label_f1": dict.fromkeys(ner.LABELS, 0.05)}
@@ -142,8 +148,7 @@ def test_ner_judges_test_f1_and_the_fine_tuned_model_must_beat_the_blank_one(tmp
 
 @pytest.mark.parametrize("missing", ["test/ents_f", f"{ner.PREFIX}creative-work/f"])
 def test_ner_names_the_case_whose_figure_is_missing(tmp_path, monkeypatch, missing):
-    results = {name: run_figures(0.5, "val/ents_f", **ner_metrics(0.5, 0.5)) for name in ("ner_spacy",
-                                                                                         "ner_spacy_finetune")}
+    results = {name: run_figures(0.5, "val/ents_f", **ner_metrics(0.5, 0.5)) for name in ner.TARGETS}
     del results["ner_spacy_finetune"]["metrics"][missing]
     results["ner_pretrained_eval"] = {"optimized_metric": "val/ents_f", "value": None}  # its run not found
     fake_trainer(monkeypatch, ner, results)
