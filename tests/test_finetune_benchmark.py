@@ -43,10 +43,11 @@ def test_targets_from_fake_figures():
 def preset_config(**changes) -> OmegaConf:
     cfg = OmegaConf.create({
         "seed": 7,
-        "trainer": {"accelerator": "cpu", "precision": "32-true", "max_epochs": 3, "gradient_clip_val": 1.0},
+        "trainer": {"accelerator": "cpu", "precision": "32-true", "max_epochs": 3, "gradient_clip_val": 1.0,
+                    "accumulate_grad_batches": 1},
         "dataset": {"batch_size": 32, "eval_batch_size": 256, "tokenizer": {"max_length": 64}, "data_dir": "/d/sst2",
                     "test_fraction": 0.05, "split_seed": 1234, "max_train_samples": None},
-        "model": {"net": {"pretrained": "sentence-transformers/all-MiniLM-L6-v2"},
+        "model": {"net": {"pretrained": "sentence-transformers/all-MiniLM-L6-v2", "freeze": [], "layer_lr_decay": 1.0},
                   "optimizer": {"lr": 5e-5, "weight_decay": 0.01, "betas": [0.9, 0.98]},
                   "scheduler": {"_target_": finetune.LINEAR_SCHEDULE, "num_warmup_steps": 100}},
     })
@@ -59,14 +60,18 @@ def test_the_peer_is_given_the_presets_settings():
     assert finetune.peer_options(preset_config()) == [
         "--pretrained", "sentence-transformers/all-MiniLM-L6-v2", "--batch-size", "32", "--eval-batch-size", "256",
         "--lr", "5e-05", "--weight-decay", "0.01", "--warmup-steps", "100", "--epochs", "3", "--max-length", "64",
-        "--seed", "7", "--adam-betas", "0.9,0.98", "--max-grad-norm", "1.0", "--use-cpu", "--precision", "32",
-        "--threads", "2", "dataset.data_dir=/d/sst2", "dataset.test_fraction=0.05", "dataset.split_seed=1234",
-        "dataset.max_train_samples=null",
+        "--seed", "7", "--adam-betas", "0.9,0.98", "--max-grad-norm", "1.0", "--gradient-accumulation-steps", "1",
+        "--use-cpu", "--precision", "32", "--threads", "2", "dataset.data_dir=/d/sst2",
+        "dataset.test_fraction=0.05", "dataset.split_seed=1234", "dataset.max_train_samples=null",
     ]
     on_gpu = finetune.peer_options(preset_config(**{"trainer.accelerator": "gpu", "trainer.precision": "bf16-mixed"}))
     assert "--use-cpu" not in on_gpu and on_gpu[on_gpu.index("--precision") + 1] == "bf16"
     with pytest.raises(SeqlabError, match="model.optimizer.lr"):
         finetune.peer_options(preset_config(**{"model.optimizer.lr": None}))
+    with pytest.raises(SeqlabError, match="one rate"):
+        finetune.peer_options(preset_config(**{"model.net.freeze": ["embeddings"]}))
+    with pytest.raises(SeqlabError, match="one rate"):
+        finetune.peer_options(preset_config(**{"model.net.layer_lr_decay": 0.9}))
     with pytest.raises(SeqlabError, match="linearly"):
         finetune.peer_options(preset_config(**{"model.scheduler._target_": "torch.optim.lr_scheduler.StepLR"}))
 

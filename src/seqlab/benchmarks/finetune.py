@@ -58,6 +58,7 @@ OPTIONAL = {  # the peer keeps its default (AdamW's own, no clipping) where the 
     "--adam-betas": ("model.optimizer.betas",),
     "--adam-epsilon": ("model.optimizer.eps",),
     "--max-grad-norm": ("trainer.gradient_clip_val",),
+    "--gradient-accumulation-steps": ("trainer.accumulate_grad_batches",),
 }
 # which rows: handed to the peer, whose seqlab datamodule then reads the same files and carves the same test rows
 DATASET_KEYS = ("data_dir", "train_file", "val_file", "test_file", "test_fraction", "split_seed", "max_train_samples",
@@ -121,6 +122,12 @@ def peer_options(cfg) -> list[str]:
     if scheduler != LINEAR_SCHEDULE:
         raise SeqlabError(f"experiment={PRESET} has model.scheduler {scheduler}; the Trainer peer warms up then decays "
                           f"linearly ({LINEAR_SCHEDULE}), so the two would not train alike")
+    freeze = OmegaConf.select(cfg, "model.net.freeze", default=None)
+    decay = OmegaConf.select(cfg, "model.net.layer_lr_decay", default=None)
+    if freeze or decay not in (None, 1.0):
+        raise SeqlabError(f"experiment={PRESET} freezes {list(freeze or [])} with layer_lr_decay={decay}; the Trainer "
+                          "peer trains every weight at one rate: compare with model.net.freeze=[] "
+                          "model.net.layer_lr_decay=1.0")
     options = []
     for table, required in ((SHARED, True), (OPTIONAL, False)):
         for option, keys in table.items():

@@ -144,6 +144,7 @@ def fine_tune(args: argparse.Namespace) -> dict:
         adam_beta2=args.adam_betas[1],
         adam_epsilon=args.adam_epsilon,
         max_grad_norm=args.max_grad_norm,
+        gradient_accumulation_steps=args.gradient_accumulation_steps,
         lr_scheduler_type="linear",
         warmup_steps=args.warmup_steps,
         num_train_epochs=args.epochs,
@@ -205,6 +206,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--adam-betas", type=betas, default=(0.9, 0.999), help="AdamW's betas: b1,b2")
     parser.add_argument("--adam-epsilon", type=float, default=1e-8, help="AdamW's eps")
     parser.add_argument("--max-grad-norm", type=float, default=0.0, help="clip the gradient norm to this; 0: no")
+    parser.add_argument("--gradient-accumulation-steps", type=int, default=1,
+                        help="batches whose gradients add up before an optimizer step")
     parser.add_argument("--warmup-steps", type=float, default=0.0,
                         help="linear warm-up: steps (>= 1) or a share of all steps (< 1); then linear decay to 0")
     parser.add_argument("--epochs", type=int, default=3, help="the schedule's length, and the most epochs run")
