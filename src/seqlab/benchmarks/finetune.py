@@ -220,7 +220,7 @@ def run(root: Path, minutes: float | None, speed_minutes: float | None = None, o
         "measure": "training examples per second: an epoch timed from its start to its last training step's loss, "
                    "all epochs of a run pooled; speed is the median over the speed runs of each side",
         "quality": quality,
-        "speed": {"runs": speed, "median_examples_per_sec": rates},
+        "speed": {"runs": speed, "median_examples_per_sec": {side: round(r, 2) for side, r in rates.items()}},
         "targets": targets(quality["seqlab"], quality["trainer"], rates["seqlab"], rates["trainer"]),
     })
 
