@@ -11,4 +11,5 @@ SUITES = {
     "translation": "seqlab.benchmarks.translation",
     "ner": "seqlab.benchmarks.ner",
     "checkpointing": "seqlab.benchmarks.checkpointing",
+    "finetune": "seqlab.benchmarks.finetune",
 }
