@@ -212,3 +212,31 @@ def test_a_pretrained_name_that_is_nothing_here_is_refused(compose_cfg, tracking
         train(compose_run(compose_cfg, tmp_path, "model.net.pretrained=nobody/no-such-model"))
     with pytest.raises(SeqlabError, match=f"model.net.pretrained={tmp_path}/absent: no such folder"):
         train(compose_run(compose_cfg, tmp_path, f"model.net.pretrained={tmp_path}/absent"))
+
+
+def test_a_killed_finetuning_run_resumes_into_the_same_run(bert, compose_cfg, tracking_uri, tmp_path, monkeypatch):
+    from seqlab.tasks.token_classification import TokenClassificationTask
+
+    write_wnut17_layout(tmp_path / "data" / "wnut17", n_train=40, n_eval=8)  # 5 steps an epoch in batches of 8
+    args = [f"model.net.pretrained={bert}", "trainer.max_epochs=2", "callbacks.early_stopping=null",
+            "callbacks.periodic_checkpoint.every_n_train_steps=3"]
+    step = TokenClassificationTask.training_step
+
+    def killed_at_step_7(self, batch, batch_idx):
+        if self.global_step == 7:  # in the second epoch, after the periodic checkpoint of step 6
+            raise KeyboardInterrupt
+        return step(self, batch, batch_idx)
+
+    monkeypatch.setattr(TokenClassificationTask, "training_step", killed_at_step_7)
+    with pytest.raises(SystemExit):
+        train(compose_run(compose_cfg, tmp_path, *args))
+    monkeypatch.undo()
+    run_id = run_under(tracking_uri, tmp_path).info.run_id
+    client = MlflowClient(tracking_uri)
+    assert client.get_run(run_id).info.status == "KILLED"
+    assert [m.step for m in client.get_metric_history(run_id, "val/ents_f")] == [4]
+    train(compose_run(compose_cfg, tmp_path, *args, f"resume={run_id}"))
+    assert client.get_run(run_id).info.status == "FINISHED"
+    assert sorted(m.step for m in client.get_metric_history(run_id, "val/ents_f")) == [4, 9]
+    assert sorted(m.step for m in client.get_metric_history(run_id, "train/loss")) == [4, 9]
+    assert "test/ents_f" in client.get_run(run_id).data.metrics
