@@ -71,6 +71,7 @@ class TokenClassificationDataModule(NerDataset, SplitLoaders, L.LightningDataMod
     def setup(self, stage: str | None = None) -> None:
         if self.encoded:
             return
+        import spacy
         from spacy.tokens import DocBin
 
         from seqlab.models.gpt2_lm import context_size
@@ -86,8 +87,6 @@ class TokenClassificationDataModule(NerDataset, SplitLoaders, L.LightningDataMod
         limit = context_size(load_config(self.pretrained))
         self.max_length = min(x for x in (self.requested_length, limit, self.tokenizer.model_max_length) if x)
         index = {tag: i for i, tag in enumerate(self.tags)}
-        import spacy
-
         vocab = spacy.blank(self.lang).vocab
         for split in SPLITS:
             self.docs[split] = list(DocBin().from_disk(paths[split]).get_docs(vocab))

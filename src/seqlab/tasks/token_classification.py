@@ -20,7 +20,7 @@ class TokenClassificationTask(SeqlabTask):
     def __init__(self, net: nn.Module, optimizer, scheduler=None, monitor: str = "val/ents_f"):
         super().__init__(net, optimizer, scheduler, monitor)
         self.predicted: dict[int, list[int]] = {}  # row of the split -> tag ids at its words' first pieces
-        self.scores: dict[str, SplitScores] = {}     # of the last validation and of the test
+        self.test_scores: SplitScores | None = None
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         return self.net(input_ids, attention_mask)
@@ -66,9 +66,10 @@ class TokenClassificationTask(SeqlabTask):
             shards = [None] * torch.distributed.get_world_size()
             torch.distributed.all_gather_object(shards, predicted)
             predicted = {row: tags for shard in shards for row, tags in shard.items()}  # a repeated batch once
-        self.scores[stage] = self.trainer.datamodule.score(stage, predicted)
-        # the same figures on every rank: no sync needed
-        self.log_dict(self.scores[stage].metrics(stage), on_epoch=True, sync_dist=False)
+        scores = self.trainer.datamodule.score(stage, predicted)
+        self.log_dict(scores.metrics(stage), on_epoch=True, sync_dist=False)  # the same on every rank: no sync
+        if stage == "test":
+            self.test_scores = scores
 
     def write_outputs(self, datamodule, run_dir):
         from seqlab.tasks.token_classification_reports import write_token_classification_outputs

@@ -23,7 +23,7 @@ def write_token_classification_outputs(task, datamodule, run_dir: Path) -> RunOu
     tagger = EntityTagger(model, datamodule.tokenizer, datamodule.lang, datamodule.max_length,
                           datamodule.eval_batch_size)
     val = score_docs(tagger.tag(datamodule.docs["val"]), datamodule.docs["val"])
-    write_reports({"val": val, "test": task.scores["test"]}, folder)
+    write_reports({"val": val, "test": task.test_scores}, folder)
     (folder / "data_stats.json").write_text(json.dumps(datamodule.data_stats(), indent=2))
     try:  # drawn where seqlab.reports.attention_maps is installed
         from seqlab.reports.attention_maps import write_attention_maps
