@@ -25,11 +25,11 @@ def write_token_classification_outputs(task, datamodule, run_dir: Path) -> RunOu
     val = score_docs(tagger.tag(datamodule.docs["val"]), datamodule.docs["val"])
     write_reports({"val": val, "test": task.test_scores}, folder)
     (folder / "data_stats.json").write_text(json.dumps(datamodule.data_stats(), indent=2))
-    try:  # drawn where seqlab.reports.attention_maps is installed
+    try:
         from seqlab.reports.attention_maps import write_attention_maps
-    except ImportError:
-        write_attention_maps = None
-    if write_attention_maps is not None:
+    except ImportError:  # a seqlab without attention maps
+        pass
+    else:
         texts = [doc.text for doc in datamodule.docs["val"][:ATTENTION_SENTENCES]]
         write_attention_maps(model, datamodule.tokenizer, texts, folder / "attention")
     setattr(model.config, LANG_KEY, datamodule.lang)
