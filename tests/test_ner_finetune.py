@@ -195,7 +195,8 @@ def test_a_run_whose_model_is_no_token_classifier_is_refused(bert, compose_cfg, 
     folder = tmp_path / "classifier"
     AutoModelForSequenceClassification.from_pretrained(str(bert), num_labels=2).save_pretrained(folder)
     client = MlflowClient(tracking_uri)
-    other = client.create_run(client.create_experiment(f"other-{tmp_path.name}")).info.run_id
+    experiment = client.create_experiment(f"other-{tmp_path.name}", (tmp_path / "artifacts").as_uri())
+    other = client.create_run(experiment).info.run_id
     client.log_artifacts(other, str(folder), "model")
     client.set_terminated(other)
     write_wnut17_layout(tmp_path / "data" / "wnut17", n_train=20, n_eval=4)
