@@ -1,5 +1,6 @@
-"""Find named entities in texts with a NER run's logged spaCy pipeline (MLflow) or a pretrained one, print each
-entity's text, label, start and end character (tab-separated), and write a displacy page."""
+"""Find named entities in texts with a NER run's logged model (MLflow: a spaCy pipeline, or a fine-tuned Transformer
+token classifier) or a pretrained spaCy pipeline, print each entity's text, label, start and end character
+(tab-separated), and write a displacy page."""
 
 from __future__ import annotations
 
@@ -10,11 +11,19 @@ from omegaconf import DictConfig
 
 from seqlab.input_texts import input_texts
 
+TOKEN_CLASSIFIER = "seqlab.tasks.token_classification.TokenClassificationTask"  # model._target_ of such runs
+
 
 def load_nlp(cfg: DictConfig):
+    """What turns texts into Docs with entities (`pipe`): a run's spaCy pipeline or fine-tuned token classifier,
+    or a pretrained spaCy pipeline."""
     if cfg.run_id:
-        from seqlab.tracking.model_loading import load_run_spacy_model
+        from seqlab.tracking.model_loading import load_run_spacy_model, run_model_folder, run_model_target
 
+        if run_model_target(cfg.tracking_uri, str(cfg.run_id)) == TOKEN_CLASSIFIER:
+            from seqlab.inference.entity_tagger import EntityTagger
+
+            return EntityTagger.from_folder(run_model_folder(cfg.tracking_uri, str(cfg.run_id), "run_id"))
         return load_run_spacy_model(cfg.tracking_uri, str(cfg.run_id))
     from seqlab.ner.pretrained import load_pipeline
 

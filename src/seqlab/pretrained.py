@@ -113,3 +113,33 @@ def load_causal_lm(name: str, option: str = "model.net.pretrained", **config):
 
     transformers_logging.disable_progress_bar()  # no bar on the terminal generated text streams to
     return _load(AutoModelForCausalLM.from_pretrained, name, "model", option, **config)
+
+
+def load_config(name: str, option: str = "model.net.pretrained"):
+    """The config of a pretrained model (its sizes: positions, labels), without its weights."""
+    from transformers import AutoConfig
+
+    return _load(AutoConfig.from_pretrained, name, "model config", option)
+
+
+def load_token_classifier(name: str, labels: list[str], option: str = "model.net.pretrained"):
+    """A token classifier (AutoModelForTokenClassification) over `labels`, from a pretrained encoder (a new head)
+    or from a token classifier trained on the same labels. The model of a run (mlflow:<run_id>) must be a token
+    classifier: fine-tuning a run's language model or text classifier for entities is refused."""
+    from transformers import AutoModelForTokenClassification
+
+    folder = resolve(name, option)  # a run's model is downloaded once
+    config = load_config(folder, option)
+    heads = [a for a in config.architectures or [] if a.endswith("ForTokenClassification")]
+    if str(name).strip().startswith(RUN_PREFIX) and not heads:
+        kind = ", ".join(config.architectures or [config.model_type])
+        raise SeqlabError(f"{option}={name}: that run's model is a {kind}, not a token classifier; give the run "
+                          "of an NER fine-tuning (experiment=ner_finetune) or a pretrained encoder")
+    if heads:
+        theirs = [config.id2label[i] for i in sorted(config.id2label)]
+        if theirs != labels:
+            raise SeqlabError(f"{option}={name} was trained on the labels {theirs} and the data has {labels}; "
+                              "fine-tune it on data with the same entity types, or start from its encoder "
+                              "(a pretrained model without a token-classification head)")
+    return _load(AutoModelForTokenClassification.from_pretrained, folder, "model", option, num_labels=len(labels),
+                 id2label=dict(enumerate(labels)), label2id={label: i for i, label in enumerate(labels)})

@@ -15,8 +15,8 @@ from pathlib import Path
 from seqlab.errors import SeqlabError
 from seqlab.training.checkpoint_files import newest_checkpoint
 
-# tasks whose runs cannot go on from a checkpoint, and why
-NOT_RESUMABLE = {"ner": "spaCy's training loop keeps no optimizer state between runs"}
+# models (their _target_) whose runs cannot go on from a checkpoint, and why
+NOT_RESUMABLE = {"seqlab.ner.task.SpacyNerTask": "spaCy's training loop keeps no optimizer state between runs"}
 
 
 def resume_run(tracker, run_id: str) -> str:
@@ -31,8 +31,9 @@ def resume_run(tracker, run_id: str) -> str:
     run = get_run(tracker.tracking_uri, str(run_id), " to resume")
     tags, status = run.data.tags, run.info.status
     task = tags.get("task")
-    if task in NOT_RESUMABLE:
-        raise SeqlabError(f"run '{run_id}' is a {task} run, which cannot be resumed ({NOT_RESUMABLE[task]}): "
+    model = run.data.params.get("model._target_")
+    if model in NOT_RESUMABLE:
+        raise SeqlabError(f"run '{run_id}' is a {task} run, which cannot be resumed ({NOT_RESUMABLE[model]}): "
                           "train it again")
     if tags.get("sweep") == "parent" or not tags.get("run_dir"):
         raise SeqlabError(f"run '{run_id}' is not a training run; resume the run of a training")

@@ -57,24 +57,31 @@ def corpus_examples(nlp, path: Path, gold_tokens: bool) -> list:
 def score_split(nlp, path: Path, gold_tokens: bool, label_map: dict[str, str] | None = None,
                 batch_size: int = 256) -> SplitScores:
     from spacy.tokens import Span
-    from spacy.training import Example
 
     examples = corpus_examples(nlp, path, gold_tokens)
     docs = list(nlp.pipe((eg.predicted for eg in examples), batch_size=batch_size))
     if label_map is not None:
         for doc in docs:
             doc.ents = [Span(doc, e.start, e.end, label=label_map[e.label_]) for e in doc.ents if e.label_ in label_map]
-    scored = [Example(doc, eg.reference) for doc, eg in zip(docs, examples, strict=True)]
-    scores = nlp.get_pipe("ner").score(scored)
+    return score_docs(docs, [eg.reference for eg in examples])
+
+
+def score_docs(docs: list, references: list) -> SplitScores:
+    """Predicted Docs against reference Docs of the same words, with spaCy's NER scorer (what the ner component's
+    `score` returns): the one scorer of spaCy pipelines and fine-tuned Transformers alike."""
+    from spacy.scorer import get_ner_prf
+    from spacy.training import Example
+
+    scores = get_ner_prf([Example(doc, ref) for doc, ref in zip(docs, references, strict=True)])
     return SplitScores(
         precision=float(scores.get("ents_p") or 0.0),
         recall=float(scores.get("ents_r") or 0.0),
         f1=float(scores.get("ents_f") or 0.0),
         per_type={k: {m: float(v[m]) for m in ("p", "r", "f")} for k, v in (scores.get("ents_per_type") or {}).items()},
-        gold=Counter(e.label_ for eg in examples for e in eg.reference.ents),
+        gold=Counter(e.label_ for ref in references for e in ref.ents),
         predicted=Counter(e.label_ for d in docs for e in d.ents),
-        docs=docs,
-        references=[eg.reference for eg in examples],
+        docs=list(docs),
+        references=list(references),
     )
 
 

@@ -102,9 +102,14 @@ def _log_data(dataset, tracker, run_dir: Path) -> None:
 
 
 def _write_reports(scores: dict[str, SplitScores], run_dir: Path, tracker) -> None:
+    tracker.log_artifact(write_reports(scores, run_dir / "reports"), "reports")
+
+
+def write_reports(scores: dict[str, SplitScores], reports: Path) -> Path:
+    """The per-type table of every split, and the test split's predictions: test_predictions.jsonl (text, gold
+    and predicted entities as text, label, start, end) and displacy pages of its first SAMPLE_DOCS sentences."""
     from seqlab.ner.display import entity_rows, render_page
 
-    reports = run_dir / "reports"
     write_per_type_table(scores, reports)
     test = scores["test"]
     with open(reports / "test_predictions.jsonl", "w", encoding="utf-8") as fh:
@@ -114,7 +119,7 @@ def _write_reports(scores: dict[str, SplitScores], run_dir: Path, tracker) -> No
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
     render_page(test.docs[:SAMPLE_DOCS], reports / "test_predicted.html", "predicted entities (test)")
     render_page(test.references[:SAMPLE_DOCS], reports / "test_gold.html", "gold entities (test)")
-    tracker.log_artifact(reports, "reports")
+    return reports
 
 
 def _summary(scores: dict[str, SplitScores], value: float, tracker, run_dir: Path) -> None:

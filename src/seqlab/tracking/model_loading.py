@@ -42,6 +42,13 @@ def _load(tracking_uri: str, run_id: str, load, what: str, kind: str):
         ) from None
 
 
+def run_model_target(tracking_uri: str, run_id: str) -> str | None:
+    """The model._target_ a run was trained with (None for a run that logged no such parameter)."""
+    from seqlab.tracking.run_lookup import get_run
+
+    return get_run(tracking_uri, run_id).data.params.get("model._target_")
+
+
 def run_model_folder(tracking_uri: str | None, run_id: str, option: str = "model.net.pretrained") -> Path:
     """The folder holding the config.json of the model run `run_id` logged (a save_pretrained folder), downloaded
     once; `tracking_uri` None: MLflow's own (MLFLOW_TRACKING_URI, else the local store seqlab writes)."""

@@ -1,0 +1,21 @@
+"""Word-level IOB2 tags <-> the entities of a spaCy Doc, with spaCy's own converters: the gold tags of a Doc's
+words, and a copy of a Doc with predicted tags as its entities (character offsets from the Doc's words)."""
+
+from __future__ import annotations
+
+
+def iob_tags(doc) -> list[str]:
+    from spacy.training.iob_utils import biluo_to_iob, doc_to_biluo_tags
+
+    return biluo_to_iob(doc_to_biluo_tags(doc))
+
+
+def tagged_doc(doc, tags: list[str]):
+    """A Doc with `doc`'s words and spacing and the entities of `tags` (IOB2; an I- tag that opens no entity of
+    its type starts one)."""
+    from spacy.tokens import Doc
+    from spacy.training.iob_utils import biluo_tags_to_spans, iob_to_biluo
+
+    copy = Doc(doc.vocab, words=[t.text for t in doc], spaces=[bool(t.whitespace_) for t in doc])
+    copy.ents = biluo_tags_to_spans(copy, iob_to_biluo(list(tags)))
+    return copy
