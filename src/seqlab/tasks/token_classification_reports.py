@@ -11,6 +11,7 @@ from pathlib import Path
 from seqlab.inference.entity_tagger import LANG_KEY, EntityTagger
 from seqlab.ner.evaluation import score_docs
 from seqlab.ner.runs import write_reports
+from seqlab.reports.attention_maps import write_attention_maps
 from seqlab.tasks.outputs import RunOutputs
 
 ATTENTION_SENTENCES = 3  # dev sentences whose attention maps the reports draw
@@ -25,13 +26,8 @@ def write_token_classification_outputs(task, datamodule, run_dir: Path) -> RunOu
     val = score_docs(tagger.tag(datamodule.docs["val"]), datamodule.docs["val"])
     write_reports({"val": val, "test": task.test_scores}, folder)
     (folder / "data_stats.json").write_text(json.dumps(datamodule.data_stats(), indent=2))
-    try:
-        from seqlab.reports.attention_maps import write_attention_maps
-    except ImportError:  # a seqlab without attention maps
-        pass
-    else:
-        texts = [doc.text for doc in datamodule.docs["val"][:ATTENTION_SENTENCES]]
-        write_attention_maps(model, datamodule.tokenizer, texts, folder / "attention")
+    texts = [doc.text for doc in datamodule.docs["val"][:ATTENTION_SENTENCES]]
+    write_attention_maps(model, datamodule.tokenizer, texts, folder / "attention")
     setattr(model.config, LANG_KEY, datamodule.lang)
     model.cpu().save_pretrained(bundle)
     datamodule.tokenizer.save_pretrained(bundle)
