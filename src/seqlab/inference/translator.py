@@ -47,7 +47,7 @@ class Translator:
 
     @property
     def has_attention(self) -> bool:
-        return getattr(self.net, "attention", None) is not None
+        return self.net.has_attention
 
     @classmethod
     def from_bundle(cls, folder: str | Path) -> Translator:

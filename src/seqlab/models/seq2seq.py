@@ -127,6 +127,10 @@ class Seq2Seq(nn.Module):
             self.out.weight = self.tgt_embedding.weight
         self.dropout = nn.Dropout(dropout)
 
+    @property
+    def has_attention(self) -> bool:
+        return self.attention is not None
+
     # -- encoder -------------------------------------------------------------------------------------------------
     def encode(self, src: torch.Tensor, src_mask: torch.Tensor) -> tuple[EncoderMemory, DecoderState]:
         """src, src_mask [N, S] -> the encoder's memory and the decoder's initial state."""

@@ -21,9 +21,11 @@ class ClassificationTask(SeqlabTask):
         num_classes: int = 2,
         monitor: str = "val/acc",
         label_smoothing: float = 0.0,
+        attention_sentences: int = 3,
     ):
         super().__init__(net, optimizer, scheduler, monitor)
         self.label_smoothing = checked_label_smoothing(label_smoothing)
+        self.attention_sentences = attention_sentences  # dev sentences drawn as attention maps (nets that have them)
         self.metrics = nn.ModuleDict(
             {
                 f"{stage}_{name}": metric

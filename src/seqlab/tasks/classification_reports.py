@@ -1,13 +1,16 @@
-"""Files that explain a finished classification run: confusion matrix, test predictions, the model bundle."""
+"""Files that explain a finished classification run: confusion matrix, test predictions, attention maps of a few
+dev sentences (nets that return their attention weights), the model bundle."""
 
 from __future__ import annotations
 
 import csv
 from pathlib import Path
 
+from seqlab.data.batching import pad_sequences
+from seqlab.data.word_tokenizer import PAD, encode_texts
 from seqlab.inference.text_classifier import TextClassifier
 from seqlab.tasks.outputs import RunOutputs
-from seqlab.tracking.plots import confusion_matrix_png
+from seqlab.tracking.plots import attention_heatmap_png, confusion_matrix_png
 
 
 def write_classification_outputs(task, datamodule, run_dir: Path) -> RunOutputs:
@@ -22,7 +25,32 @@ def write_classification_outputs(task, datamodule, run_dir: Path) -> RunOutputs:
         writer.writerow(["text", "gold", "predicted", "probability"])
         for index, gold, predicted, probability in sorted(task.test_predictions):
             writer.writerow([texts[index], labels[gold], labels[predicted], f"{probability:.4f}"])
+    if hasattr(task.net, "attention_weights") and task.attention_sentences > 0:
+        sentences = datamodule.texts("val")[: task.attention_sentences]
+        write_attention_maps(task.net.cpu().eval(), datamodule.tokenizer, sentences, folder / "attention")
     TextClassifier(task.net.cpu(), task.net_config, datamodule.tokenizer, labels).save_bundle(bundle)
     return RunOutputs(
         reports=folder, model_dir=bundle, model_kind="text_classifier", extra={"tokenizer": bundle / "tokenizer.json"}
     )
+
+
+def write_attention_maps(net, tokenizer, texts: list[str], folder: Path) -> list[Path]:
+    """<folder>/<NN>/layer<L>_head<H>.png for the NN-th text: each layer's self-attention per head, queries down y
+    and keys along x (a CLS vector the net puts first shows as <cls>)."""
+    encoded = encode_texts(tokenizer, texts)
+    ids, mask = pad_sequences(encoded, tokenizer.token_to_id(PAD))
+    layers = net.attention_weights(ids, mask)  # each [B, heads, T', T']
+    paths = []
+    for row, (text, sentence) in enumerate(zip(texts, encoded, strict=True)):
+        extra = layers[0].size(-1) - ids.size(1)  # vectors the net puts before the words
+        tokens = ["<cls>"] * extra + [tokenizer.id_to_token(i) for i in sentence]
+        width = len(tokens)
+        sub = folder / f"{row + 1:02d}"
+        sub.mkdir(parents=True, exist_ok=True)
+        for layer, weights in enumerate(layers, start=1):
+            for head in range(weights.size(1)):
+                path = sub / f"layer{layer}_head{head + 1}.png"
+                attention_heatmap_png(weights[row, head, :width, :width], tokens, tokens, path,
+                                      f"layer {layer}, head {head + 1}: {text}", axes=("key", "query"))
+                paths.append(path)
+    return paths

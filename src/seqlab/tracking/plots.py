@@ -86,12 +86,13 @@ def scatter_png(points: list[tuple[str, float]], param: str, metric: str, path: 
 
 
 def attention_heatmap_png(weights, source_tokens: list[str], target_tokens: list[str], path: str | Path,
-                          title: str = "") -> Path:
-    """A translation's attention weights [target tokens, source tokens]: source along x, target down y."""
+                          title: str = "", axes: tuple[str, str] = ("source", "translation")) -> Path:
+    """A translation's attention weights [target tokens, source tokens]: source along x, target down y (or any
+    attention's [queries, keys], with the axes named by `axes`: x, then y)."""
     fig, ax = plt.subplots(figsize=(max(4.0, 0.4 * len(source_tokens) + 2), max(3.0, 0.35 * len(target_tokens) + 1.5)))
     image = _attention_image(ax, weights, source_tokens, target_tokens)
-    ax.set_xlabel("source")
-    ax.set_ylabel("translation")
+    ax.set_xlabel(axes[0])
+    ax.set_ylabel(axes[1])
     ax.set_title(title[:90], fontsize=8)
     fig.colorbar(image, ax=ax, fraction=0.04)
     fig.tight_layout()
