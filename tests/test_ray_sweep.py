@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -26,10 +27,13 @@ pytestmark = [
 
 
 @pytest.fixture
-def ray_head():
-    """host:port of a Ray head node on 127.0.0.1 with 2 CPUs and no dashboard. Its processes (and the workers they
-    start) live in a process group of their own, killed whole at the end, pass or fail: no Ray process outlives the
-    test, and a Ray cluster of anyone else on this machine is left alone (`ray stop` would stop it too)."""
+def ray_head(monkeypatch):
+    """host:port of a Ray head node on 127.0.0.1 with 2 CPUs and no dashboard, which the sweep joins with the
+    cluster's own token (whatever ~/.ray/auth_token holds). Its processes (and the workers they start) live in a
+    process group of their own, killed whole at the end, pass or fail: no Ray process outlives the test, and a Ray
+    cluster of anyone else on this machine is left alone (`ray stop` would stop it too)."""
+    monkeypatch.setenv("RAY_AUTH_MODE", "token")
+    monkeypatch.setenv("RAY_AUTH_TOKEN", secrets.token_hex(32))
     port = free_port()
     temp_dir = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # short: Ray's socket paths must fit in 107 characters
     command = [
