@@ -154,13 +154,15 @@ def test_ray_workers_get_the_sweep_and_tracking_environment(monkeypatch):
     monkeypatch.setenv(SWEEP_ID_ENV, "sst2-1234")
     monkeypatch.setenv(PARENT_RUN_ENV, "abcd")
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:5000")
-    # Ray itself is not installed here: an OrderedDict stands in for ray.runtime_env.RuntimeEnv (both dicts)
+    monkeypatch.setenv("SEQLAB_DATA_MIRROR", "/shared/data")
+    # an OrderedDict stands in for ray.runtime_env.RuntimeEnv (both dicts): this runs where Ray is not installed
     cfg = compose_with_ray(["hydra.launcher.ray.init.runtime_env._target_=collections.OrderedDict"])
     init = instantiate(cfg.hydra.launcher.ray).init  # what the launcher hands to ray.init(**init)
     runtime_env = dict(**init)["runtime_env"]
     assert isinstance(runtime_env, collections.OrderedDict)  # a real dict, not a config node, as Ray requires
     assert runtime_env["env_vars"] == {SWEEP_ID_ENV: "sst2-1234", PARENT_RUN_ENV: "abcd",
-                                       "MLFLOW_TRACKING_URI": "http://127.0.0.1:5000"}
+                                       "MLFLOW_TRACKING_URI": "http://127.0.0.1:5000",
+                                       "SEQLAB_DATA_MIRROR": "/shared/data"}
     assert all(type(v) is str for v in runtime_env["env_vars"].values())
 
 
@@ -169,7 +171,7 @@ def test_ray_environment_defaults_are_strings(monkeypatch):
     monkeypatch.delenv(PARENT_RUN_ENV, raising=False)
     cfg = compose_with_ray(["logger=csv"])
     env_vars = OmegaConf.to_container(cfg.hydra.launcher.ray.init.runtime_env.env_vars, resolve=True)
-    assert env_vars == {SWEEP_ID_ENV: "", PARENT_RUN_ENV: "", "MLFLOW_TRACKING_URI": ""}
+    assert env_vars == {SWEEP_ID_ENV: "", PARENT_RUN_ENV: "", "MLFLOW_TRACKING_URI": "", "SEQLAB_DATA_MIRROR": ""}
 
 
 def test_sweep_benchmark_overhead_comes_from_the_one_at_a_time_run():

@@ -17,7 +17,14 @@ from seqlab.resume import restore_datamodule, resume_checkpoint, resume_run
 from seqlab.run_context import hydra_choice, hydra_overrides, is_multirun
 from seqlab.tracking.datasets import data_splits
 from seqlab.tracking.params import data_file_params, environment_params, flatten_config
-from seqlab.tracking.run_info import command_line, experiment_name, git_commit, run_name, source_tags
+from seqlab.tracking.run_info import (
+    command_line,
+    experiment_name,
+    git_commit,
+    ray_worker_tags,
+    run_name,
+    source_tags,
+)
 from seqlab.tracking.sweep import OBJECTIVE, sweep_tags
 from seqlab.tracking.tracker import NullTracker
 
@@ -46,6 +53,7 @@ def train(cfg: DictConfig) -> float | None:
         "dataset": cfg.dataset.name,
         "task": task_name,
         **sweep_tags(),
+        **ray_worker_tags(),
     }
     if cfg.get("resume"):
         if is_multirun():
