@@ -66,12 +66,12 @@ def hub_reachable() -> bool:
         return False
 
 
-def _load(loader, name: str, what: str, option: str, **kwargs):
-    name = resolve(name, option)
+def _load(loader, name: str, what: str, option: str, tracking_uri: str | None = None, **kwargs):
+    name = resolve(name, option, tracking_uri)
     if is_local(name):
         folder = Path(name).expanduser()
         if not folder.is_dir():
-            raise SeqlabError(f"{option}={name}: no such folder; pass a folder written by save_pretrained")
+            raise SeqlabError(f"{option}={name}: no such folder; {option} takes {FORMS}")
         try:
             return loader(str(folder), **kwargs)
         except (OSError, ValueError) as err:
@@ -84,21 +84,22 @@ def _load(loader, name: str, what: str, option: str, **kwargs):
         raise SeqlabError(
             f"cannot load pretrained '{name}': it is not in the local Hugging Face cache and the hub cannot be "
             f"reached (no internet?). On a machine with internet save it with "
-            f"`AutoModelForCausalLM.from_pretrained('{name}').save_pretrained('{name.split('/')[-1]}-local')` "
+            f"`{loader.__self__.__name__}.from_pretrained('{name}').save_pretrained('{name.split('/')[-1]}-local')` "
             f"(and the same for AutoTokenizer), copy that folder here and pass its path: {option}=/path/to/folder; "
             f"{option} takes {FORMS}"
         )
     try:
         return loader(name, **kwargs)
     except (OSError, ValueError) as err:
-        raise SeqlabError(f"cannot load pretrained '{name}' from the hub: {err}".splitlines()[0]) from None
+        first = f"{err}".splitlines()[0] if f"{err}" else type(err).__name__
+        raise SeqlabError(f"cannot load pretrained '{name}' from the hub: {first}; {option} takes {FORMS}") from None
 
 
-def load_tokenizer(name: str, option: str = "model.net.pretrained"):
+def load_tokenizer(name: str, option: str = "model.net.pretrained", tracking_uri: str | None = None):
     """The tokenizer saved with a pretrained model; its end-of-text token also pads."""
     from transformers import AutoTokenizer
 
-    tokenizer = _load(AutoTokenizer.from_pretrained, name, "tokenizer", option)
+    tokenizer = _load(AutoTokenizer.from_pretrained, name, "tokenizer", option, tracking_uri)
     if tokenizer.pad_token is None:
         if tokenizer.eos_token is None:
             raise SeqlabError(f"the tokenizer of '{name}' has no end-of-text token to pad with")
@@ -113,3 +114,21 @@ def load_causal_lm(name: str, option: str = "model.net.pretrained", **config):
 
     transformers_logging.disable_progress_bar()  # no bar on the terminal generated text streams to
     return _load(AutoModelForCausalLM.from_pretrained, name, "model", option, **config)
+
+
+def load_config(name: str, option: str = "model.net.pretrained", tracking_uri: str | None = None):
+    """The transformers config of a pretrained model (config.json alone, no weights)."""
+    from transformers import AutoConfig
+
+    return _load(AutoConfig.from_pretrained, name, "config", option, tracking_uri)
+
+
+def load_sequence_classifier(name: str, config, option: str = "model.net.pretrained", tracking_uri: str | None = None):
+    """An encoder with a classification head (AutoModelForSequenceClassification) of `config` (load_config's, with
+    the labels set); a head the checkpoint lacks starts from random weights."""
+    from transformers import AutoModelForSequenceClassification
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()
+    return _load(AutoModelForSequenceClassification.from_pretrained, name, "model", option, tracking_uri,
+                 config=config)

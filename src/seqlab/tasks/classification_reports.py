@@ -1,10 +1,12 @@
-"""Files that explain a finished classification run: confusion matrix, test predictions, the model bundle."""
+"""Files that explain a finished classification run: confusion matrix, test predictions, the model bundle (and, for
+a fine-tuned transformers encoder, attention maps of a few dev sentences)."""
 
 from __future__ import annotations
 
 import csv
 from pathlib import Path
 
+from seqlab.inference.pretrained_text_classifier import PretrainedTextClassifier
 from seqlab.inference.text_classifier import TextClassifier
 from seqlab.tasks.outputs import RunOutputs
 from seqlab.tracking.plots import confusion_matrix_png
@@ -22,6 +24,12 @@ def write_classification_outputs(task, datamodule, run_dir: Path) -> RunOutputs:
         writer.writerow(["text", "gold", "predicted", "probability"])
         for index, gold, predicted, probability in sorted(task.test_predictions):
             writer.writerow([texts[index], labels[gold], labels[predicted], f"{probability:.4f}"])
+    if datamodule.pretrained:  # saved the Hugging Face way: mlflow:<run_id> fine-tunes from it again
+        classifier = PretrainedTextClassifier(task.net.model.cpu(), datamodule.tokenizer)
+        classifier.save_pretrained(bundle)
+        if task.attention_sentences:
+            classifier.attention_maps(datamodule.texts("val")[: task.attention_sentences], folder / "attention")
+        return RunOutputs(reports=folder, model_dir=bundle, model_kind="text_classifier")
     TextClassifier(task.net.cpu(), task.net_config, datamodule.tokenizer, labels).save_bundle(bundle)
     return RunOutputs(
         reports=folder, model_dir=bundle, model_kind="text_classifier", extra={"tokenizer": bundle / "tokenizer.json"}

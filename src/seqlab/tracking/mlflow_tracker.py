@@ -186,7 +186,7 @@ class MlflowTracker:
         if kind != "text_classifier":
             self.log_artifact(model_dir, "model")
             return
-        from seqlab.tracking.pyfunc_classifier import TextClassifierPyfunc
+        from seqlab.tracking.pyfunc_classifier import TextClassifierPyfunc, requirements
 
         mlflow.set_tracking_uri(self.tracking_uri)
         with mlflow.start_run(run_id=self.run_id, nested=mlflow.active_run() is not None):
@@ -194,7 +194,7 @@ class MlflowTracker:
                 name="model",
                 python_model=TextClassifierPyfunc(),
                 artifacts={"bundle": str(model_dir)},
-                pip_requirements=["torch", "tokenizers", "safetensors", "hydra-core", "pandas", "seqlab"],
+                pip_requirements=requirements(model_dir),
             )
         # leaving the block marks the run FINISHED; end() sets the final status after this
 

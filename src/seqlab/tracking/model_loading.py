@@ -3,6 +3,7 @@ from_pretrained model."""
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -40,6 +41,7 @@ def _load(tracking_uri: str, run_id: str, load, what: str, kind: str):
         ) from None
 
 
+@functools.cache  # the tokenizer, config and weights of one run are read from one download
 def run_model_folder(tracking_uri: str | None, run_id: str, option: str = "model.net.pretrained") -> Path:
     """The folder holding the config.json of the model run `run_id` logged (a save_pretrained folder), downloaded
     once; `tracking_uri` None: MLflow's own (MLFLOW_TRACKING_URI, else the local store seqlab writes)."""
