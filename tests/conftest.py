@@ -195,3 +195,12 @@ def mlflow_server(tmp_path_factory):
     """One server for a test module, stopped at the end."""
     with running_mlflow_server(tmp_path_factory.mktemp("server")) as (url, _):
         yield url
+
+
+@pytest.fixture(scope="session")
+def tiny_bert(tmp_path_factory) -> Path:
+    """A tiny BERT encoder and its WordPiece tokenizer, saved with save_pretrained (tests/tiny_bert.py); its
+    vocabulary is learnt from the sentences write_sst2_layout writes."""
+    from tiny_bert import save_tiny_bert
+
+    return save_tiny_bert(tmp_path_factory.mktemp("tiny_bert"), [t for t, _ in sentiment_rows(300)])

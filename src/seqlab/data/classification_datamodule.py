@@ -1,7 +1,8 @@
 """Labelled texts for classification: SST-2, the course's toy sentences, or the user's own tsv/csv/jsonl files.
 
 Reads the splits (carving a test split from train when there is none), trains the word tokenizer on train (or
-loads a pretrained model's own tokenizer, dataset.tokenizer.pretrained), encodes every split once, and serves length-grouped, per-batch padded batches:
+loads a pretrained model's own tokenizer, dataset.tokenizer.pretrained), encodes every split once, and serves
+length-grouped, per-batch padded batches:
 {input_ids [B, T], attention_mask [B, T], labels [B], index [B]} (index: the row in its split).
 """
 

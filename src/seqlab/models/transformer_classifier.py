@@ -59,14 +59,14 @@ class TransformerClassifier(nn.Module):
             if p.requires_grad:
                 level = len(self.layers) + 1 if id(p) in embedding_ids else depth.get(id(p), 0)
                 groups.setdefault((level, p.dim() >= 2), []).append(p)
-        return [{"params": params, "lr": lr * self.layer_lr_decay ** level, **({} if decayed else {"weight_decay": 0.0})}
+        return [{"params": params, "lr": lr * self.layer_lr_decay**level} | ({} if decayed else {"weight_decay": 0.0})
                 for (level, decayed), params in sorted(groups.items(), key=lambda item: item[0])]
 
 
 def check_encoder(config, pretrained: str, labels: list[str]) -> None:
     """A text generator is not fine-tuned as a classifier, and a classifier only on data with its own labels."""
     architectures = config.architectures or []
-    if config.is_decoder or any(a.endswith(GENERATOR_HEADS) for a in architectures):
+    if getattr(config, "is_decoder", False) or any(a.endswith(GENERATOR_HEADS) for a in architectures):
         raise SeqlabError(f"model.net.pretrained={pretrained} is a {', '.join(architectures) or config.model_type} "
                           "(a text generator), not an encoder; give an encoder: a classification, NER or masked-LM "
                           "run, or an encoder's hub name or folder")
