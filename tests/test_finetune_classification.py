@@ -13,6 +13,8 @@ from mlflow.tracking import MlflowClient
 from safetensors.torch import load_file
 
 from seqlab.errors import SeqlabError
+from seqlab.inference.text_classifier import TextClassifier
+from seqlab.predict import predict
 from seqlab.train import train
 
 
@@ -36,6 +38,13 @@ def test_finetunes_from_a_folder_and_again_from_its_run(compose_cfg, sst2_dir, t
     predicted = mlflow.pyfunc.load_model(f"runs:/{run.info.run_id}/model").predict([r["text"] for r in rows])
     assert list(predicted["label"]) == [r["predicted"] for r in rows]
     assert list(predicted["probability"]) == pytest.approx([float(r["probability"]) for r in rows], abs=2e-4)
+    # and so does make predict
+    cfg = compose_cfg([f"run_id={run.info.run_id}", f"texts={[r['text'] for r in rows[:3]]}"], "predict")
+    cfg.tracking_uri = tracking_uri
+    assert [r["label"] for r in predict(cfg)] == [r["predicted"] for r in rows[:3]]
+    best = next((tmp_path / "run" / "checkpoints").glob("epoch*.ckpt"))  # the weights tested
+    from_checkpoint = TextClassifier.from_checkpoint(best).predict([r["text"] for r in rows])
+    assert [r["label"] for r in from_checkpoint] == [r["predicted"] for r in rows]
 
     # the logged model is a save_pretrained folder: mlflow:<run_id> fine-tunes from it again
     again = tmp_path / "again"
@@ -119,3 +128,9 @@ def test_attention_maps_of_dev_sentences_land_in_the_reports(compose_cfg, sst2_d
     train(compose_cfg([*finetune_args(tiny_bert, "logger=none"), "model.attention_sentences=2"]))
     pngs = sorted((tmp_path / "run" / "reports" / "attention").rglob("*.png"))
     assert len(pngs) == 2  # one per layer
+
+
+def test_attention_maps_need_a_run(compose_cfg):
+    cfg = compose_cfg(["checkpoint=x.ckpt", "text=hello", "attention=maps"], "predict")
+    with pytest.raises(SeqlabError, match="attention=<folder> draws the attention of a run's model: pass run_id="):
+        predict(cfg)

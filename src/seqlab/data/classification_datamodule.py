@@ -78,6 +78,7 @@ class ClassificationDataModule(SplitLoaders, L.LightningDataModule):
         self.max_train_samples, self.max_eval_samples = max_train_samples, max_eval_samples
         self.tracking_uri = tracking_uri  # where a tokenizer.pretrained of mlflow:<run_id> is looked up
         self.tokenizer = None
+        self.max_length: int | None = None  # a pretrained tokenizer's cut: tokenizer.max_length or the positions
         self.rows: dict[str, list[tuple[str, str]]] = {}
         self.encoded: dict[str, tuple[list[list[int]], list[int]]] = {}
 
@@ -212,7 +213,8 @@ class ClassificationDataModule(SplitLoaders, L.LightningDataModule):
     def state_dict(self) -> dict:
         trained = self.tokenizer is not None and not self.pretrained  # a pretrained one reloads by its name
         return {"tokenizer": self.tokenizer.to_str() if trained else None, "labels": self.labels,
-                "label_names": self.display_labels, "position": training_position(self.trainer)}
+                "label_names": self.display_labels, "position": training_position(self.trainer),
+                "max_length": self.max_length if self.pretrained else None}
 
     def load_state_dict(self, state: dict) -> None:
         from tokenizers import Tokenizer

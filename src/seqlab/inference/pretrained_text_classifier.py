@@ -27,6 +27,20 @@ class PretrainedTextClassifier:
         model = AutoModelForSequenceClassification.from_pretrained(str(folder))
         return cls(model, AutoTokenizer.from_pretrained(str(folder)))
 
+    @classmethod
+    def from_checkpoint(cls, checkpoint: dict, data: dict) -> PretrainedTextClassifier:
+        """From a Lightning checkpoint of model=transformer_classifier (`data`: its datamodule's state): the net
+        rebuilt from model.net.pretrained with the checkpoint's weights, and that model's own tokenizer."""
+        from seqlab.inference.net_builder import build_net
+        from seqlab.pretrained import load_tokenizer
+
+        config = checkpoint["net_config"]
+        net = build_net(config)
+        net.load_state_dict({k[len("net."):]: v for k, v in checkpoint["state_dict"].items() if k.startswith("net.")})
+        tokenizer = load_tokenizer(config["pretrained"], "model.net.pretrained", config.get("tracking_uri"))
+        tokenizer.model_max_length = data.get("max_length") or tokenizer.model_max_length
+        return cls(net.model, tokenizer)
+
     def save_pretrained(self, folder: str | Path) -> Path:
         folder = Path(folder)
         self.model.save_pretrained(folder)
