@@ -88,6 +88,8 @@ def test_layer_lr_decay_gives_lower_layers_smaller_rates(tiny_bert):
     assert named["model.bert.encoder.layer.1.attention.self.query.weight"] == 0.5
     assert named["model.bert.encoder.layer.0.attention.self.query.weight"] == 0.25
     assert named["model.bert.embeddings.word_embeddings.weight"] == 0.125
+    one_rate = TransformerClassifier(["a", "b"], str(tiny_bert)).parameter_groups(1.0)
+    assert [(g["lr"], g.get("weight_decay")) for g in one_rate] == [(1.0, None), (1.0, 0.0)]  # decayed, not
 
 
 @pytest.mark.parametrize(("override", "message"), [

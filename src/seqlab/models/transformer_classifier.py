@@ -54,13 +54,13 @@ class TransformerClassifier(nn.Module):
         depth = {id(p): len(self.layers) - i for i, layer in enumerate(self.layers) for p in layer.parameters()}
         embeddings = self.model.get_input_embeddings()
         embedding_ids = {id(p) for p in embedding_module(self.model, embeddings).parameters()}
-        groups: dict[tuple[int, bool], list] = {}
+        groups: dict[tuple[float, bool], list] = {}  # one group per rate and decay: two when the rate is one
         for p in self.parameters():
             if p.requires_grad:
                 level = len(self.layers) + 1 if id(p) in embedding_ids else depth.get(id(p), 0)
-                groups.setdefault((level, p.dim() >= 2), []).append(p)
-        return [{"params": params, "lr": lr * self.layer_lr_decay**level} | ({} if decayed else {"weight_decay": 0.0})
-                for (level, decayed), params in sorted(groups.items(), key=lambda item: item[0])]
+                groups.setdefault((lr * self.layer_lr_decay**level, p.dim() >= 2), []).append(p)
+        return [{"params": params, "lr": rate} | ({} if decayed else {"weight_decay": 0.0})
+                for (rate, decayed), params in sorted(groups.items(), key=lambda item: (-item[0][0], not item[0][1]))]
 
 
 def check_encoder(config, pretrained: str, labels: list[str]) -> None:
