@@ -4,6 +4,7 @@ code path as `python pipelines/train.py experiment=sentiment_finetune`, on a tin
 from __future__ import annotations
 
 import csv
+import json
 import shutil
 
 import mlflow
@@ -136,3 +137,16 @@ def test_attention_maps_need_a_run(compose_cfg):
     cfg = compose_cfg(["checkpoint=x.ckpt", "text=hello", "attention=maps"], "predict")
     with pytest.raises(SeqlabError, match="attention=<folder> draws the attention of a run's model: pass run_id="):
         predict(cfg)
+
+
+def test_own_files_with_three_classes(compose_cfg, tiny_bert, tmp_path):
+    folder = tmp_path / "data" / "files"
+    folder.mkdir(parents=True)
+    rows = [("the film is great", "pos"), ("a dull movie", "neg"), ("the plot is a story", "neutral")] * 20
+    for name in ("train.tsv", "dev.tsv"):
+        (folder / name).write_text("text\tlabel\n" + "".join(f"{t}\t{y}\n" for t, y in rows), encoding="utf-8")
+    train(compose_cfg(finetune_args(tiny_bert, "dataset=files", "logger=none")))
+    saved = json.loads((tmp_path / "run" / "model" / "config.json").read_text())
+    assert saved["id2label"] == {"0": "neg", "1": "neutral", "2": "pos"}  # the sorted labels found in train
+    with open(tmp_path / "run" / "reports" / "predictions.csv", encoding="utf-8") as fh:
+        assert {r["gold"] for r in csv.DictReader(fh)} <= {"neg", "neutral", "pos"}
