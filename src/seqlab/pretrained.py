@@ -45,6 +45,12 @@ def resolve(name: str, option: str = "model.net.pretrained", tracking_uri: str |
     return str(packaged) if packaged else name
 
 
+def source_run(name: str | None) -> str | None:
+    """The run id of `mlflow:<run_id>`, None for any other name."""
+    name = str(name or "").strip()
+    return name[len(RUN_PREFIX):].strip() or None if name.startswith(RUN_PREFIX) else None
+
+
 def is_local(name: str) -> bool:
     """A folder, or something written like a path: absolute, ./, ../, ~, more than one / (a hub name is at most
     org/name), or under a folder that exists here (outputs/...); never a hub name."""

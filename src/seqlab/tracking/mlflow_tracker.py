@@ -128,6 +128,12 @@ class MlflowTracker:
         batch = [RunTag(k, str(v)) for k, v in tags.items()]
         self.outbox.send(f"tags {', '.join(tags)}", lambda: self._client().log_batch(self.run_id, tags=batch))
 
+    def tag_other_run(self, run_id: str, tags: dict[str, str]) -> None:
+        from mlflow.entities import RunTag
+
+        batch = [RunTag(k, str(v)) for k, v in tags.items()]
+        self.outbox.send(f"tags of run {run_id}", lambda: self._client().log_batch(run_id, tags=batch))
+
     def lightning_logger(self):
         from lightning.pytorch.loggers import MLFlowLogger
 
