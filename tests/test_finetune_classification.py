@@ -129,11 +129,19 @@ def test_texts_longer_than_the_positions_are_cut_and_counted(compose_cfg, sst2_d
     assert "train " in err.split("cut texts longer than 6 tokens")[1]
 
 
-def test_attention_maps_of_dev_sentences_land_in_the_reports(compose_cfg, sst2_dir, tiny_bert, tmp_path):
+def test_attention_maps_of_dev_sentences_and_of_your_own(compose_cfg, sst2_dir, tiny_bert, tracking_uri, tmp_path):
     pytest.importorskip("seqlab.reports.attention_maps")
-    train(compose_cfg([*finetune_args(tiny_bert, "logger=none"), "model.attention_sentences=2"]))
+    train(compose_cfg([*finetune_args(tiny_bert), "model.attention_sentences=2"]))
     pngs = sorted((tmp_path / "run" / "reports" / "attention").rglob("*.png"))
     assert len(pngs) == 2  # one per layer
+    run = run_under(tracking_uri, tmp_path)
+    assert {a.path for a in MlflowClient(tracking_uri).list_artifacts(run.info.run_id, "reports")} >= {
+        "reports/attention"}
+    cfg = compose_cfg([f"run_id={run.info.run_id}", "text=a wonderful film", f"attention={tmp_path / 'mine'}"],
+                      "predict")
+    cfg.tracking_uri = tracking_uri
+    predict(cfg)
+    assert len(list((tmp_path / "mine").rglob("*.png"))) == 2
 
 
 def test_attention_maps_need_a_run(compose_cfg):
