@@ -113,6 +113,13 @@ def test_a_name_that_is_nothing_lists_the_forms(compose_cfg, sst2_dir, monkeypat
         train(compose_cfg(finetune_args("no-such-org/no-such-model", "logger=none")))
 
 
+def test_a_folder_that_is_not_there_is_named(compose_cfg, sst2_dir, tracking_uri, tmp_path):
+    with pytest.raises(SeqlabError, match="model.net.pretrained=/no/such/encoder: no such folder; model.net.pretrained "
+                                          "takes a hub name"):
+        train(compose_cfg(finetune_args("/no/such/encoder")))
+    assert run_under(tracking_uri, tmp_path).info.status == "FAILED"
+
+
 def test_a_text_generator_is_not_fine_tuned_as_a_classifier(compose_cfg, sst2_dir, tiny_bert, tmp_path):
     from transformers import GPT2Config, GPT2LMHeadModel
 

@@ -155,7 +155,7 @@ class ClassificationDataModule(SplitLoaders, L.LightningDataModule):
         from seqlab.models.gpt2_lm import context_size
         from seqlab.pretrained import load_config, load_tokenizer
 
-        option = "dataset.tokenizer.pretrained"
+        option = "model.net.pretrained"  # which dataset.tokenizer.pretrained follows
         self.tokenizer = load_tokenizer(self.pretrained, option, self.tracking_uri)
         positions = context_size(load_config(self.pretrained, option, self.tracking_uri))
         self.max_length = min(self.tokenizer_options.max_length, positions or self.tokenizer_options.max_length)
