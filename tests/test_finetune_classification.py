@@ -168,3 +168,14 @@ def test_own_files_with_three_classes(compose_cfg, tiny_bert, tmp_path):
     assert saved["id2label"] == {"0": "neg", "1": "neutral", "2": "pos"}  # the sorted labels found in train
     with open(tmp_path / "run" / "reports" / "predictions.csv", encoding="utf-8") as fh:
         assert {r["gold"] for r in csv.DictReader(fh)} <= {"neg", "neutral", "pos"}
+
+
+def test_the_preset_fine_tunes_the_packaged_minilm_offline(compose_cfg, monkeypatch):
+    from seqlab.pretrained import load_config, load_tokenizer
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    cfg = compose_cfg(["experiment=sentiment_finetune"])
+    assert cfg.model.net.pretrained == cfg.dataset.tokenizer.pretrained == "sentence-transformers/all-MiniLM-L6-v2"
+    config = load_config(cfg.model.net.pretrained)
+    assert (config.model_type, config.num_hidden_layers, config.hidden_size) == ("bert", 6, 384)
+    assert load_tokenizer(cfg.model.net.pretrained)("Hello World")["input_ids"] == [101, 7592, 2088, 102]  # uncased
