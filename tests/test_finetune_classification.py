@@ -79,6 +79,21 @@ def test_frozen_parts_keep_their_weights(compose_cfg, sst2_dir, tiny_bert, tmp_p
     assert not any(before[k].equal(after[k]) for k in trained if k.endswith(".weight"))
 
 
+def test_attention_weights_come_when_asked(tiny_bert):
+    import torch
+
+    from seqlab.models.transformer_classifier import TransformerClassifier
+
+    net = TransformerClassifier(["a", "b"], str(tiny_bert)).eval()
+    ids, mask = torch.tensor([[2, 10, 11, 3, 0]]), torch.tensor([[1, 1, 1, 1, 0]])
+    logits, attentions = net(ids, mask, output_attentions=True)
+    assert torch.allclose(logits, net(ids, mask), atol=1e-5)  # the same model, only its weights shown
+    assert len(attentions) == 2 and attentions[0].shape == (1, 2, 5, 5)  # a map per layer, a row per head
+    assert torch.allclose(attentions[1].sum(-1), torch.ones(1, 2, 5))
+    assert attentions[0][..., 4].abs().max() == 0  # no attention to the pad
+    assert net.model.config._attn_implementation == "sdpa"  # the fused kernel again for training
+
+
 def test_layer_lr_decay_gives_lower_layers_smaller_rates(tiny_bert):
     from seqlab.models.transformer_classifier import TransformerClassifier
 

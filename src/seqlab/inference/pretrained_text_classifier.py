@@ -66,6 +66,8 @@ class PretrainedTextClassifier:
 
     def attention_maps(self, texts: list[str], folder: str | Path) -> list[Path]:
         """Per-layer PNGs of every head's attention over each text, in `folder`."""
+        from seqlab.models.transformer_classifier import eager_attention
         from seqlab.reports.attention_maps import write_attention_maps
 
-        return write_attention_maps(self.model, self.tokenizer, list(texts), Path(folder))
+        with eager_attention(self.model) as model:
+            return write_attention_maps(model, self.tokenizer, list(texts), Path(folder))

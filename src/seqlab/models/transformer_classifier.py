@@ -6,6 +6,7 @@ transformers model is `self.model`: save_pretrained / from_pretrained work on it
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 
 import torch
 from torch import nn
@@ -45,8 +46,11 @@ class TransformerClassifier(nn.Module):
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, output_attentions: bool = False):
         """input_ids, attention_mask [B, T] -> logits [B, C]; with output_attentions, (logits, attentions: one
         [B, heads, T, T] per layer)."""
-        out = self.model(input_ids=input_ids, attention_mask=attention_mask, output_attentions=output_attentions)
-        return (out.logits, out.attentions) if output_attentions else out.logits
+        if not output_attentions:
+            return self.model(input_ids=input_ids, attention_mask=attention_mask).logits
+        with eager_attention(self.model):
+            out = self.model(input_ids=input_ids, attention_mask=attention_mask, output_attentions=True)
+        return out.logits, out.attentions
 
     def parameter_groups(self, lr: float) -> list[dict]:
         """The trainable parameters in optimizer groups: layer i of n gets lr * layer_lr_decay ** (n - i), the
@@ -61,6 +65,17 @@ class TransformerClassifier(nn.Module):
                 groups.setdefault((lr * self.layer_lr_decay**level, p.dim() >= 2), []).append(p)
         return [{"params": params, "lr": rate} | ({} if decayed else {"weight_decay": 0.0})
                 for (rate, decayed), params in sorted(groups.items(), key=lambda item: (-item[0][0], not item[0][1]))]
+
+
+@contextmanager
+def eager_attention(model):
+    """The model with its plain attention, which returns its weights (fused kernels such as sdpa return none)."""
+    fused = model.config._attn_implementation
+    model.set_attn_implementation("eager")
+    try:
+        yield model
+    finally:
+        model.set_attn_implementation(fused)
 
 
 def check_encoder(config, pretrained: str, labels: list[str]) -> None:
