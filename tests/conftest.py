@@ -224,3 +224,12 @@ def pin_sha256(monkeypatch, folder: Path) -> None:
     for path in folder.iterdir():
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         monkeypatch.setitem(download.SHA256, f"{folder.name}/{path.name}", digest)
+
+
+@pytest.fixture(scope="session")
+def tiny_bert(tmp_path_factory) -> Path:
+    """A tiny BERT encoder and its WordPiece tokenizer, saved with save_pretrained (tests/tiny_bert.py); its
+    vocabulary is learnt from the sentences write_sst2_layout writes."""
+    from tiny_bert import save_tiny_bert, trained_vocab
+
+    return save_tiny_bert(tmp_path_factory.mktemp("tiny_bert"), trained_vocab([t for t, _ in sentiment_rows(300)]))

@@ -11,7 +11,7 @@ from conftest import run_under
 from mlflow.tracking import MlflowClient
 from ner_data import conll_text, tagged_sentences, write_wnut17_layout
 from test_ner import make_ner, marks, page_of, parse
-from tiny_bert import write_tiny_bert
+from tiny_bert import save_tiny_bert, words_and_letters
 
 from seqlab.errors import SeqlabError
 from seqlab.train import train
@@ -26,7 +26,7 @@ SMOKE = ["experiment=ner_finetune", "debug=smoke", "model.optimizer.lr=0.003", "
 
 @pytest.fixture(scope="module")
 def bert(tmp_path_factory):
-    return write_tiny_bert(tmp_path_factory.mktemp("bert") / "tiny-bert", VOCAB)
+    return save_tiny_bert(tmp_path_factory.mktemp("bert") / "tiny-bert", words_and_letters(VOCAB))
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,8 @@ ARGS = ["debug=smoke", "dataset.max_train_samples=null", "dataset.batch_size=8",
         "callbacks.early_stopping=null", "callbacks.periodic_checkpoint.every_n_train_steps=10",
         "model.net.embed_dim=16", "model.net.hidden_size=16"]
 STEPS_PER_EPOCH = 38  # 304 training rows (320 less the 5% carved as test) in batches of 8
-TIMING = {"train/epoch_sec", "train/tokens_per_sec"}  # wall-clock figures: their steps compare, not their values
+TIMING = {"train/epoch_sec", "train/tokens_per_sec", "train/examples_per_sec"}  # wall-clock figures: their steps
+# compare, not their values
 
 
 def start(cwd: Path, uri: str, *extra: str) -> subprocess.Popen:
@@ -115,12 +116,14 @@ def test_a_killed_run_resumes_into_the_same_history(kill, tmp_path, tmp_path_fac
         assert steps == [s for s, _ in uninterrupted[key]], (key, steps, uninterrupted[key])  # none missing or extra
         if key not in TIMING:
             assert [v for _, v in resumed[key]] == pytest.approx([v for _, v in uninterrupted[key]], abs=1e-6), key
-    # the timings differ, but the resumed epoch counts the tokens of all its batches, as the uninterrupted one
-    assert tokens_per_epoch(resumed) == pytest.approx(tokens_per_epoch(uninterrupted), rel=1e-6)
+    # the timings differ, but the resumed epoch counts the tokens and examples of all its batches, as the
+    # uninterrupted one
+    for speed in ("train/tokens_per_sec", "train/examples_per_sec"):
+        assert counted_per_epoch(resumed, speed) == pytest.approx(counted_per_epoch(uninterrupted, speed), rel=1e-6)
 
 
-def tokens_per_epoch(history: dict[str, list[tuple[int, float]]]) -> list[float]:
-    seconds, speeds = history["train/epoch_sec"], history["train/tokens_per_sec"]
+def counted_per_epoch(history: dict[str, list[tuple[int, float]]], speed: str) -> list[float]:
+    seconds, speeds = history["train/epoch_sec"], history[speed]
     return [s * v for (_, s), (_, v) in zip(seconds, speeds, strict=True)]
 
 

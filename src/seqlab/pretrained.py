@@ -45,6 +45,12 @@ def resolve(name: str, option: str = "model.net.pretrained", tracking_uri: str |
     return str(packaged) if packaged else name
 
 
+def source_run(name: str | None) -> str | None:
+    """The run id of `mlflow:<run_id>`, None for any other name."""
+    name = str(name or "").strip()
+    return name[len(RUN_PREFIX):].strip() or None if name.startswith(RUN_PREFIX) else None
+
+
 def is_local(name: str) -> bool:
     """A folder, or something written like a path: absolute, ./, ../, ~, more than one / (a hub name is at most
     org/name), or under a folder that exists here (outputs/...); never a hub name."""
@@ -66,12 +72,12 @@ def hub_reachable() -> bool:
         return False
 
 
-def _load(loader, name: str, what: str, option: str, **kwargs):
-    name = resolve(name, option)
+def _load(loader, name: str, what: str, option: str, tracking_uri: str | None = None, **kwargs):
+    name = resolve(name, option, tracking_uri)
     if is_local(name):
         folder = Path(name).expanduser()
         if not folder.is_dir():
-            raise SeqlabError(f"{option}={name}: no such folder; pass a folder written by save_pretrained")
+            raise SeqlabError(f"{option}={name}: no such folder; {option} takes {FORMS}")
         try:
             return loader(str(folder), **kwargs)
         except (OSError, ValueError) as err:
@@ -84,21 +90,22 @@ def _load(loader, name: str, what: str, option: str, **kwargs):
         raise SeqlabError(
             f"cannot load pretrained '{name}': it is not in the local Hugging Face cache and the hub cannot be "
             f"reached (no internet?). On a machine with internet save it with "
-            f"`AutoModelForCausalLM.from_pretrained('{name}').save_pretrained('{name.split('/')[-1]}-local')` "
+            f"`{loader.__self__.__name__}.from_pretrained('{name}').save_pretrained('{name.split('/')[-1]}-local')` "
             f"(and the same for AutoTokenizer), copy that folder here and pass its path: {option}=/path/to/folder; "
             f"{option} takes {FORMS}"
         )
     try:
         return loader(name, **kwargs)
     except (OSError, ValueError) as err:
-        raise SeqlabError(f"cannot load pretrained '{name}' from the hub: {err}".splitlines()[0]) from None
+        first = f"{err}".splitlines()[0] if f"{err}" else type(err).__name__
+        raise SeqlabError(f"cannot load pretrained '{name}' from the hub: {first}; {option} takes {FORMS}") from None
 
 
-def load_tokenizer(name: str, option: str = "model.net.pretrained"):
+def load_tokenizer(name: str, option: str = "model.net.pretrained", tracking_uri: str | None = None):
     """The tokenizer saved with a pretrained model; its end-of-text token also pads."""
     from transformers import AutoTokenizer
 
-    tokenizer = _load(AutoTokenizer.from_pretrained, name, "tokenizer", option)
+    tokenizer = _load(AutoTokenizer.from_pretrained, name, "tokenizer", option, tracking_uri)
     if tokenizer.pad_token is None:
         if tokenizer.eos_token is None:
             raise SeqlabError(f"the tokenizer of '{name}' has no end-of-text token to pad with")
@@ -115,11 +122,22 @@ def load_causal_lm(name: str, option: str = "model.net.pretrained", **config):
     return _load(AutoModelForCausalLM.from_pretrained, name, "model", option, **config)
 
 
-def load_config(name: str, option: str = "model.net.pretrained"):
-    """The config of a pretrained model (its sizes: positions, labels), without its weights."""
+def load_config(name: str, option: str = "model.net.pretrained", tracking_uri: str | None = None):
+    """The transformers config of a pretrained model (config.json alone, no weights)."""
     from transformers import AutoConfig
 
-    return _load(AutoConfig.from_pretrained, name, "model config", option)
+    return _load(AutoConfig.from_pretrained, name, "config", option, tracking_uri)
+
+
+def load_sequence_classifier(name: str, config, option: str = "model.net.pretrained", tracking_uri: str | None = None):
+    """An encoder with a classification head (AutoModelForSequenceClassification) of `config` (load_config's, with
+    the labels set); a head the checkpoint lacks starts from random weights."""
+    from transformers import AutoModelForSequenceClassification
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()
+    return _load(AutoModelForSequenceClassification.from_pretrained, name, "model", option, tracking_uri,
+                 config=config)
 
 
 def load_token_classifier(name: str, labels: list[str], option: str = "model.net.pretrained"):

@@ -1,13 +1,15 @@
 """Labelled texts for classification: SST-2, the course's toy sentences, or the user's own tsv/csv/jsonl files.
 
-Reads the splits (carving a test split from train when there is none), trains the word tokenizer on train,
-encodes every split once, and serves length-grouped, per-batch padded batches:
+Reads the splits (carving a test split from train when there is none), trains the word tokenizer on train (or
+loads a pretrained model's own tokenizer, dataset.tokenizer.pretrained), encodes every split once, and serves
+length-grouped, per-batch padded batches:
 {input_ids [B, T], attention_mask [B, T], labels [B], index [B]} (index: the row in its split).
 """
 
 from __future__ import annotations
 
 import random
+import sys
 from typing import Literal
 
 import lightning as L
@@ -50,6 +52,7 @@ class ClassificationDataModule(SplitLoaders, L.LightningDataModule):
         num_workers: int = 0,
         max_train_samples: int | None = None,
         max_eval_samples: int | None = None,
+        tracking_uri: str | None = None,
     ):
         super().__init__()
         if batch_size < 1 or eval_batch_size < 1:
@@ -73,7 +76,9 @@ class ClassificationDataModule(SplitLoaders, L.LightningDataModule):
         self.tokenizer_options = WordTokenizerOptions.from_config(tokenizer)
         self.batch_size, self.eval_batch_size, self.num_workers = batch_size, eval_batch_size, num_workers
         self.max_train_samples, self.max_eval_samples = max_train_samples, max_eval_samples
+        self.tracking_uri = tracking_uri  # where a tokenizer.pretrained of mlflow:<run_id> is looked up
         self.tokenizer = None
+        self.max_length: int | None = None  # a pretrained tokenizer's cut: tokenizer.max_length or the positions
         self.rows: dict[str, list[tuple[str, str]]] = {}
         self.encoded: dict[str, tuple[list[list[int]], list[int]]] = {}
 
@@ -127,12 +132,49 @@ class ClassificationDataModule(SplitLoaders, L.LightningDataModule):
                               f"{known}; give one name per label, in the order of dataset.labels (or of the "
                               "sorted labels found in train)")
         self.labels = known
+        if self.pretrained:
+            self._encode_pretrained()
+            return
         if self.tokenizer is None:  # a tokenizer restored from a checkpoint is kept
             self.tokenizer = train_word_tokenizer((t for t, _ in self.rows["train"]), self.tokenizer_options)
-        index = {label: i for i, label in enumerate(known)}
         for split in SPLITS:
-            texts = [t for t, _ in self.rows[split]]
-            self.encoded[split] = (encode_texts(self.tokenizer, texts), [index[y] for _, y in self.rows[split]])
+            self.encoded[split] = (encode_texts(self.tokenizer, self.texts(split)), self._label_ids(split))
+
+    def _label_ids(self, split: str) -> list[int]:
+        index = {label: i for i, label in enumerate(self.labels)}
+        return [index[y] for _, y in self.rows[split]]
+
+    # -- a pretrained model's own tokenizer ---------------------------------------------------------------------
+    @property
+    def pretrained(self) -> str | None:
+        return self.tokenizer_options.pretrained
+
+    def _encode_pretrained(self) -> None:
+        """Encodes with the pretrained tokenizer, cutting texts at dataset.tokenizer.max_length or the model's
+        positions, whichever is fewer; how many texts were cut is printed once."""
+        from seqlab.models.gpt2_lm import context_size
+        from seqlab.pretrained import load_config, load_tokenizer
+
+        option = "model.net.pretrained"  # which dataset.tokenizer.pretrained follows
+        self.tokenizer = load_tokenizer(self.pretrained, option, self.tracking_uri)
+        positions = context_size(load_config(self.pretrained, option, self.tracking_uri))
+        self.max_length = min(self.tokenizer_options.max_length, positions or self.tokenizer_options.max_length)
+        self.tokenizer.model_max_length = self.max_length  # what the saved tokenizer cuts at when predicting
+        cut = {}
+        for split in SPLITS:
+            ids = self.tokenizer(self.texts(split), truncation=False, verbose=False)["input_ids"]
+            cut[split] = sum(len(x) > self.max_length for x in ids)
+            self.encoded[split] = ([x if len(x) <= self.max_length else self._cut(x) for x in ids],
+                                   self._label_ids(split))
+        if any(cut.values()) and (self.trainer is None or self.trainer.global_rank == 0):
+            counts = ", ".join(f"{split} {n}" for split, n in cut.items())
+            print(f"{self.name}: cut texts longer than {self.max_length} tokens (dataset.tokenizer.max_length="
+                  f"{self.tokenizer_options.max_length}, the model's positions: {positions}): {counts}",
+                  file=sys.stderr)
+
+    def _cut(self, ids: list[int]) -> list[int]:
+        """The first max_length - 1 tokens and the last one (the end token the tokenizer adds)."""
+        return ids[: self.max_length - 1] + ids[-1:]
 
     # -- what the model and task are sized from ----------------------------------------------------------------
     @property
@@ -140,6 +182,8 @@ class ClassificationDataModule(SplitLoaders, L.LightningDataModule):
         return self.label_names or self.labels
 
     def model_kwargs(self) -> dict:
+        if self.pretrained:
+            return {"labels": self.display_labels}
         return {"vocab_size": self.tokenizer.get_vocab_size(), "num_classes": len(self.labels),
                 "pad_id": self.tokenizer.token_to_id(PAD), "unk_id": self.tokenizer.token_to_id(UNK)}
 
@@ -159,15 +203,18 @@ class ClassificationDataModule(SplitLoaders, L.LightningDataModule):
         )
         if shuffle:
             self.resume_sampler(sampler, trainer.world_size if trainer else 1)
-        collate = ClassificationCollator(ids, labels, self.tokenizer.token_to_id(PAD))
+        pad_id = self.tokenizer.pad_token_id if self.pretrained else self.tokenizer.token_to_id(PAD)
+        collate = ClassificationCollator(ids, labels, pad_id)
         # a generator of its own: starting an epoch leaves the global random state (dropout masks) untouched
         return DataLoader(list(range(len(ids))), batch_sampler=sampler, collate_fn=collate,
                           num_workers=self.num_workers, generator=torch.Generator().manual_seed(self.split_seed))
 
     # -- checkpoints: the tokenizer and labels travel with the weights -------------------------------------------
     def state_dict(self) -> dict:
-        return {"tokenizer": self.tokenizer.to_str() if self.tokenizer else None, "labels": self.labels,
-                "label_names": self.display_labels, "position": training_position(self.trainer)}
+        trained = self.tokenizer is not None and not self.pretrained  # a pretrained one reloads by its name
+        return {"tokenizer": self.tokenizer.to_str() if trained else None, "labels": self.labels,
+                "label_names": self.display_labels, "position": training_position(self.trainer),
+                "max_length": self.max_length if self.pretrained else None}
 
     def load_state_dict(self, state: dict) -> None:
         from tokenizers import Tokenizer

@@ -26,6 +26,7 @@ class WordTokenizerOptions:
     max_vocab_size: int = 20000  # special tokens included
     max_length: int = 128  # tokens kept per text
     split: Literal["words", "whitespace"] = "words"
+    pretrained: str | None = None  # a pretrained model whose own tokenizer replaces this one (max_length still cuts)
 
     @classmethod
     def from_config(cls, options: dict | None, where: str = "dataset.tokenizer") -> WordTokenizerOptions:

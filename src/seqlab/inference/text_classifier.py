@@ -37,12 +37,18 @@ class TextClassifier:
         return cls(net, net_config, tokenizer, json.loads((folder / "labels.json").read_text()))
 
     @classmethod
-    def from_checkpoint(cls, path: str | Path) -> TextClassifier:
+    def from_checkpoint(cls, path: str | Path):
+        """The classifier a checkpoint holds: a TextClassifier, or a PretrainedTextClassifier for a fine-tuned
+        transformers encoder."""
         from seqlab.inference.checkpoint_file import read_checkpoint
 
         path = Path(path)
         checkpoint = read_checkpoint(path, "classification")
         data = next((v for v in checkpoint.values() if isinstance(v, dict) and v.get("label_names")), None)
+        if data is not None and (checkpoint.get("net_config") or {}).get("pretrained"):
+            from seqlab.inference.pretrained_text_classifier import PretrainedTextClassifier
+
+            return PretrainedTextClassifier.from_checkpoint(checkpoint, data)
         if data is None or not data.get("tokenizer") or not checkpoint.get("net_config"):
             raise SeqlabError(f"{path} is not a seqlab classification checkpoint (no labels, tokenizer or net "
                               "config); a translator's checkpoint goes to pipelines/translate.py, a language "

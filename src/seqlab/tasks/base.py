@@ -1,6 +1,7 @@
 """What every Lightning task shares: the wrapped net with its optimizer and scheduler factories, the net's config
 in checkpoints (to rebuild it from them), and the epoch's training figures, logged once an epoch: train/loss (the
-mean over the epoch's examples or tokens), train/epoch_sec and train/tokens_per_sec, which checkpoints carry so
+mean over the epoch's examples or tokens), train/epoch_sec, train/tokens_per_sec (and train/examples_per_sec where
+the task counts examples), which checkpoints carry so
 that an epoch resumed mid-way still reports all its batches."""
 
 from __future__ import annotations
@@ -46,10 +47,11 @@ class SeqlabTask(L.LightningModule):
         self.throughput = EpochThroughput()
         self.resumed_throughput: dict | None = None  # the epoch's figures so far, from the checkpoint resumed
 
-    def record_training_step(self, loss: torch.Tensor, weight: int, tokens: int) -> torch.Tensor:
-        """Adds a step's mean loss (over `weight` examples or tokens) and its real tokens to the epoch's figures."""
+    def record_training_step(self, loss: torch.Tensor, weight: int, tokens: int, examples: int = 0) -> torch.Tensor:
+        """Adds a step's mean loss (over `weight` examples or tokens), its real tokens and its examples (0: not
+        counted) to the epoch's figures."""
         self.train_loss.update(loss.detach(), weight=weight)
-        self.throughput.add(tokens)
+        self.throughput.add(tokens, examples)
         return loss
 
     def on_train_epoch_start(self) -> None:

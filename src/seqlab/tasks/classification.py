@@ -1,4 +1,5 @@
-"""Text classification task: wraps any classifier nn.Module (ids, mask -> logits); loss, metrics, predictions."""
+"""Text classification task: wraps any classifier nn.Module (ids, mask -> logits); loss, metrics, predictions. A
+net with parameter_groups(lr) (a pretrained encoder) gets its own learning rate per group."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix, MulticlassF1Score
 
+from seqlab.errors import SeqlabError
 from seqlab.tasks.base import SeqlabTask, checked_label_smoothing
 
 
@@ -25,7 +27,9 @@ class ClassificationTask(SeqlabTask):
     ):
         super().__init__(net, optimizer, scheduler, monitor)
         self.label_smoothing = checked_label_smoothing(label_smoothing)
-        self.attention_sentences = attention_sentences  # dev sentences drawn as attention maps (nets that have them)
+        if attention_sentences < 0:
+            raise SeqlabError(f"model.attention_sentences={attention_sentences} must be 0 or more")
+        self.attention_sentences = attention_sentences  # dev sentences whose attention maps the reports draw
         self.metrics = nn.ModuleDict(
             {
                 f"{stage}_{name}": metric
@@ -46,7 +50,14 @@ class ClassificationTask(SeqlabTask):
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         logits = self(batch["input_ids"], batch["attention_mask"])
         loss = F.cross_entropy(logits, batch["labels"], label_smoothing=self.label_smoothing)
-        return self.record_training_step(loss, len(batch["labels"]), int(batch["attention_mask"].sum()))
+        size = len(batch["labels"])
+        return self.record_training_step(loss, size, int(batch["attention_mask"].sum()), examples=size)
+
+    def configure_optimizers(self):
+        groups = getattr(self.net, "parameter_groups", None)
+        if groups is None:
+            return super().configure_optimizers()
+        return self.with_scheduler(self.optimizer_factory(params=groups(self.optimizer_factory.keywords["lr"])))
 
     def _evaluate(self, batch: dict, stage: str) -> torch.Tensor:
         logits = self(batch["input_ids"], batch["attention_mask"])

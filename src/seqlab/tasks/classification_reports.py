@@ -1,5 +1,5 @@
 """Files that explain a finished classification run: confusion matrix, test predictions, attention maps of a few
-dev sentences (nets that return their attention weights), the model bundle."""
+dev sentences (a fine-tuned transformers encoder, or a net that returns its attention weights), the model bundle."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 
 from seqlab.data.batching import pad_sequences
 from seqlab.data.word_tokenizer import PAD, encode_texts
+from seqlab.inference.pretrained_text_classifier import PretrainedTextClassifier
 from seqlab.inference.text_classifier import TextClassifier
 from seqlab.tasks.outputs import RunOutputs
 from seqlab.tracking.plots import attention_heatmap_png, confusion_matrix_png
@@ -25,6 +26,12 @@ def write_classification_outputs(task, datamodule, run_dir: Path) -> RunOutputs:
         writer.writerow(["text", "gold", "predicted", "probability"])
         for index, gold, predicted, probability in sorted(task.test_predictions):
             writer.writerow([texts[index], labels[gold], labels[predicted], f"{probability:.4f}"])
+    if datamodule.pretrained:  # saved the Hugging Face way: mlflow:<run_id> fine-tunes from it again
+        classifier = PretrainedTextClassifier(task.net.model.cpu(), datamodule.tokenizer)
+        classifier.save_pretrained(bundle)
+        if task.attention_sentences:
+            classifier.attention_maps(datamodule.texts("val")[: task.attention_sentences], folder / "attention")
+        return RunOutputs(reports=folder, model_dir=bundle, model_kind="text_classifier")
     if hasattr(task.net, "attention_weights") and task.attention_sentences > 0:
         sentences = datamodule.texts("val")[: task.attention_sentences]
         write_attention_maps(task.net.cpu().eval(), datamodule.tokenizer, sentences, folder / "attention")

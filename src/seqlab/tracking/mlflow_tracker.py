@@ -133,6 +133,12 @@ class MlflowTracker:
         batch = [RunTag(k, str(v)) for k, v in tags.items()]
         self.outbox.send(f"tags {', '.join(tags)}", lambda: self._client().log_batch(self.run_id, tags=batch))
 
+    def tag_other_run(self, run_id: str, tags: dict[str, str]) -> None:
+        from mlflow.entities import RunTag
+
+        batch = [RunTag(k, str(v)) for k, v in tags.items()]
+        self.outbox.send(f"tags of run {run_id}", lambda: self._client().log_batch(run_id, tags=batch))
+
     def lightning_logger(self):
         from lightning.pytorch.loggers import MLFlowLogger
 
@@ -198,7 +204,7 @@ class MlflowTracker:
         if kind != "text_classifier":
             self.log_artifact(model_dir, "model")
             return
-        from seqlab.tracking.pyfunc_classifier import TextClassifierPyfunc
+        from seqlab.tracking.pyfunc_classifier import TextClassifierPyfunc, requirements
 
         mlflow.set_tracking_uri(self.tracking_uri)
         with mlflow.start_run(run_id=self.run_id, nested=mlflow.active_run() is not None):
@@ -206,7 +212,7 @@ class MlflowTracker:
                 name="model",
                 python_model=TextClassifierPyfunc(),
                 artifacts={"bundle": str(model_dir)},
-                pip_requirements=["torch", "tokenizers", "safetensors", "hydra-core", "pandas", "seqlab"],
+                pip_requirements=requirements(model_dir),
             )
         # leaving the block marks the run FINISHED; end() sets the final status after this
 

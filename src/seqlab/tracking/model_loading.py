@@ -3,6 +3,7 @@ from_pretrained model."""
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -49,6 +50,7 @@ def run_model_target(tracking_uri: str, run_id: str) -> str | None:
     return get_run(tracking_uri, run_id).data.params.get("model._target_")
 
 
+@functools.cache  # the tokenizer, config and weights of one run are read from one download
 def run_model_folder(tracking_uri: str | None, run_id: str, option: str = "model.net.pretrained") -> Path:
     """The folder holding the config.json of the model run `run_id` logged (a save_pretrained folder), downloaded
     once; `tracking_uri` None: MLflow's own (MLFLOW_TRACKING_URI, else the local store seqlab writes)."""

@@ -32,6 +32,9 @@ class NullTracker:
     def set_tags(self, tags: dict[str, str]) -> None:
         pass
 
+    def tag_other_run(self, run_id: str, tags: dict[str, str]) -> None:
+        """Tags another run of the store (lineage: the run a model was fine-tuned from)."""
+
     def log_model(self, model_dir: str | Path, kind: str) -> None:
         self.log_artifact(model_dir, "model")
 
