@@ -152,10 +152,9 @@ def test_texts_longer_than_the_positions_are_cut_and_counted(compose_cfg, sst2_d
 
 
 def test_attention_maps_of_dev_sentences_and_of_your_own(compose_cfg, sst2_dir, tiny_bert, tracking_uri, tmp_path):
-    pytest.importorskip("seqlab.reports.attention_maps")
     train(compose_cfg([*finetune_args(tiny_bert), "model.attention_sentences=2"]))
-    pngs = sorted((tmp_path / "run" / "reports" / "attention").rglob("*.png"))
-    assert len(pngs) == 2  # one per layer
+    pngs = sorted(p.name for p in (tmp_path / "run" / "reports" / "attention").rglob("*.png"))
+    assert pngs == [f"attention-0{text}-layer0{layer}.png" for text in (1, 2) for layer in (1, 2)]  # per text, layer
     run = run_under(tracking_uri, tmp_path)
     assert {a.path for a in MlflowClient(tracking_uri).list_artifacts(run.info.run_id, "reports")} >= {
         "reports/attention"}
