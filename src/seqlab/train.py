@@ -15,6 +15,7 @@ from seqlab.config_check import check_config, task_of
 from seqlab.errors import SeqlabError
 from seqlab.resume import restore_datamodule, resume_checkpoint, resume_run
 from seqlab.run_context import hydra_choice, hydra_overrides, is_multirun
+from seqlab.tracking.lineage import lineage_tags, source_run
 from seqlab.tracking.params import data_file_params, environment_params, flatten_config
 from seqlab.tracking.run_info import command_line, experiment_name, git_commit, run_name
 from seqlab.tracking.sweep import OBJECTIVE, sweep_tags
@@ -44,6 +45,7 @@ def train(cfg: DictConfig) -> float | None:
         "dataset": cfg.dataset.name,
         "task": task_name,
         **sweep_tags(),
+        **lineage_tags(OmegaConf.select(cfg, "model.net.pretrained")),  # mlflow:<run_id>: the run it starts from
     }
     if cfg.get("resume"):
         if is_multirun():
@@ -77,6 +79,9 @@ def train(cfg: DictConfig) -> float | None:
         os.environ.pop(RUN_DIR_ENV, None)
     if not math.isnan(value):
         tracker.log_metrics({OBJECTIVE: value})
+    source = source_run(OmegaConf.select(cfg, "model.net.pretrained"))
+    if source:
+        tracker.record_fine_tuning(source)
     tracker.end("FINISHED")
     return None if math.isnan(value) else value  # none: the metric was never logged, a failure to a sweeper
 

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from seqlab.errors import SeqlabError
+from seqlab.tracking.lineage import FINETUNED_BY
 from seqlab.tracking.orphaned_runs import end_orphaned_runs, process_tag
 from seqlab.tracking.outbox import Outbox
 
@@ -127,6 +128,18 @@ class MlflowTracker:
 
         batch = [RunTag(k, str(v)) for k, v in tags.items()]
         self.outbox.send(f"tags {', '.join(tags)}", lambda: self._client().log_batch(self.run_id, tags=batch))
+
+    def record_fine_tuning(self, source_run_id: str) -> None:
+        """Adds this run to the FINETUNED_BY tag of the run whose model it fine-tuned (comma-separated run
+        ids, oldest first)."""
+        self.outbox.send(f"tag {FINETUNED_BY} of run {source_run_id}", lambda: self._append_fine_tuning(source_run_id))
+
+    def _append_fine_tuning(self, source_run_id: str) -> None:
+        client = self._client()
+        listed = client.get_run(source_run_id).data.tags.get(FINETUNED_BY, "")
+        runs = [r for r in listed.split(",") if r]
+        if self.run_id not in runs:  # a resumed fine-tuning finishes again
+            client.set_tag(source_run_id, FINETUNED_BY, ",".join([*runs, self.run_id]))
 
     def lightning_logger(self):
         from lightning.pytorch.loggers import MLFlowLogger

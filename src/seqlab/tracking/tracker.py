@@ -35,6 +35,9 @@ class NullTracker:
     def log_model(self, model_dir: str | Path, kind: str) -> None:
         self.log_artifact(model_dir, "model")
 
+    def record_fine_tuning(self, source_run_id: str) -> None:
+        """Only an MLflow store holds the run fine-tuned from, to tag."""
+
     def end(self, status: str) -> None:
         pass
 
