@@ -12,6 +12,7 @@ import torch
 from conftest import run_under, write_sst2_layout
 from lm_corpus import play_text, write_tinyshakespeare_layout
 from mlflow.tracking import MlflowClient
+from test_lm_resume import killed_then_resumed
 from test_lm_training import make_generate
 
 from seqlab.data.masked_language_model_datamodule import MaskedLanguageModelDataModule
@@ -22,6 +23,8 @@ from seqlab.data.wordpiece_tokenizer import (
     wordpiece_from_str,
 )
 from seqlab.errors import SeqlabError
+from seqlab.generate import generate
+from seqlab.tasks.masked_language_model import MaskedLanguageModelTask
 from seqlab.tracking.lineage import FINETUNED_BY, PRETRAINED_FROM
 from seqlab.train import train
 
@@ -165,9 +168,8 @@ def test_bert_pretrain_logs_its_metrics_and_a_model_a_classifier_fine_tunes_from
     # mlflow:<run_id> resolves to that folder, from which a sequence classifier takes the encoder
     monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking_uri)
     classifier = BertForSequenceClassification.from_pretrained(resolve(f"mlflow:{run.info.run_id}"), num_labels=2)
-    encoder = model.bert.state_dict()
-    assert encoder.keys() <= classifier.bert.state_dict().keys()
-    assert all(torch.equal(value, encoder[name]) for name, value in classifier.bert.state_dict().items())
+    encoder = classifier.bert.state_dict()  # the masked LM's encoder, and a pooler of its own
+    assert all(torch.equal(value, encoder[name]) for name, value in model.bert.state_dict().items())
 
 
 def test_sst2_sentences_pretrain_without_their_labels(compose_cfg, tmp_path, tracking_uri):
@@ -226,10 +228,17 @@ def test_gpt2_pretrained_then_fine_tuned_through_mlflow_run_id_tags_both_runs(co
     assert (tmp_path / "finetune0" / "run" / "model" / tokenizer_file).read_text() == (
         tmp_path / "pretrain" / "run" / "model" / tokenizer_file).read_text()  # the pretraining run's own tokenizer
 
-    for run_id in (source, finetuned[0]):  # make generate loads either
-        result = make_generate(f"run_id={run_id} prompt=ROMEO: max_new_tokens=10 seed=1", tracking_uri)
-        assert result.returncode == 0, result.stderr
-        assert result.stdout.startswith("ROMEO:") and len(result.stdout) > len("ROMEO:")
+    failed_run(compose_cfg, tracking_uri, tmp_path / "bert",
+               [*BERT, "dataset=text_files", f"model.net.pretrained=mlflow:{source}"],
+               rf"the tokenizer of 'mlflow:{source}' lacks \[MASK\], \[CLS\] or \[SEP\]: it is not a masked language "
+               r"model's; give an encoder")
+    # make generate loads either
+    result = make_generate(f"run_id={finetuned[0]} prompt=ROMEO: max_new_tokens=10 do_sample=false", tracking_uri)
+    assert result.returncode == 0, result.stderr
+    [text] = generate(compose_cfg([f"run_id={source}", "prompt=ROMEO:", "max_new_tokens=10", "do_sample=false"],
+                                  config_name="generate"))
+    assert result.stdout.startswith("ROMEO:") and text.startswith("ROMEO:")
+    assert result.stdout.strip() != text  # the fine-tuned model continues otherwise
 
 
 def test_bert_pretraining_continues_from_a_bert_run_and_tags_it(compose_cfg, shakespeare_dir, tracking_uri, tmp_path,
@@ -239,10 +248,57 @@ def test_bert_pretraining_continues_from_a_bert_run_and_tags_it(compose_cfg, sha
     first.paths.output_dir = str(tmp_path / "first" / "run")
     train(first)
     source = run_under(tracking_uri, tmp_path / "first").info.run_id
-    train(compose_cfg([*BERT, f"model.net.pretrained=mlflow:{source}"]))
-    [run] = [r for r in MlflowClient(tracking_uri).search_runs(
-        [run_under(tracking_uri, tmp_path / "first").info.experiment_id], f"tags.run_dir = '{tmp_path / 'run'}'")]
+    second = compose_cfg([*BERT, f"model.net.pretrained=mlflow:{source}"])
+    second.paths.output_dir = str(tmp_path / "second" / "run")
+    train(second)
+    run = run_under(tracking_uri, tmp_path / "second")
     assert run.info.status == "FINISHED" and run.data.tags[PRETRAINED_FROM] == source
     assert MlflowClient(tracking_uri).get_run(source).data.tags[FINETUNED_BY] == run.info.run_id
-    assert (tmp_path / "run" / "model" / "tokenizer.json").read_text() == (
+    assert (tmp_path / "second" / "run" / "model" / "tokenizer.json").read_text() == (
         tmp_path / "first" / "run" / "model" / "tokenizer.json").read_text()
+
+
+def failed_run(compose_cfg, tracking_uri: str, folder: Path, overrides: list[str], message: str):
+    cfg = compose_cfg(overrides)
+    cfg.paths.output_dir = str(folder / "run")
+    with pytest.raises(SeqlabError, match=message):
+        train(cfg)
+    run = run_under(tracking_uri, folder)
+    assert run.info.status == "FAILED"
+    return run
+
+
+def test_mlflow_run_id_of_no_model_or_of_another_kind_fails_the_run_and_leaves_the_source_as_it_was(
+        compose_cfg, shakespeare_dir, tracking_uri, tmp_path, monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking_uri)
+    first = compose_cfg(BERT)
+    first.paths.output_dir = str(tmp_path / "source" / "run")
+    train(first)
+    client = MlflowClient(tracking_uri)
+    source = run_under(tracking_uri, tmp_path / "source")
+    artifacts = {a.path for a in client.list_artifacts(source.info.run_id, "model")}
+
+    wrong_kind = failed_run(compose_cfg, tracking_uri, tmp_path / "gpt2",
+                            ["experiment=gpt2_finetune", *GPT2, f"model.net.pretrained=mlflow:{source.info.run_id}"],
+                            rf"model.net.pretrained=mlflow:{source.info.run_id} is a BertForMaskedLM, not a text "
+                            r"generator; give a causal language model: a GPT-2 run")
+    assert wrong_kind.data.tags[PRETRAINED_FROM] == source.info.run_id
+    failed_run(compose_cfg, tracking_uri, tmp_path / "nomodel",
+               [*BERT, f"model.net.pretrained=mlflow:{wrong_kind.info.run_id}"],
+               rf"model.net.pretrained=mlflow:{wrong_kind.info.run_id}: run \(FAILED\) has no logged model; give a "
+               r"finished training run's id")
+
+    after = client.get_run(source.info.run_id)
+    assert after.info.status == "FINISHED" and after.data.tags == source.data.tags  # no fine-tuning listed
+    assert {a.path for a in client.list_artifacts(source.info.run_id, "model")} == artifacts
+
+
+def test_a_killed_pretraining_resumes_into_the_same_history(tmp_path, tracking_uri, compose_cfg, monkeypatch):
+    """With the same masks for the same blocks: the resumed run's figures equal those of a run never stopped."""
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # in the killed process too: the same sums in the same order
+    write_tinyshakespeare_layout(tmp_path / "data" / "tinyshakespeare", n_turns=1000)
+    args = ["debug=smoke", "dataset.max_train_samples=null", "dataset.batch_size=8", "trainer.max_epochs=2",
+            "callbacks.early_stopping=null", "callbacks.periodic_checkpoint.every_n_train_steps=10"]
+    # 2 epochs of 112 steps: killed after the checkpoint of step 150, in the second
+    killed_then_resumed(tmp_path, tracking_uri, compose_cfg, monkeypatch, ["experiment=bert_pretrain", *TINY_BERT],
+                        MaskedLanguageModelTask, tuple(sorted(METRICS)), 150, args=args)

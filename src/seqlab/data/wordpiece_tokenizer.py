@@ -48,7 +48,7 @@ def train_wordpiece_tokenizer(texts: Iterable[str], options: WordPieceOptions):
     _set_splitting(trained)
     trainer = trainers.WordPieceTrainer(vocab_size=options.vocab_size, min_frequency=options.min_frequency,
                                         special_tokens=SPECIAL_TOKENS + inner, show_progress=False)
-    trained.train_from_iterator(texts, trainer)
+    trained.train_from_iterator([line for text in texts for line in text.splitlines()], trainer)  # in parallel
     size = trained.get_vocab_size()
     if size > options.vocab_size:
         raise SeqlabError(f"dataset.tokenizer.vocab_size={options.vocab_size} is below what the tokenizer can reach: "
