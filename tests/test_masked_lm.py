@@ -71,6 +71,12 @@ def test_a_vocabulary_size_the_corpus_cannot_give_fails_the_run(compose_cfg, sha
     assert run_under(tracking_uri, tmp_path).info.status == "FAILED"
 
 
+def test_positions_shorter_than_a_block_stop_the_run_before_training(compose_cfg, shakespeare_dir):
+    with pytest.raises(SeqlabError, match=r"model.net.max_position_embeddings=16 is shorter than "
+                                          r"dataset.block_size=32: .* at least 32"):
+        train(compose_cfg([*BERT, "model.net.max_position_embeddings=16"]))
+
+
 def test_a_corpus_shorter_than_one_block_fails_the_run(compose_cfg, tmp_path, tracking_uri):
     folder = tmp_path / "data" / "tinyshakespeare"
     folder.mkdir(parents=True)

@@ -145,13 +145,15 @@ def check_optimized_mode(cfg: DictConfig) -> None:
 
 
 def check_context(cfg: DictConfig) -> None:
-    """A language model from scratch whose context (model.net.n_positions) is shorter than its training blocks
-    would fail at the first batch with an index error; a pretrained one is checked against its own context."""
+    """A language model from scratch whose context (model.net.n_positions, BERT's max_position_embeddings) is
+    shorter than its training blocks would fail at the first batch with an index error; a pretrained one is checked
+    against its own context."""
     net = cfg.model.get("net") or {}
-    n_positions, block = net.get("n_positions"), cfg.dataset.get("block_size")
+    option = next((name for name in ("n_positions", "max_position_embeddings") if name in net), None)
+    n_positions, block = net.get(option) if option else None, cfg.dataset.get("block_size")
     if n_positions is not None and block is not None and not net.get("pretrained") and n_positions < block:
-        raise SeqlabError(f"model.net.n_positions={n_positions} is shorter than dataset.block_size={block}: a block "
-                          f"would not fit the model's context; set model.net.n_positions to at least {block} (by "
+        raise SeqlabError(f"model.net.{option}={n_positions} is shorter than dataset.block_size={block}: a block "
+                          f"would not fit the model's context; set model.net.{option} to at least {block} (by "
                           "default it follows dataset.block_size)")
 
 
