@@ -308,3 +308,37 @@ def test_a_killed_pretraining_resumes_into_the_same_history(tmp_path, tracking_u
     # 2 epochs of 112 steps: killed after the checkpoint of step 150, in the second
     killed_then_resumed(tmp_path, tracking_uri, compose_cfg, monkeypatch, ["experiment=bert_pretrain", *TINY_BERT],
                         MaskedLanguageModelTask, tuple(sorted(METRICS)), 150, args=args)
+
+
+def test_the_source_run_lists_each_fine_tuning_once_and_a_source_that_cannot_take_the_tag_is_a_warning(
+        tracking_uri, tmp_path, monkeypatch, capsys):
+    from mlflow.tracking import MlflowClient as Client
+
+    from seqlab.tracking.mlflow_tracker import MlflowTracker
+
+    def started(name: str) -> MlflowTracker:
+        tracker = MlflowTracker(tracking_uri)
+        tracker.start("lineage-units", name, {}, {}, str(tmp_path / name))
+        return tracker
+
+    source, first, second = started("source"), started("first"), started("second")
+    overwritten = []
+
+    class RacingClient(Client):  # another run's list lands over the first write of this one
+        def set_tag(self, run_id, key, value, **kwargs):
+            super().set_tag(run_id, key, value, **kwargs)
+            if not overwritten:
+                overwritten.append(value)
+                super().set_tag(run_id, key, first.run_id, **kwargs)
+
+    first.record_fine_tuning(source.run_id)
+    first.record_fine_tuning(source.run_id)  # a resumed run finishes again
+    monkeypatch.setattr(second, "_client", lambda: RacingClient(tracking_uri))
+    second.record_fine_tuning(source.run_id)
+    assert overwritten == [f"{first.run_id},{second.run_id}"]
+    assert Client(tracking_uri).get_run(source.run_id).data.tags[FINETUNED_BY] == f"{first.run_id},{second.run_id}"
+
+    Client(tracking_uri).delete_run(source.run_id)
+    started("third").record_fine_tuning(source.run_id)
+    warning = f"warning: could not list this run in the {FINETUNED_BY} tag of run {source.run_id}"
+    assert warning in capsys.readouterr().err

@@ -13,6 +13,7 @@ from seqlab.tracking.orphaned_runs import end_orphaned_runs, process_tag
 from seqlab.tracking.outbox import Outbox
 
 PARAMS_PER_CALL = 100
+LINEAGE_TRIES = 5  # writes of the source run's FINETUNED_BY tag before giving up
 
 
 class MlflowTracker:
@@ -135,11 +136,21 @@ class MlflowTracker:
         self.outbox.send(f"tag {FINETUNED_BY} of run {source_run_id}", lambda: self._append_fine_tuning(source_run_id))
 
     def _append_fine_tuning(self, source_run_id: str) -> None:
+        """Read, append, write, and read again until this run is listed: another run finishing at the same moment
+        may have written its own list over this one. A source run that cannot take the tag (deleted, the list
+        too long for a tag) is a warning: the fine-tuning itself succeeded."""
         client = self._client()
-        listed = client.get_run(source_run_id).data.tags.get(FINETUNED_BY, "")
-        runs = [r for r in listed.split(",") if r]
-        if self.run_id not in runs:  # a resumed fine-tuning finishes again
-            client.set_tag(source_run_id, FINETUNED_BY, ",".join([*runs, self.run_id]))
+        try:
+            for _ in range(LINEAGE_TRIES):
+                runs = [r for r in client.get_run(source_run_id).data.tags.get(FINETUNED_BY, "").split(",") if r]
+                if self.run_id in runs:  # listed (a resumed fine-tuning finishes again)
+                    return
+                client.set_tag(source_run_id, FINETUNED_BY, ",".join([*runs, self.run_id]))
+                time.sleep(0.1)
+            raise RuntimeError(f"other runs kept writing the tag over this one {LINEAGE_TRIES} times")
+        except Exception as err:
+            print(f"warning: could not list this run in the {FINETUNED_BY} tag of run {source_run_id} "
+                  f"({type(err).__name__}: {err})", file=sys.stderr)
 
     def lightning_logger(self):
         from lightning.pytorch.loggers import MLFlowLogger
