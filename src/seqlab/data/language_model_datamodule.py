@@ -1,7 +1,8 @@
 """Plain text for language modelling: Tiny Shakespeare or any UTF-8 corpus.
 
-Reads the documents, splits them by position (train / val / test shares of the characters), trains the tokenizer
-on train only (or loads a pretrained model's), encodes each split into one token stream (documents joined by the
+Reads the documents (plain text, or one column of tsv/csv/jsonl tables: text_column), splits them by position
+(train / val / test shares of the characters), trains the tokenizer on train only (or loads a pretrained model's),
+encodes each split into one token stream (documents joined by the
 end-of-text token) and serves contiguous blocks: {input_ids [B, T], labels [B, T]}. Checkpoints keep the trained
 tokenizer and the position in the epoch's blocks, so that a resumed run goes on exactly where it stopped.
 """
