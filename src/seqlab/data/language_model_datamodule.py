@@ -2,10 +2,10 @@
 
 Reads the documents (plain text, or one column of tsv/csv/jsonl tables: text_column), splits them by position
 (train / val / test shares of the characters), trains the tokenizer on train only (or loads a pretrained model's),
-encodes each split into one token stream (documents joined by the
-end-of-text token) and serves contiguous blocks: {input_ids [B, T], labels [B, T]}. Checkpoints keep the trained
-tokenizer and the position in the epoch's blocks, so that a resumed run goes on exactly where it stopped.
-"""
+encodes each split into one token stream (documents joined by the end-of-text token) and serves contiguous blocks:
+{input_ids [B, T], labels [B, T]}. Checkpoints keep the trained tokenizer and the position in the epoch's blocks, so
+that a resumed run goes on exactly where it stopped. The masked-LM datamodule changes the tokenizer, the separator
+and the blocks (masked_language_model_datamodule)."""
 
 from __future__ import annotations
 
