@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize("script, usage, option", [
-    ("train.py", "python pipelines/train.py [group=option ...]", "experiment: gpt2_finetune, gpt2_scratch"),
+    ("train.py", "python pipelines/train.py [group=option ...]", "experiment: bert_pretrain, gpt2_finetune"),
     ("predict.py", "python pipelines/predict.py run_id=<id>", "checkpoint: null"),
     ("generate.py", "python pipelines/generate.py run_id=<id> prompt=", "max_new_tokens: 200"),
     ("translate.py", "python pipelines/translate.py run_id=<id>", "beam_size: null"),

@@ -16,6 +16,7 @@ from safetensors.torch import load_file
 from seqlab.errors import SeqlabError
 from seqlab.inference.text_classifier import TextClassifier
 from seqlab.predict import predict
+from seqlab.tracking.lineage import FINETUNED_BY, PRETRAINED_FROM
 from seqlab.train import train
 
 
@@ -55,9 +56,8 @@ def test_finetunes_from_a_folder_and_again_from_its_run(compose_cfg, sst2_dir, t
     second = run_under(tracking_uri, again)
     assert second.info.status == "FINISHED"
     assert second.data.params["model.net.pretrained"] == f"mlflow:{run.info.run_id}"
-    assert second.data.tags["pretrained_run"] == run.info.run_id  # lineage, both ways
-    source_tags = MlflowClient(tracking_uri).get_run(run.info.run_id).data.tags
-    assert source_tags[f"fine_tuned_by.{second.info.run_id}"] == "sst2"
+    assert second.data.tags[PRETRAINED_FROM] == run.info.run_id  # lineage, both ways
+    assert MlflowClient(tracking_uri).get_run(run.info.run_id).data.tags[FINETUNED_BY] == second.info.run_id
 
     # a classifier is fine-tuned further only on data with its labels
     relabel = tmp_path / "relabel"

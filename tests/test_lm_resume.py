@@ -39,11 +39,11 @@ def metric_histories(uri: str, run_id: str, keys: tuple[str, ...]) -> dict[str, 
 
 
 def killed_then_resumed(tmp_path, uri: str, compose_cfg, monkeypatch, overrides: list[str], task_class,
-                        keys: tuple[str, ...], min_step: int) -> None:
-    """Kills `python pipelines/train.py <ARGS> <overrides>` (run in tmp_path) after its periodic checkpoint of
+                        keys: tuple[str, ...], min_step: int, args: list[str] = ARGS) -> None:
+    """Kills `python pipelines/train.py <args> <overrides>` (run in tmp_path) after its periodic checkpoint of
     min_step, in the second (last) epoch, trains the same config whole in this process, resumes the killed run,
     and compares the two."""
-    process = start(tmp_path, uri, *overrides)
+    process = start(tmp_path, uri, *overrides, args=args)
     wait_for_checkpoint(tmp_path, process, min_step=min_step)
     process.send_signal(signal.SIGKILL)
     process.communicate(timeout=120)
@@ -58,12 +58,12 @@ def killed_then_resumed(tmp_path, uri: str, compose_cfg, monkeypatch, overrides:
     trained: list[int] = []
     original = task_class.training_step
     monkeypatch.setattr(task_class, "training_step", lambda self, *a, **k: trained.append(1) or original(self, *a, **k))
-    train(compose_cfg([*ARGS, *overrides]))  # the same config and seed, never stopped
+    train(compose_cfg([*args, *overrides]))  # the same config and seed, never stopped
     whole_steps, trained[:] = len(trained), []
     whole = metric_histories(uri, run_of(uri, tmp_path / "run").info.run_id, keys)
     with warnings.catch_warnings(record=True) as warned:
         warnings.simplefilter("always")
-        train(compose_cfg([*ARGS, *overrides, f"resume={killed.info.run_id}"]))
+        train(compose_cfg([*args, *overrides, f"resume={killed.info.run_id}"]))
     assert len(trained) == whole_steps - step  # it went on from the checkpoint, not from the start
     # the datamodule resumes mid-epoch itself: Lightning's warning that the DataLoader cannot is not shown
     assert not [w for w in warned if "ended before the epoch ended" in str(w.message)]

@@ -28,9 +28,9 @@ TIMING = {"train/epoch_sec", "train/tokens_per_sec", "train/examples_per_sec"}  
 # compare, not their values
 
 
-def start(cwd: Path, uri: str, *extra: str) -> subprocess.Popen:
+def start(cwd: Path, uri: str, *extra: str, args: list[str] = ARGS) -> subprocess.Popen:
     env = {**os.environ, "MLFLOW_TRACKING_URI": uri}
-    return subprocess.Popen([sys.executable, str(ROOT / "pipelines" / "train.py"), *ARGS, *extra], cwd=cwd, env=env,
+    return subprocess.Popen([sys.executable, str(ROOT / "pipelines" / "train.py"), *args, *extra], cwd=cwd, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 

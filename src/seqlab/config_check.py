@@ -62,9 +62,7 @@ def check_model_fits_dataset(cfg: DictConfig) -> None:
 def check_arguments(node: DictConfig, where: str) -> None:
     """Every key of `node` is a parameter of its _target_, with a value of the annotated type."""
     target = get_class(node._target_)
-    signature = inspect.signature(target.__init__)
-    hints = typing.get_type_hints(target.__init__)
-    params = {n for n in signature.parameters if n != "self"}
+    params, hints = _parameters(target)
     for key in node:
         if key.startswith("_") or key == "name" and "name" not in params:
             continue
@@ -75,6 +73,25 @@ def check_arguments(node: DictConfig, where: str) -> None:
         value = node[key]
         if key in hints and value is not None and not isinstance(value, (DictConfig, ListConfig)):
             _check_type(value, hints[key], f"{where}.{key}")
+
+
+def _parameters(target) -> tuple[set[str], dict]:
+    """The named parameters of target's constructor and their type hints; a constructor that passes **kwargs on
+    to its base class's also takes that one's."""
+    params: set[str] = set()
+    hints: dict = {}
+    for klass in target.__mro__:
+        if "__init__" not in vars(klass):
+            continue
+        signature = inspect.signature(klass.__init__)
+        kinds = {p.kind for p in signature.parameters.values()}
+        named = {n for n, p in signature.parameters.items() if n != "self" and p.kind not in (p.VAR_POSITIONAL,
+                                                                                              p.VAR_KEYWORD)}
+        hints = {**typing.get_type_hints(klass.__init__), **hints}
+        params |= named
+        if inspect.Parameter.VAR_KEYWORD not in kinds:
+            break
+    return params, hints
 
 
 def _check_type(value, hint, name: str) -> None:
@@ -128,13 +145,15 @@ def check_optimized_mode(cfg: DictConfig) -> None:
 
 
 def check_context(cfg: DictConfig) -> None:
-    """A language model from scratch whose context (model.net.n_positions) is shorter than its training blocks
-    would fail at the first batch with an index error; a pretrained one is checked against its own context."""
+    """A language model from scratch whose context (model.net.n_positions, BERT's max_position_embeddings) is
+    shorter than its training blocks would fail at the first batch with an index error; a pretrained one is checked
+    against its own context."""
     net = cfg.model.get("net") or {}
-    n_positions, block = net.get("n_positions"), cfg.dataset.get("block_size")
+    option = next((name for name in ("n_positions", "max_position_embeddings") if name in net), None)
+    n_positions, block = net.get(option) if option else None, cfg.dataset.get("block_size")
     if n_positions is not None and block is not None and not net.get("pretrained") and n_positions < block:
-        raise SeqlabError(f"model.net.n_positions={n_positions} is shorter than dataset.block_size={block}: a block "
-                          f"would not fit the model's context; set model.net.n_positions to at least {block} (by "
+        raise SeqlabError(f"model.net.{option}={n_positions} is shorter than dataset.block_size={block}: a block "
+                          f"would not fit the model's context; set model.net.{option} to at least {block} (by "
                           "default it follows dataset.block_size)")
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 LOWER_IS_BETTER = ("loss", "ppl", "bpc", "epoch_sec")
-HIGHER_IS_BETTER = ("acc", "f1", "bleu", "chrf", "ents_f", "ents_p", "ents_r", "tokens_per_sec")
+HIGHER_IS_BETTER = ("acc", "masked_acc", "f1", "bleu", "chrf", "ents_f", "ents_p", "ents_r", "tokens_per_sec")
 
 
 def direction(metric: str) -> str | None:

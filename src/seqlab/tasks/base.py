@@ -33,6 +33,14 @@ def perplexity(loss: float) -> float:
     return math.exp(min(loss, 700.0))
 
 
+def weight_decay_groups(module: nn.Module) -> list[dict]:
+    """The trainable parameters in two optimizer groups: matrices weight-decayed, biases, norms' gains and other
+    1-d parameters not, as GPT-2 and BERT are trained."""
+    trainable = [p for p in module.parameters() if p.requires_grad]
+    return [{"params": [p for p in trainable if p.dim() >= 2]},
+            {"params": [p for p in trainable if p.dim() < 2], "weight_decay": 0.0}]
+
+
 class SeqlabTask(L.LightningModule):
     task_name = ""
 

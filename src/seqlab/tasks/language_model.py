@@ -13,7 +13,7 @@ from torchmetrics import MeanMetric
 
 from seqlab.data.token_blocks import IGNORE
 from seqlab.errors import SeqlabError
-from seqlab.tasks.base import SeqlabTask, perplexity
+from seqlab.tasks.base import SeqlabTask, perplexity, weight_decay_groups
 
 SAMPLES_FILE = "samples.txt"
 
@@ -123,11 +123,7 @@ class LanguageModelTask(SeqlabTask):
 
     # -- optimisation ------------------------------------------------------------------------------------------
     def configure_optimizers(self):
-        """Weight decay on matrices only (not on biases, norms' gains or 1-d parameters), as GPT-2 is trained."""
-        decay = [p for p in self.parameters() if p.requires_grad and p.dim() >= 2]
-        no_decay = [p for p in self.parameters() if p.requires_grad and p.dim() < 2]
-        return self.with_scheduler(
-            self.optimizer_factory(params=[{"params": decay}, {"params": no_decay, "weight_decay": 0.0}]))
+        return self.with_scheduler(self.optimizer_factory(params=weight_decay_groups(self)))
 
     def write_outputs(self, datamodule, run_dir):
         from seqlab.tasks.language_model_outputs import write_language_model_outputs

@@ -8,12 +8,14 @@ import time
 from pathlib import Path
 
 from seqlab.errors import SeqlabError
+from seqlab.tracking.lineage import FINETUNED_BY
 from seqlab.tracking.orphaned_runs import end_orphaned_runs, process_tag
 from seqlab.tracking.outbox import Outbox
 
 PARAMS_PER_CALL = 100
 # the MLflow UI opens an experiment of this kind on its training runs (not on the GenAI traces overview)
 EXPERIMENT_TAGS = {"mlflow.experimentKind": "custom_model_development"}
+LINEAGE_TRIES = 5  # writes of the source run's FINETUNED_BY tag before giving up
 
 
 class MlflowTracker:
@@ -133,11 +135,27 @@ class MlflowTracker:
         batch = [RunTag(k, str(v)) for k, v in tags.items()]
         self.outbox.send(f"tags {', '.join(tags)}", lambda: self._client().log_batch(self.run_id, tags=batch))
 
-    def tag_other_run(self, run_id: str, tags: dict[str, str]) -> None:
-        from mlflow.entities import RunTag
+    def record_fine_tuning(self, source_run_id: str) -> None:
+        """Adds this run to the FINETUNED_BY tag of the run whose model it fine-tuned (comma-separated run
+        ids, oldest first)."""
+        self.outbox.send(f"tag {FINETUNED_BY} of run {source_run_id}", lambda: self._append_fine_tuning(source_run_id))
 
-        batch = [RunTag(k, str(v)) for k, v in tags.items()]
-        self.outbox.send(f"tags of run {run_id}", lambda: self._client().log_batch(run_id, tags=batch))
+    def _append_fine_tuning(self, source_run_id: str) -> None:
+        """Read, append, write, and read again until this run is listed: another run finishing at the same moment
+        may have written its own list over this one. A source run that cannot take the tag (deleted, the list
+        too long for a tag) is a warning: the fine-tuning itself succeeded."""
+        client = self._client()
+        try:
+            for _ in range(LINEAGE_TRIES):
+                runs = [r for r in client.get_run(source_run_id).data.tags.get(FINETUNED_BY, "").split(",") if r]
+                if self.run_id in runs:  # listed (a resumed fine-tuning finishes again)
+                    return
+                client.set_tag(source_run_id, FINETUNED_BY, ",".join([*runs, self.run_id]))
+                time.sleep(0.1)
+            raise RuntimeError(f"other runs kept writing the tag over this one {LINEAGE_TRIES} times")
+        except Exception as err:
+            print(f"warning: could not list this run in the {FINETUNED_BY} tag of run {source_run_id} "
+                  f"({type(err).__name__}: {err})", file=sys.stderr)
 
     def lightning_logger(self):
         from lightning.pytorch.loggers import MLFlowLogger

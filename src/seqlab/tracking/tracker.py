@@ -32,14 +32,14 @@ class NullTracker:
     def set_tags(self, tags: dict[str, str]) -> None:
         pass
 
-    def tag_other_run(self, run_id: str, tags: dict[str, str]) -> None:
-        """Tags another run of the store (lineage: the run a model was fine-tuned from)."""
-
     def log_model(self, model_dir: str | Path, kind: str) -> None:
         self.log_artifact(model_dir, "model")
 
     def log_datasets(self, splits: list) -> None:
         """The data splits the run read (seqlab.tracking.datasets.DataSplit)."""
+
+    def record_fine_tuning(self, source_run_id: str) -> None:
+        """Only an MLflow store holds the run fine-tuned from, to tag."""
 
     def end(self, status: str) -> None:
         pass

@@ -1,0 +1,58 @@
+"""BERT masked language model (transformers' BertForMaskedLM): from scratch from BertConfig values, or from a
+pretrained encoder (hub name, save_pretrained folder or mlflow:<run_id>) whose pretraining it continues; an encoder
+saved without its masked-LM head (the packaged MiniLM) gets a new one. The transformers model is `self.model`:
+save_pretrained / from_pretrained work on it directly, and a sequence classifier fine-tunes from what it saves."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+from torch import nn
+
+from seqlab.errors import SeqlabError
+
+
+class BertMaskedLanguageModel(nn.Module):
+    def __init__(
+        self,
+        vocab_size: int,
+        pretrained: str | None = None,
+        hidden_size: int = 256,
+        num_hidden_layers: int = 4,
+        num_attention_heads: int = 4,
+        intermediate_size: int = 1024,
+        max_position_embeddings: int = 128,
+        dropout: float | None = 0.1,
+        hidden_act: Literal["gelu", "gelu_new", "relu"] = "gelu",
+    ):
+        super().__init__()
+        if dropout is not None and not 0 <= dropout < 1:
+            raise SeqlabError(f"model.net.dropout={dropout} must lie in [0, 1)")
+        drops = {} if dropout is None else {"hidden_dropout_prob": dropout, "attention_probs_dropout_prob": dropout}
+        if pretrained:
+            from seqlab.pretrained import load_masked_lm
+
+            self.model = load_masked_lm(pretrained, **drops).train()  # from_pretrained returns it in eval mode
+            limit = self.model.config.max_position_embeddings
+            if max_position_embeddings > limit:
+                raise SeqlabError(f"dataset.block_size={max_position_embeddings} is longer than the positions of "
+                                  f"'{pretrained}' ({limit}); set dataset.block_size to at most {limit}")
+            if vocab_size != self.model.get_input_embeddings().num_embeddings:
+                self.model.resize_token_embeddings(vocab_size)
+            return
+        from transformers import BertConfig, BertForMaskedLM
+
+        if hidden_size % num_attention_heads:
+            raise SeqlabError(f"model.net.hidden_size={hidden_size} must be a multiple of "
+                              f"model.net.num_attention_heads={num_attention_heads}")
+        config = BertConfig(
+            vocab_size=vocab_size, hidden_size=hidden_size, num_hidden_layers=num_hidden_layers,
+            num_attention_heads=num_attention_heads, intermediate_size=intermediate_size,
+            max_position_embeddings=max_position_embeddings, hidden_act=hidden_act, pad_token_id=0, **drops,
+        )
+        self.model = BertForMaskedLM(config)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """input_ids, attention_mask [B, T] -> logits over the vocabulary at every position [B, T, V]."""
+        return self.model(input_ids=input_ids, attention_mask=attention_mask).logits
