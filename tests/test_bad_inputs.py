@@ -117,8 +117,8 @@ def test_bad_config_values(compose_cfg, tracking_uri, sst2_dir, override, messag
 
 
 @pytest.mark.parametrize("model, task, fitting", [
-    ("rnn_lm", "language_model", "cnn, lstm, rnn"),
-    ("spacy_ner", "ner", "cnn, lstm, rnn"),
+    ("rnn_lm", "language_model", "cnn, lstm, pretrained_classifier, rnn, transformer"),
+    ("spacy_ner", "ner", "cnn, lstm, pretrained_classifier, rnn, transformer"),
 ])
 def test_a_model_that_does_not_fit_the_dataset_lists_the_models_that_do(compose_cfg, tracking_uri, model, task,
                                                                        fitting):
@@ -172,6 +172,7 @@ def test_the_script_says_which_models_fit_the_dataset(tmp_path, tracking_uri):
     assert result.returncode == 1
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert errors == ["error: model 'lstm' is a classification model and dataset 'multi30k' is a translation "
-                      "dataset: they do not fit; models for translation: seq2seq"], result.stderr[-3000:]
+                      "dataset: they do not fit; models for translation: seq2seq, "
+                      "transformer_seq2seq"], result.stderr[-3000:]
     assert "Traceback" not in result.stderr
     assert run_under(tracking_uri, tmp_path).info.status == "FAILED"
