@@ -66,8 +66,6 @@ class PretrainedTextClassifier:
 
     def attention_maps(self, texts: list[str], folder: str | Path) -> list[Path]:
         """Per-layer PNGs of every head's attention over each text, in `folder`."""
-        from seqlab.models.pretrained_classifier import eager_attention
         from seqlab.reports.attention_maps import write_attention_maps
 
-        with eager_attention(self.model) as model:
-            return write_attention_maps(model, self.tokenizer, list(texts), Path(folder))
+        return write_attention_maps(self.model, self.tokenizer, list(texts), Path(folder))

@@ -12,6 +12,7 @@ from pathlib import Path
 import torch
 
 from seqlab.errors import SeqlabError
+from seqlab.models.pretrained_classifier import eager_attention
 from seqlab.tracking.plots import self_attention_heads_png
 
 
@@ -23,14 +24,12 @@ def encoder_attentions(model, tokenizer, texts: list[str], max_tokens: int = 32)
     one over the text's own tokens; the keys that are padding get weight zero.
     """
     batch = tokenizer(texts, padding=True, truncation=True, max_length=max_tokens, return_tensors="pt")
-    own_implementation, was_training = model.config._attn_implementation, model.training
-    model.set_attn_implementation("eager")
+    was_training = model.training
     model.eval()
     try:
-        with torch.no_grad():
+        with eager_attention(model), torch.no_grad():
             output = model(**{key: value.to(model.device) for key, value in batch.items()}, output_attentions=True)
     finally:
-        model.set_attn_implementation(own_implementation)
         model.train(was_training)
     if not output.attentions:
         raise SeqlabError(f"{type(model).__name__} returned no attention weights: attention maps need an encoder "
