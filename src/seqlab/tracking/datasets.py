@@ -3,8 +3,10 @@ each split's name, digest, source files and row count."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 
 
@@ -23,6 +25,14 @@ def data_splits(name: str, datamodule) -> list[DataSplit]:
 
 
 def file_sha256(path: str) -> str:
+    """The file's sha256, read once while it is unchanged: the data params and every split that names the file (a
+    test split carved from train) share one read."""
+    stat = os.stat(path)
+    return _sha256(os.path.realpath(path), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.cache
+def _sha256(path: str, size: int, mtime_ns: int) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
