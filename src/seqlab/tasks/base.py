@@ -11,6 +11,8 @@ import math
 
 import lightning as L
 import torch
+from lightning.pytorch.plugins.precision import MixedPrecision, Precision
+from lightning.pytorch.utilities import GradClipAlgorithmType
 from torch import nn
 from torchmetrics import MeanMetric
 
@@ -93,6 +95,17 @@ class SeqlabTask(L.LightningModule):
                               "trainer.max_steps, or model.scheduler=null")
         scheduler = self.scheduler_factory(optimizer=optimizer, num_training_steps=int(steps))
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+    def configure_gradient_clipping(self, optimizer, gradient_clip_val=None, gradient_clip_algorithm=None) -> None:
+        """trainer.gradient_clip_val with a fused optimizer under bf16-mixed: Lightning refuses to clip for a fused
+        optimizer under any mixed precision, as a float16 grad scaler would leave its gradients scaled; bf16 has no
+        scaler, so its gradients are clipped as under 32-true."""
+        plugin = self.trainer.precision_plugin
+        if isinstance(plugin, MixedPrecision) and plugin.scaler is None:
+            algorithm = GradClipAlgorithmType(gradient_clip_algorithm or GradClipAlgorithmType.NORM)
+            Precision.clip_gradients(plugin, optimizer, gradient_clip_val or 0.0, algorithm)
+        else:
+            self.clip_gradients(optimizer, gradient_clip_val, gradient_clip_algorithm)
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["net_config"] = self.net_config
