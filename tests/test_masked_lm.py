@@ -173,9 +173,21 @@ def test_bert_pretrain_logs_its_metrics_and_a_model_a_classifier_fine_tunes_from
 
     # mlflow:<run_id> resolves to that folder, from which a sequence classifier takes the encoder
     monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking_uri)
-    classifier = BertForSequenceClassification.from_pretrained(resolve(f"mlflow:{run.info.run_id}"), num_labels=2)
+    source = run.info.run_id
+    classifier = BertForSequenceClassification.from_pretrained(resolve(f"mlflow:{source}"), num_labels=2)
     encoder = classifier.bert.state_dict()  # the masked LM's encoder, and a pooler of its own
     assert all(torch.equal(value, encoder[name]) for name, value in model.bert.state_dict().items())
+
+    # sentiment_finetune from it, as a user runs it: both runs tagged, each naming the other
+    write_sst2_layout(tmp_path / "data" / "sst2")
+    finetune = compose_cfg(["experiment=sentiment_finetune", "debug=smoke", f"model.net.pretrained=mlflow:{source}",
+                            "model.attention_sentences=0", "model.scheduler.num_warmup_steps=2"])
+    finetune.paths.output_dir = str(tmp_path / "finetune" / "run")
+    train(finetune)
+    finetuned = run_under(tracking_uri, tmp_path / "finetune")
+    assert finetuned.info.status == "FINISHED" and finetuned.data.tags[PRETRAINED_FROM] == source
+    assert MlflowClient(tracking_uri).get_run(source).data.tags[FINETUNED_BY] == finetuned.info.run_id
+    assert PRETRAINED_FROM not in MlflowClient(tracking_uri).get_run(source).data.tags
 
 
 def test_sst2_sentences_pretrain_without_their_labels(compose_cfg, tmp_path, tracking_uri):
