@@ -3,6 +3,8 @@ transformers Trainer peer end to end on a tiny BERT saved in a temporary folder 
 
 from __future__ import annotations
 
+from unittest import mock
+
 import json
 from pathlib import Path
 
@@ -66,6 +68,11 @@ def test_the_peer_is_given_the_presets_settings():
     ]
     on_gpu = finetune.peer_options(preset_config(**{"trainer.accelerator": "gpu", "trainer.precision": "bf16-mixed"}))
     assert "--use-cpu" not in on_gpu and on_gpu[on_gpu.index("--precision") + 1] == "bf16"
+    auto = preset_config(**{"trainer.accelerator": "auto", "trainer.precision": "bf16-mixed"})
+    with mock.patch("torch.cuda.is_available", return_value=False):  # where Lightning's auto picks the CPU
+        assert "--use-cpu" in finetune.peer_options(auto)
+    with mock.patch("torch.cuda.is_available", return_value=True):
+        assert "--use-cpu" not in finetune.peer_options(auto)
     with pytest.raises(SeqlabError, match="model.optimizer.lr"):
         finetune.peer_options(preset_config(**{"model.optimizer.lr": None}))
     with pytest.raises(SeqlabError, match="one rate"):

@@ -134,12 +134,19 @@ def peer_options(cfg) -> list[str]:
             value = config_value(cfg, option, keys, required)
             if value is not None:
                 options += [option, ",".join(map(str, value)) if isinstance(value, list) else str(value)]
-    if cfg.trainer.accelerator == "cpu":
+    if on_cpu(str(cfg.trainer.accelerator)):
         options.append("--use-cpu")
     options += ["--precision", PRECISIONS.get(str(cfg.trainer.precision), "32"), "--threads", str(THREADS)]
     dataset = [f"dataset.{key}={'null' if cfg.dataset[key] is None else cfg.dataset[key]}"
                for key in DATASET_KEYS if key in cfg.dataset]
     return [*options, *dataset]
+
+
+def on_cpu(accelerator: str) -> bool:
+    """Whether Lightning runs `trainer.accelerator` on the CPU: cpu, or auto on a machine without CUDA."""
+    import torch
+
+    return accelerator == "cpu" or (accelerator == "auto" and not torch.cuda.is_available())
 
 
 def compose_preset(root: Path, overrides: list[str]):
