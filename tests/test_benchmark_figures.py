@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import pytest
 from mlflow.tracking import MlflowClient
@@ -102,12 +103,37 @@ def test_language_model_judges_the_test_loss_and_sizes_epochs_to_the_budget(tmp_
     monkeypatch.setattr(language_model, "training_speed",
                         lambda root, overrides: {"tokens_per_sec": 1000.0, "tokens_per_epoch": 60000})
     monkeypatch.setattr(language_model, "generation_speed", lambda model_dir: {"speedup": None})
+    monkeypatch.setattr(language_model, "corpus_scaling", lambda root: {"met": True})
     report = json.loads(language_model.run(tmp_path, 15.0).read_text())
     # 15 min x 60 x 0.85 x 1000 tokens/s over 60000 tokens an epoch: 12.75 -> 12 epochs
     assert all("trainer.max_epochs=12" in overrides for _, overrides in asked)
     presets = report["presets"]
     assert {name: (p["best_val_loss"], p["test_loss"], p["met"], p["epochs"]) for name, p in presets.items()} == {
         "textgen_rnn": (1.62, 1.59, True, 12), "gpt2_scratch": (1.5, 1.5501, False, 12)}
+
+
+@pytest.mark.parametrize("peak_x20, met", [(1081.0, False), (1080.0, True)])  # within 1.2x of 900
+def test_corpus_scaling_trains_on_repeated_copies_and_judges_peak_memory(tmp_path, monkeypatch, peak_x20, met):
+    source = tmp_path / "data" / "tinyshakespeare"
+    source.mkdir(parents=True)
+    (source / "input.txt").write_text("ROMEO:\nGood night.\n")
+    asked = {}
+
+    def in_process(root, case, command, suite):
+        overrides = dict(arg.split("=", 1) for arg in command if "=" in arg)
+        corpus = Path(overrides["dataset.data_dir"]) / "input.txt"
+        asked[case] = (corpus.read_text(), overrides["dataset.cache_dir"])
+        peak = {"x1": 900.0, "x20": peak_x20}[case]
+        return {"status": "FINISHED", "value": 1.9, "peak_rss_mib": peak, "wall_seconds": 60.0, "log": "log",
+                "history": {"train/epoch_sec": [10.0, 30.0], "train/tokens_per_sec": [1000.0, 2000.0]}}
+
+    monkeypatch.setattr(language_model, "in_process", in_process)
+    report = language_model.corpus_scaling(tmp_path)
+    assert asked["x1"][0] == "ROMEO:\nGood night.\n" and asked["x20"][0] == "ROMEO:\nGood night.\n" * 20
+    assert asked["x1"][1] != asked["x20"][1]  # a cache of its own: each case builds it
+    assert report["cases"]["x20"]["tokens_per_sec"] == 1750.0  # pooled: 70000 tokens over 40 s
+    assert report["cases"]["x20"]["corpus_bytes"] == 20 * len("ROMEO:\nGood night.\n")
+    assert (report["peak_rss_ratio"], report["met"]) == (round(peak_x20 / 900.0, 3), met)
 
 
 def test_the_kv_cache_speedup_is_reported_only_for_the_same_tokens():

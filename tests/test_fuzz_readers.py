@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 from seqlab.data import seq2seq_tokenizers
 from seqlab.data.parallel_readers import read_parallel
 from seqlab.data.readers import read_table, read_utf8_lines
-from seqlab.data.text_corpus import read_documents, split_by_position
-from seqlab.data.text_tokenizer import TextTokenizerOptions, encode_corpus, tokenizer_from_str, train_text_tokenizer
+from seqlab.data.text_corpus import SPLITS, TextCorpus
+from seqlab.data.text_tokenizer import TextTokenizerOptions, encode_text, tokenizer_from_str, train_text_tokenizer
 from seqlab.data.word_tokenizer import WordTokenizerOptions, encode_texts, train_word_tokenizer
 from seqlab.errors import SeqlabError
 from seqlab.ner.dataset import NerDataset
@@ -260,12 +260,13 @@ def test_tsv_pairs_parse_or_name_the_file(data, columns, header, empty_lines):
 def test_text_corpora_read_and_split_or_name_the_file(files, fractions):
     paths = [write(data, ".txt") for data in files]
     try:
-        documents = read_documents(paths)
-    except SeqlabError as err:
+        segments = list(TextCorpus(paths, None, fractions).segments())
+    except SeqlabError as err:  # bytes that are not UTF-8, or no text at all
         assert any(str(p) in str(err) for p in paths)
         return
-    pieces = split_by_position(documents, fractions)
-    assert "".join(p for split in ("train", "val", "test") for p in pieces[split]) == "".join(documents)
+    documents = [lines for lines in map(read_utf8_lines, paths) if any(line.strip() for line in lines)]
+    assert "".join(text for _, _, text in segments) == "".join("\n".join(lines) + "\n" for lines in documents)
+    assert [split for split, _, _ in segments] == sorted((split for split, _, _ in segments), key=SPLITS.index)
 
 
 # --- tokenizers on any unicode (read-only users of data/text_tokenizer.py, data/seq2seq_tokenizers.py) -----------
@@ -278,11 +279,14 @@ TEXTS = st.lists(st.text(max_size=40), min_size=1, max_size=6)
        vocab_size=st.integers(3, 300))
 def test_language_model_tokenizers_encode_any_unicode(texts, probe, kind, vocab_size):
     tokenizer = train_text_tokenizer(texts, TextTokenizerOptions.from_config({"kind": kind, "vocab_size": vocab_size}))
-    ids = encode_corpus(tokenizer, probe)
+    def encoded(made) -> list[int]:
+        return [i for part in encode_text(made, [probe]) for i in part]
+
+    ids = encoded(tokenizer)
     assert all(0 <= i < len(tokenizer) for i in ids)
     if kind == "bpe":  # byte-level: every text comes back
         assert tokenizer.decode(ids) == probe
-    assert encode_corpus(tokenizer_from_str(tokenizer.backend_tokenizer.to_str()), probe) == ids
+    assert encoded(tokenizer_from_str(tokenizer.backend_tokenizer.to_str())) == ids
 
 
 @FUZZ

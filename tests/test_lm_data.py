@@ -7,8 +7,8 @@ import torch
 from lm_corpus import play_text
 
 from seqlab.data.language_model_datamodule import LanguageModelDataModule
-from seqlab.data.text_corpus import split_by_position
-from seqlab.data.text_tokenizer import EOS, UNK, TextTokenizerOptions, encode_corpus, train_text_tokenizer
+from seqlab.data.text_corpus import TextCorpus
+from seqlab.data.text_tokenizer import EOS, UNK, TextTokenizerOptions, encode_text, train_text_tokenizer
 from seqlab.data.token_blocks import IGNORE, BlockCollator, BlockSampler, TokenBlocks
 from seqlab.errors import SeqlabError
 
@@ -20,7 +20,7 @@ TEXT = play_text(80)
 @pytest.mark.parametrize("kind", ["char", "word", "bpe"])
 def test_tokenizers_give_the_text_back(kind):
     tokenizer = train_text_tokenizer([TEXT], TextTokenizerOptions(kind=kind, vocab_size=400))
-    ids = encode_corpus(tokenizer, TEXT)
+    ids = encoded(tokenizer, TEXT)
     assert tokenizer.decode(ids) == TEXT
     assert tokenizer.eos_token == tokenizer.pad_token == EOS
     if kind == "char":
@@ -47,9 +47,21 @@ def test_bad_tokenizer_options():
         TextTokenizerOptions.from_config({"lower": True})
 
 
-def test_split_by_position_cuts_the_documents_laid_end_to_end():
-    pieces = split_by_position(["a" * 50, "b" * 30, "c" * 20], (0.6, 0.3, 0.1))
-    assert pieces == {"train": ["a" * 50, "b" * 10], "val": ["b" * 20, "c" * 10], "test": ["c" * 10]}
+def encoded(tokenizer, text: str) -> list[int]:
+    return [i for ids in encode_text(tokenizer, [text]) for i in ids]
+
+
+def test_the_split_cuts_the_documents_laid_end_to_end(tmp_path):
+    texts = {"a": "a" * 20 + "\n" + "a" * 29, "b": "b" * 29, "c": "c\n" * 9 + "c"}  # 50, 30 and 20 characters with LF
+    for name, text in texts.items():
+        (tmp_path / f"{name}.txt").write_text(text.replace("\n", "\r\n") if name == "b" else text)
+    corpus = TextCorpus([tmp_path / f"{name}.txt" for name in texts], None, (0.6, 0.3, 0.1))
+    pieces: dict[tuple[str, int], str] = {}
+    for split, document, text in corpus.segments():
+        pieces[split, document] = pieces.get((split, document), "") + text
+    assert pieces == {("train", 0): texts["a"] + "\n", ("train", 1): "b" * 10,
+                      ("val", 1): "b" * 19 + "\n", ("val", 2): "c\n" * 5, ("test", 2): "c\n" * 5}
+    assert [text for _, _, text in corpus.segments(until="train")] == ["a" * 20 + "\n", "a" * 29 + "\n", "b" * 10]
 
 
 def test_training_blocks_start_at_a_new_offset_each_epoch_and_repeat_with_the_seed():
@@ -106,9 +118,9 @@ def test_datamodule_joins_files_with_end_of_text_and_trains_the_tokenizer_on_tra
     datamodule.prepare_data()
     datamodule.setup()
     tokenizer = datamodule.tokenizer
-    train = datamodule.streams["train"].tolist()
+    train = datamodule.streams["train"][:].tolist()
     assert train.count(tokenizer.eos_token_id) == 1  # between the two files
-    assert tokenizer.decode(datamodule.streams["test"].tolist()).endswith("Good day.\n")
+    assert tokenizer.decode(datamodule.streams["test"][:].tolist()).endswith("Good day.\n")
     assert datamodule.prompts and datamodule.prompts[0]  # the start of the validation text
     assert datamodule.task_kwargs()["char_level"] is True
     assert datamodule.model_kwargs() == {"vocab_size": len(tokenizer)}
@@ -157,7 +169,7 @@ def test_the_tokenizer_learns_from_the_train_split_only(tmp_path, symbol):
         assert ids == [tokenizer.convert_tokens_to_ids(" "), tokenizer.unk_token_id]
     else:  # byte-level BPE: spelt in smaller pieces, never one learned token
         assert len(ids) > 2 and tokenizer.decode(ids) == f" {symbol}"
-        assert tokenizer.decode(datamodule.streams["val"].tolist()).count(symbol) == 1  # val does hold it
+        assert tokenizer.decode(datamodule.streams["val"][:].tolist()).count(symbol) == 1  # val does hold it
 
 
 def test_a_checkpoint_keeps_the_tokenizer_and_the_position(tmp_path):

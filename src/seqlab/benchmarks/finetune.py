@@ -161,10 +161,10 @@ def compose_preset(root: Path, overrides: list[str]):
 
 
 # -- the two sides, each in a process of its own ------------------------------------------------------------------
-def in_process(root: Path, case: str, command: list[str]) -> dict:
+def in_process(root: Path, case: str, command: list[str], suite: str = "finetune") -> dict:
     """Runs `command` (python -m ...) in a new process, its output in a log beside the report; returns the JSON it
     wrote."""
-    folder = root / "outputs" / "bench" / "runs" / f"finetune-{case}-{datetime.now():%Y%m%d-%H%M%S}"
+    folder = root / "outputs" / "bench" / "runs" / f"{suite}-{case}-{datetime.now():%Y%m%d-%H%M%S}"
     folder.mkdir(parents=True, exist_ok=True)
     out, log = folder / "figures.json", folder / "output.log"
     with log.open("w") as sink:

@@ -2,7 +2,8 @@
 which chose the checkpoint, is reported beside it) of the char-level LSTM (textgen_rnn) and of the small GPT-2
 trained from scratch (gpt2_scratch), each within a training budget on 2 CPU threads; then the generation speed of
 the trained GPT-2 with its key-value cache against the same model recomputing the whole prefix at every step (same
-prompt; a speed-up only where both gave the same greedy tokens).
+prompt; a speed-up only where both gave the same greedy tokens). Last, corpora larger than memory (corpus_scaling):
+the char-level LSTM on Tiny Shakespeare repeated 1x and 20x, peak memory and training tokens per second of each.
 
 Each preset's learning rate decays over the whole run (trainer.max_epochs), so the number of epochs is fitted to
 the budget first: a few timed training steps give this machine's tokens per second, and the run gets the epochs
@@ -14,12 +15,16 @@ that fill FILL of the budget (trainer.max_time still stops it at the budget).
 from __future__ import annotations
 
 import math
+import shutil
 import time
 from pathlib import Path
 
 import torch
 
+from seqlab.benchmarks.finetune import in_process
 from seqlab.benchmarks.runner import THREADS, held_out, torch_threads, train_preset, write_report
+from seqlab.benchmarks.translation import tokens_per_sec
+from seqlab.data.download import ensure_files
 
 TARGETS = {"textgen_rnn": 1.60, "gpt2_scratch": 1.55}  # test loss, nats per character
 FILL = 0.85  # share of the budget the epochs are sized to (validation, samples and start-up take the rest)
@@ -54,6 +59,7 @@ def _run(root: Path, minutes: float) -> Path:
     return write_report(root, "language_model", {
         "dataset": "tinyshakespeare (val, char-level)", "threads": THREADS, "budget_minutes": minutes,
         "presets": presets, "generation": generation, "nanogpt_reference": NANOGPT,
+        "corpus_scaling": corpus_scaling(root),
     })
 
 
@@ -115,3 +121,48 @@ def cache_speedup(results: dict[str, dict], same_tokens: bool) -> float | None:
     if not same_tokens:
         return None
     return round(results["kv_cache"]["tokens_per_sec"] / results["no_cache"]["tokens_per_sec"], 2)
+
+
+SCALE_COPIES = (1, 20)  # Tiny Shakespeare repeated this many times
+SCALE_MEMORY_RATIO = 1.2  # target: peak memory at the largest corpus within this many times the smallest's
+# the same work at every size: 2 epochs of 100 batches of 64 blocks, 10 batches of validation and of test
+SCALE_WORK = ["dataset.max_train_samples=6400", "dataset.max_eval_samples=640", "trainer.max_epochs=2"]
+SCALE_MINUTES = 10.0  # trainer.max_time of each case (a safety net: SCALE_WORK takes far less)
+SCALE_HISTORIES = ("train/epoch_sec", "train/tokens_per_sec")
+
+
+def corpus_scaling(root: Path) -> dict:
+    """textgen_rnn on Tiny Shakespeare repeated SCALE_COPIES times (a copy under outputs/bench/corpus_scaling/), each
+    in a process of its own that builds the corpus's token-id cache first (a fresh one, in that folder) and then
+    trains the same number of blocks (SCALE_WORK): the process's peak resident memory and the training tokens per
+    second of each; the target is the largest corpus's peak memory within SCALE_MEMORY_RATIO of the smallest's."""
+    source = ensure_files("tinyshakespeare", root / "data" / "tinyshakespeare", ["input.txt"]) / "input.txt"
+    text = source.read_bytes()
+    cases = {}
+    for copies in SCALE_COPIES:
+        folder = root / "outputs" / "bench" / "corpus_scaling" / f"x{copies}"
+        shutil.rmtree(folder, ignore_errors=True)  # the cache too: each case builds its own
+        folder.mkdir(parents=True)
+        with open(folder / "input.txt", "wb") as corpus:
+            for _ in range(copies):
+                corpus.write(text)
+        histories = [arg for key in SCALE_HISTORIES for arg in ("--history", key)]
+        record = in_process(root, f"x{copies}", [
+            "seqlab.benchmarks.preset_process", "--name", f"textgen_rnn-x{copies}", "--minutes", str(SCALE_MINUTES),
+            *histories, "experiment=textgen_rnn", "trainer=cpu", "callbacks.rich_progress_bar=null",
+            f"dataset.data_dir={folder}", f"dataset.cache_dir={folder / 'cache'}", *SCALE_WORK,
+        ], suite="lm-corpus-scaling")
+        history = record.get("history", {})
+        cases[f"x{copies}"] = {
+            "copies": copies, "corpus_bytes": copies * len(text), "status": record.get("status"),
+            "peak_rss_mib": record.get("peak_rss_mib"),
+            "tokens_per_sec": tokens_per_sec(history.get("train/epoch_sec", []),
+                                             history.get("train/tokens_per_sec", [])),
+            "best_val_loss": record.get("value"), "wall_seconds": record.get("wall_seconds"), "log": record["log"],
+        }
+    smallest, largest = cases[f"x{SCALE_COPIES[0]}"], cases[f"x{SCALE_COPIES[-1]}"]
+    ratio = (round(largest["peak_rss_mib"] / smallest["peak_rss_mib"], 3)
+             if largest["peak_rss_mib"] and smallest["peak_rss_mib"] else None)
+    return {"preset": "textgen_rnn", "work": SCALE_WORK, "cases": cases, "peak_rss_ratio": ratio,
+            "target": f"peak memory at x{SCALE_COPIES[-1]} within {SCALE_MEMORY_RATIO}x of x{SCALE_COPIES[0]}",
+            "met": ratio is not None and ratio <= SCALE_MEMORY_RATIO}

@@ -1,13 +1,17 @@
 """Plain text for language modelling: Tiny Shakespeare or any UTF-8 corpus.
 
-Reads the documents (plain text, or one column of tsv/csv/jsonl tables: text_column), splits them by position
-(train / val / test shares of the characters), trains the tokenizer on train only (or loads a pretrained model's),
-encodes each split into one token stream (documents joined by the end-of-text token) and serves contiguous blocks:
-{input_ids [B, T], labels [B, T]}. Checkpoints keep the trained tokenizer and the position in the epoch's blocks, so
-that a resumed run goes on exactly where it stopped. The masked-LM datamodule changes the tokenizer, the separator
-and the blocks (masked_language_model_datamodule)."""
+Reads the documents (plain text, or one column of tsv/csv/jsonl tables: text_column) as a stream, splits them by
+position (train / val / test shares of the characters), trains the tokenizer on train only (or loads a pretrained
+model's), encodes each split into one token stream (documents joined by the end-of-text token), kept in memory-mapped
+files under cache_dir (token_cache: built once per corpus and tokenizer, so that memory stays flat however large the
+corpus), and serves contiguous blocks: {input_ids [B, T], labels [B, T]}. Checkpoints keep the trained tokenizer and
+the position in the epoch's blocks, so that a resumed run goes on exactly where it stopped. The masked-LM datamodule
+changes the tokenizer, the separator and the blocks (masked_language_model_datamodule)."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
 
 import lightning as L
 import torch
@@ -16,21 +20,10 @@ from torch.utils.data import DataLoader
 from seqlab.data.download import ensure_files
 from seqlab.data.options import check_sample_caps
 from seqlab.data.split_loaders import SplitLoaders, training_position
-from seqlab.data.text_corpus import (
-    SPLITS,
-    check_fractions,
-    corpus_paths,
-    is_pattern,
-    read_documents,
-    split_by_position,
-)
-from seqlab.data.text_tokenizer import (
-    TextTokenizerOptions,
-    encode_corpus,
-    tokenizer_from_str,
-    train_text_tokenizer,
-)
+from seqlab.data.text_corpus import TextCorpus, check_fractions, corpus_paths, is_pattern
+from seqlab.data.text_tokenizer import TextTokenizerOptions, tokenizer_from_str, train_text_tokenizer
 from seqlab.data.token_blocks import BlockCollator, BlockSampler, TokenBlocks
+from seqlab.data.token_cache import TokenCache, TokenIds
 from seqlab.errors import SeqlabError
 
 PROMPT_CHARS = 24  # default sample prompt: the start of the validation text, up to this many characters
@@ -57,6 +50,7 @@ class LanguageModelDataModule(SplitLoaders, L.LightningDataModule):
         shuffle_seed: int = 1234,
         max_train_samples: int | None = None,
         max_eval_samples: int | None = None,
+        cache_dir: str | None = None,
     ):
         super().__init__()
         if data_dir is None:
@@ -78,8 +72,9 @@ class LanguageModelDataModule(SplitLoaders, L.LightningDataModule):
         self.batch_size, self.eval_batch_size, self.num_workers = batch_size, eval_batch_size, num_workers
         self.shuffle_seed = shuffle_seed
         self.max_train_samples, self.max_eval_samples = max_train_samples, max_eval_samples
+        self.cache_dir = Path(cache_dir).expanduser() if cache_dir else Path(data_dir).expanduser() / ".cache"
         self.tokenizer = None
-        self.streams: dict[str, torch.Tensor] = {}
+        self.streams: dict[str, TokenIds] = {}
 
     @property
     def char_level(self) -> bool:
@@ -93,26 +88,23 @@ class LanguageModelDataModule(SplitLoaders, L.LightningDataModule):
         if self.streams:
             return
         paths = corpus_paths(self.data_dir, self.files)
-        documents = read_documents(paths, self.text_column)
-        if not documents:
-            raise SeqlabError(f"the corpus ({', '.join(map(str, paths))}) has no text; check dataset.files")
-        pieces = split_by_position(documents, self.fractions)
+        cache = TokenCache(self.cache_dir, self.name, TextCorpus(paths, self.text_column, self.fractions))
         if self.tokenizer is None:  # a tokenizer restored from a checkpoint is kept
             if self.tokenizer_options.pretrained:
                 from seqlab.pretrained import load_tokenizer
 
                 self.tokenizer = load_tokenizer(self.tokenizer_options.pretrained)
             else:
-                self.tokenizer = self._train_tokenizer(pieces["train"])
-        for split_name in SPLITS:
-            self.streams[split_name] = self._encode(pieces[split_name])
+                self.tokenizer = cache.tokenizer(self.tokenizer_options, self._train_tokenizer,
+                                                 self._tokenizer_from_str)
+        self.streams, val_opening = cache.token_ids(self.tokenizer, self.separator_id)
         self._check_lengths(paths)
         if self.prompts is None:
-            start = "".join(pieces["val"]).lstrip()[:PROMPT_CHARS]
+            start = val_opening[:PROMPT_CHARS]
             self.prompts = [start.rsplit(" ", 1)[0] if " " in start else start]
 
     # -- what a masked-LM datamodule does otherwise -------------------------------------------------------------
-    def _train_tokenizer(self, texts: list[str]):
+    def _train_tokenizer(self, texts: Iterable[str]):
         return train_text_tokenizer(texts, self.tokenizer_options)
 
     def _tokenizer_from_str(self, text: str):
@@ -128,12 +120,6 @@ class LanguageModelDataModule(SplitLoaders, L.LightningDataModule):
         """Tokens of the stream between one block's start and the next's: block_size (each block also reads the
         successor of its last token)."""
         return self.block_size
-
-    def _encode(self, pieces: list[str]) -> torch.Tensor:
-        ids: list[int] = []
-        for i, piece in enumerate(pieces):
-            ids += ([self.separator_id] if i else []) + encode_corpus(self.tokenizer, piece)
-        return torch.tensor(ids, dtype=torch.long)
 
     def _check_lengths(self, paths) -> None:
         corpus = ", ".join(str(p) for p in paths[:3]) + (", ..." if len(paths) > 3 else "")
@@ -175,7 +161,7 @@ class LanguageModelDataModule(SplitLoaders, L.LightningDataModule):
                           collate_fn=self._collator(sampler), num_workers=self.num_workers,
                           generator=torch.Generator().manual_seed(self.shuffle_seed))
 
-    def _blocks(self, stream: torch.Tensor):
+    def _blocks(self, stream: TokenIds):
         return TokenBlocks(stream, self.block_size)
 
     def _collator(self, sampler: BlockSampler):

@@ -10,8 +10,13 @@ every epoch, so that its loss compares across epochs.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 from torch.utils.data import Dataset
+
+if TYPE_CHECKING:
+    from seqlab.data.token_cache import TokenIds
 
 EVAL_EPOCH = -1  # the "epoch" of the evaluation masks: one fixed set
 
@@ -19,7 +24,7 @@ EVAL_EPOCH = -1  # the "epoch" of the evaluation masks: one fixed set
 class MaskedBlocks(Dataset):
     """Index: a start position in the stream; item: (start, [CLS] + up to block_size - 2 tokens + [SEP])."""
 
-    def __init__(self, ids: torch.Tensor, block_size: int, cls_id: int, sep_id: int):
+    def __init__(self, ids: TokenIds | torch.Tensor, block_size: int, cls_id: int, sep_id: int):
         self.ids, self.content = ids, block_size - 2
         self.cls, self.sep = torch.tensor([cls_id]), torch.tensor([sep_id])
 

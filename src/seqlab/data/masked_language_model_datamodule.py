@@ -9,11 +9,12 @@ DataCollatorForLanguageModeling: {input_ids, attention_mask, labels [B, T]}.
 
 from __future__ import annotations
 
-import torch
+from collections.abc import Iterable
 
 from seqlab.data.language_model_datamodule import LanguageModelDataModule
 from seqlab.data.masked_blocks import MaskedBlocks, SeededMasking
 from seqlab.data.token_blocks import BlockSampler
+from seqlab.data.token_cache import TokenIds
 from seqlab.data.wordpiece_tokenizer import WordPieceOptions, train_wordpiece_tokenizer, wordpiece_from_str
 from seqlab.errors import SeqlabError
 
@@ -31,7 +32,7 @@ class MaskedLanguageModelDataModule(LanguageModelDataModule):
         super().__init__(*args, block_size=block_size, **kwargs)
         self.mlm_probability = mlm_probability
 
-    def _train_tokenizer(self, texts: list[str]):
+    def _train_tokenizer(self, texts: Iterable[str]):
         return train_wordpiece_tokenizer(texts, self.tokenizer_options)
 
     def _tokenizer_from_str(self, text: str):
@@ -57,7 +58,7 @@ class MaskedLanguageModelDataModule(LanguageModelDataModule):
     def task_kwargs(self) -> dict:
         return {"vocab_size": len(self.tokenizer)}
 
-    def _blocks(self, stream: torch.Tensor):
+    def _blocks(self, stream: TokenIds):
         return MaskedBlocks(stream, self.block_size, self.tokenizer.cls_token_id, self.separator_id)
 
     def _collator(self, sampler: BlockSampler):

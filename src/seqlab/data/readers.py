@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 from seqlab.errors import SeqlabError
@@ -15,10 +16,14 @@ FORMATS = ("tsv", "csv", "jsonl")
 
 def read_utf8_lines(path: str | Path) -> list[str]:
     """The file's lines without their line endings; bytes that are not UTF-8 name the file and the line."""
+    return list(iter_utf8_lines(path))
+
+
+def iter_utf8_lines(path: str | Path) -> Iterator[str]:
+    """read_utf8_lines one line at a time, for files larger than memory."""
     path = Path(path)
     if not path.is_file():
         raise SeqlabError(f"file {path} does not exist")
-    lines = []
     with open(path, "rb") as fh:
         for number, raw in enumerate(fh, start=1):
             try:
@@ -28,10 +33,9 @@ def read_utf8_lines(path: str | Path) -> list[str]:
                     f"{path}, line {number}: bytes that are not UTF-8 ({raw[err.start : err.end]!r} at byte "
                     f"{err.start}); save the file as UTF-8"
                 ) from None
-            lines.append(text.rstrip("\r\n"))
-    if lines and lines[0].startswith("\ufeff"):  # a byte-order mark
-        lines[0] = lines[0][1:]
-    return lines
+            if number == 1 and text.startswith("\ufeff"):  # a byte-order mark
+                text = text[1:]
+            yield text.rstrip("\r\n")
 
 
 def parse_json_line(line: str, where: str):

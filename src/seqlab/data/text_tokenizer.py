@@ -6,7 +6,8 @@ loads back with AutoTokenizer.from_pretrained beside a model. End of text (<|end
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import itertools
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -14,6 +15,7 @@ from seqlab.data.options import options_from_config
 
 EOS, UNK = "<|endoftext|>", "<unk>"
 CHUNK_LINES = 2000  # lines per piece when encoding a corpus in parallel
+BATCH_CHUNKS = 8  # pieces encoded at a time: what a corpus's encoding holds in memory
 
 
 @dataclass
@@ -72,17 +74,29 @@ def tokenizer_from_str(text: str):
     return wrap_tokenizer(Tokenizer.from_str(text))
 
 
-def encode_corpus(tokenizer, text: str) -> list[int]:
-    """Token ids of a whole text, encoded in pieces of whole lines in parallel; no special tokens added."""
-    lines = text.splitlines(keepends=True)
-    pieces = ["".join(lines[i : i + CHUNK_LINES]) for i in range(0, len(lines), CHUNK_LINES)]
-    ids: list[int] = []
+def encode_text(tokenizer, segments: Iterable[str]) -> Iterator[list[int]]:
+    """Token ids of one text given in segments (a piece of a document, streamed), in order: the text is cut into
+    pieces of CHUNK_LINES whole lines, encoded BATCH_CHUNKS pieces at a time in parallel; each batch's ids are
+    yielded. No special tokens added."""
     backend = getattr(tokenizer, "backend_tokenizer", None)
-    if backend is None:  # a tokenizer with no Rust backend (e.g. sentencepiece): one piece at a time
-        for piece in pieces:
-            ids += tokenizer.encode(piece, add_special_tokens=False)
-        return ids
-    for encoding in backend.encode_batch(pieces, add_special_tokens=False):
-        ids += encoding.ids
-    return ids
+    chunks = line_chunks(segments)
+    while batch := list(itertools.islice(chunks, BATCH_CHUNKS)):
+        if backend is None:  # a tokenizer with no Rust backend (e.g. sentencepiece): one piece at a time
+            yield [i for chunk in batch for i in tokenizer.encode(chunk, add_special_tokens=False)]
+        else:
+            yield [i for encoding in backend.encode_batch_fast(batch, add_special_tokens=False)
+                   for i in encoding.ids]
 
+
+def line_chunks(segments: Iterable[str]) -> Iterator[str]:
+    """Segments of one text, each but the last ending a line, cut into pieces of CHUNK_LINES of the text's lines
+    (str.splitlines'), the last piece shorter."""
+    lines: list[str] = []
+    for segment in segments:
+        for line in segment.splitlines(keepends=True):
+            lines.append(line)
+            if len(lines) == CHUNK_LINES:
+                yield "".join(lines)
+                lines = []
+    if lines:
+        yield "".join(lines)

@@ -14,17 +14,22 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import torch
 from torch.utils.data import Dataset, Sampler
+
+if TYPE_CHECKING:
+    from seqlab.data.token_cache import TokenIds
 
 IGNORE = -100  # label of padding: no loss
 
 
 class TokenBlocks(Dataset):
-    """Index: a start position in the stream; item: the block's ids (block_size + 1 of them, fewer at the end)."""
+    """Index: a start position in the stream (a tensor, or a split's memory-mapped TokenIds); item: the block's ids
+    (block_size + 1 of them, fewer at the end)."""
 
-    def __init__(self, ids: torch.Tensor, block_size: int):
+    def __init__(self, ids: TokenIds | torch.Tensor, block_size: int):
         self.ids, self.block_size = ids, block_size
 
     def __len__(self) -> int:

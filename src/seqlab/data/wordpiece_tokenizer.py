@@ -36,10 +36,10 @@ def train_wordpiece_tokenizer(texts: Iterable[str], options: WordPieceOptions):
     The same texts give the same tokenizer: the trainer numbers the word-inner pieces (##a) in the order of a hash
     map, which breaks ties between merges differently from one process to the next (tokenizers issue 1794), so they
     are given to it, sorted, as tokens to keep; the trained vocabulary is then put in a WordPiece model of its own,
-    with only BERT's special tokens special."""
+    with only BERT's special tokens special. `texts` is read twice (its characters, then the training): a list, or
+    an iterable that reads its texts again each time."""
     from tokenizers import Tokenizer, models, trainers
 
-    texts = list(texts)
     normalizer = _normalizer(options.lowercase)
     characters = sorted({c for text in texts for c in normalizer.normalize_str(text) if not c.isspace()})
     inner = [f"##{c}" for c in characters]
@@ -48,7 +48,7 @@ def train_wordpiece_tokenizer(texts: Iterable[str], options: WordPieceOptions):
     _set_splitting(trained)
     trainer = trainers.WordPieceTrainer(vocab_size=options.vocab_size, min_frequency=options.min_frequency,
                                         special_tokens=SPECIAL_TOKENS + inner, show_progress=False)
-    trained.train_from_iterator([line for text in texts for line in text.splitlines()], trainer)  # in parallel
+    trained.train_from_iterator((line for text in texts for line in text.splitlines()), trainer)  # in parallel
     size = trained.get_vocab_size()
     if size > options.vocab_size:
         raise SeqlabError(f"dataset.tokenizer.vocab_size={options.vocab_size} is below what the tokenizer can reach: "
