@@ -13,10 +13,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import mlflow
 import pytest
 import spacy
 from conftest import ROOT
+from logged_models import check_logged_model
 from mlflow.entities import Run
 from mlflow.tracking import MlflowClient
 from ner_data import write_wnut17_layout
@@ -127,8 +127,16 @@ def test_each_preset_lands_a_finished_run_with_overall_and_per_label_scores(pres
     assert {"config.cfg", "pipeline"} <= artifacts
     spacy_config = open(client.download_artifacts(run.info.run_id, "config.cfg"), encoding="utf-8").read()
     assert f"max_steps = {last}" in spacy_config and f"eval_frequency = {every}" in spacy_config
-    mlflow.set_tracking_uri(tracking_uri)
-    nlp = mlflow.spacy.load_model(f"runs:/{run.info.run_id}/model")
+    assert_logged_recognizer_finds_what_the_pipeline_finds(tracking_uri, run, kept_pipeline(cfg.paths.output_dir))
+
+
+def assert_logged_recognizer_finds_what_the_pipeline_finds(tracking_uri: str, run: Run, nlp) -> None:
+    """The run's pyfunc model answers one row per entity (the text's index, text, label, start, end): the
+    entities of the spaCy pipeline the run kept; a text without entities has no row."""
+    texts = ["I met Alice Smith in New York yesterday .", "lol", "Bob Jones works for Tesla now !"]
+    answer = check_logged_model(tracking_uri, run.info.run_id, texts, {"spacy"})
+    expected = [[index, *entity] for index, text in enumerate(texts) for entity in entities_found(nlp, text)]
+    assert answer.values.tolist() == expected and expected
     assert nlp.pipe_names[-1] == "ner" and set(LABELS) <= set(nlp.get_pipe("ner").labels)
 
 

@@ -61,7 +61,7 @@ def fit_and_test(task, cfg, dataset, tracker, run_dir: Path) -> float:
         tracker.set_tags({"stopped_by": f"time limit ({task.max_minutes} minutes)"})
     _write_reports(scores, run_dir, tracker)
     tracker.log_artifact(trained.best_dir, "pipeline")
-    tracker.log_model(trained.best_dir, "spacy")
+    tracker.log_model(trained.best_dir, "spacy", [doc.text for doc in scores["test"].references[:SAMPLE_DOCS]])
     value = best[0] if best[0] > -math.inf else scores["val"].f1
     _summary(scores, value, tracker, run_dir)
     return value
