@@ -181,6 +181,21 @@ def test_training_on_the_scored_sentences_beats_the_pipeline_after_one_update(co
     assert losses[-1].value < losses[0].value, [(m.step, m.value) for m in losses]  # a sum would be ~10x larger
 
 
+def test_a_trained_pipeline_has_the_meta_that_spacy_package_needs(finished_runs, tmp_path):
+    run, _, cfg = finished_runs["ner_spacy"]
+    folder = Path(cfg.paths.output_dir) / "spacy" / "training" / "model-best"
+    meta = json.loads((folder / "meta.json").read_text())
+    assert (meta["name"], meta["version"]) == ("seqlab_wnut17_ner", "0.1.0")
+    assert meta["license"] == "CC BY 4.0; cite Derczynski et al. 2017"
+    assert meta["description"] == (f"Named entities ({', '.join(LABELS)}) learnt from wnut17 by seqlab's spaCy NER "
+                                   f"(MLflow run {run.info.run_id})")
+    result = subprocess.run([sys.executable, "-m", "spacy", "package", str(folder), str(tmp_path), "--build", "none"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    packaged = tmp_path / "en_seqlab_wnut17_ner-0.1.0"
+    assert json.loads((packaged / "meta.json").read_text())["license"] == meta["license"]
+
+
 def make_ner(args: str, tracking_uri: str, tmp_path) -> subprocess.CompletedProcess:
     env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri}
     return subprocess.run(

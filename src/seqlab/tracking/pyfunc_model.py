@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 MODEL_NAME = "model"  # runs:/<run_id>/model
-BUNDLE = "bundle"  # the artifact key of the folder the family's loader reads (artifacts/bundle in the model)
+BUNDLE = "bundle"  # the artifact key of the folder the family's loader reads (copied to artifacts/<folder name>)
 TEXT_COLUMN = "text"
 SEQLAB_PACKAGE = Path(__file__).resolve().parents[1]  # shipped as the model's code: code/seqlab
 ENTRY = Path(__file__).with_name("pyfunc_entry.py")  # what MLflow runs to build the model when it loads it
