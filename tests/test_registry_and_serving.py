@@ -105,9 +105,9 @@ def test_register_alias_and_predict_through_the_registered_model(runs, tracking_
     champion = client.get_model_version_by_alias(CLASSIFIER, "champion")
     assert int(champion.version) == 2 and champion.run_id == run.info.run_id
 
-    by_run = make("predict", tracking_uri, f"ARGS=run_id={run.info.run_id} texts={json.dumps(TEXTS)}")
-    by_alias = make("predict", tracking_uri, f"ARGS=model=models:/{CLASSIFIER}@champion texts={json.dumps(TEXTS)}")
-    by_version = make("predict", tracking_uri, f"ARGS=model=models:/{CLASSIFIER}/1 texts={json.dumps(TEXTS)}")
+    by_run = make("predict", tracking_uri, f"ARGS=run_id={run.info.run_id} texts='{json.dumps(TEXTS)}'")
+    by_alias = make("predict", tracking_uri, f"ARGS=model=models:/{CLASSIFIER}@champion texts='{json.dumps(TEXTS)}'")
+    by_version = make("predict", tracking_uri, f"ARGS=model=models:/{CLASSIFIER}/1 texts='{json.dumps(TEXTS)}'")
     for result in (by_run, by_alias, by_version):
         assert result.returncode == 0, result.stderr
     assert [line.split("\t")[2] for line in by_alias.stdout.splitlines()] == TEXTS
