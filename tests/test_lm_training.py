@@ -211,8 +211,11 @@ def test_bad_sample_options_fail_before_training(compose_cfg, shakespeare_dir, t
         (["pretrained=gpt2", "prompt="], "the prompt is empty"),
         (["pretrained=gpt2", "prompt=ROMEO:", "temperature=0"], r"temperature=0.0 must be above 0"),
         (["pretrained=gpt2", "prompt=ROMEO:", "top_p=1.5"], r"top_p=1.5 must lie in \(0, 1\]"),
-        (["prompt=ROMEO:"], "pass exactly one of run_id=<MLflow run id> or pretrained=<saved folder or hub name"),
+        (["prompt=ROMEO:"], "pass exactly one of run_id=<MLflow run id>, model=models:/<name>@<alias> or "
+                            "pretrained=<saved folder or hub name"),
         (["prompt=ROMEO:", "run_id=0123456789abcdef"], "no MLflow run '0123456789abcdef'"),
+        (["prompt=ROMEO:", "model_uri=models:/no-such-model@champion"], "no registered model 'no-such-model'"),
+        (["prompt=ROMEO:", "run_id=0123", "model_uri=models:/x/1"], "pass run_id=<id> or model=models:/.*, not both"),
     ],
 )
 def test_generate_refuses_bad_input_before_loading_anything(compose_cfg, tracking_uri, overrides, message):
