@@ -159,7 +159,7 @@ def test_a_sweep_registers_its_best_trial(tracking_uri, tmp_path, monkeypatch):
             return model_input
 
     client = MlflowClient(tracking_uri)
-    experiment = client.create_experiment("sweep-registers-best")
+    experiment = client.create_experiment("sweep-registers-best", artifact_location=(tmp_path / "artifacts").as_uri())
     trials = {}
     for objective in (0.6, 0.8, 0.7):
         run_id = client.create_run(experiment, tags={"sweep_id": "reg-sweep"}).info.run_id
