@@ -8,7 +8,8 @@ LOCAL_STORE := sqlite:///outputs/mlflow.db
 BACKEND ?= $(LOCAL_STORE)
 
 .DEFAULT_GOAL := help
-.PHONY: help install test train resume sweep compare predict generate translate ner bench data lint clean ui server
+.PHONY: help install test train resume sweep compare predict generate translate ner register serve bench data lint clean ui \
+	server
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -45,6 +46,13 @@ translate: ## translate texts with a finished run. make translate ARGS='run_id=<
 # ARGS reach the shell with each dollar sign escaped, so texts keep theirs ("for $$1 billion")
 ner: ## named entities (text, label, start, end) and a displacy page. make ner ARGS='text="Apple is buying a U.K. startup"'
 	$(PY) pipelines/ner.py $(subst $$,\$$,$(value ARGS))
+
+register: ## register a run's model in MLflow's model registry. make register RUN=<run_id> NAME=<name> [ALIAS=champion]
+	$(PY) pipelines/register.py "run_id='$(RUN)'" "name='$(NAME)'" $(if $(ALIAS),"alias='$(ALIAS)'")
+
+# PORT defaults to 5001 here (5000 is the UI's); mlflow runs from this venv, whose bin/ serve.py puts on PATH
+serve: ## serve a registered model over HTTP on 127.0.0.1. make serve MODEL=models:/<name>@<alias> [PORT=5001] [HOST=]
+	$(PY) pipelines/serve.py model=$(MODEL) port=$(if $(filter file,$(origin PORT)),5001,$(PORT)) host=$(HOST)
 
 bench: ## benchmarks on the real datasets; writes outputs/bench/*.json
 	$(PY) pipelines/benchmark.py $(ARGS)

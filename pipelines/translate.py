@@ -1,9 +1,11 @@
 """Translate texts:  python pipelines/translate.py run_id=<id> text="A man is riding a bike." """
 
+import sys
+
 import hydra
 from omegaconf import DictConfig
 
-from seqlab.cli import run_or_exit
+from seqlab.cli import model_option_as_model_uri, run_or_exit
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="translate")
@@ -14,4 +16,5 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
+    sys.argv = model_option_as_model_uri(sys.argv)
     main()

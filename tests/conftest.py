@@ -67,6 +67,22 @@ def tracking_uri(tmp_path_factory) -> str:
     return uri
 
 
+def compose_train(root: Path, overrides: list[str], tracking_uri: str, output_dir: Path):
+    """The train config of `python pipelines/train.py <overrides>` with data under root, the run in output_dir and
+    MLflow in tracking_uri, outside a test's compose_cfg (for module fixtures)."""
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose("train", overrides=overrides, return_hydra_config=True)
+        HydraConfig.instance().set_config(cfg)
+        with open_dict(cfg):
+            cfg.paths.root_dir = str(root)
+            cfg.paths.output_dir = str(output_dir)
+            cfg.logger.tracking_uri = tracking_uri
+            del cfg["hydra"]
+    GlobalHydra.instance().clear()
+    return cfg
+
+
 def run_under(tracking_uri: str, folder: Path):
     """The one MLflow run logged from a run folder under `folder` (a test's tmp_path): this test's run, not the
     newest of the session's store."""

@@ -7,9 +7,9 @@ import csv
 import json
 import shutil
 
-import mlflow
 import pytest
 from conftest import run_under
+from logged_models import check_logged_model
 from mlflow.tracking import MlflowClient
 from safetensors.torch import load_file
 
@@ -36,8 +36,8 @@ def test_finetunes_from_a_folder_and_again_from_its_run(compose_cfg, sst2_dir, t
     # the pyfunc model labels the test texts as the trained model did (reports/predictions.csv)
     with open(tmp_path / "run" / "reports" / "predictions.csv", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
-    mlflow.set_tracking_uri(tracking_uri)
-    predicted = mlflow.pyfunc.load_model(f"runs:/{run.info.run_id}/model").predict([r["text"] for r in rows])
+    predicted = check_logged_model(tracking_uri, run.info.run_id, [r["text"] for r in rows],
+                                   {"torch", "tokenizers", "safetensors", "transformers"})
     assert list(predicted["label"]) == [r["predicted"] for r in rows]
     assert list(predicted["probability"]) == pytest.approx([float(r["probability"]) for r in rows], abs=2e-4)
     # and so does make predict

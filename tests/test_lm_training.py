@@ -11,10 +11,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import mlflow
 import pytest
 import torch
 from conftest import ROOT, run_under
 from lm_corpus import play_text, tiny_gpt2, write_tinyshakespeare_layout
+from logged_models import check_logged_model
 from mlflow.tracking import MlflowClient
 
 from seqlab.errors import SeqlabError
@@ -45,6 +47,22 @@ def make_generate(args: str, tracking_uri: str) -> subprocess.CompletedProcess:
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
 
 
+def assert_logged_generator_continues_as_its_folder(tracking_uri: str, run_id: str, folder: Path) -> Path:
+    """The run's pyfunc model (greedy, through params) continues prompts as the model folder the run wrote; returns
+    that folder as the logged model holds it (its one folder under artifacts/)."""
+    from seqlab.inference.generation_options import GenerationOptions
+    from seqlab.inference.text_generator import TextGenerator
+
+    prompts = ["ROMEO:", "JULIET:"]
+    answer = check_logged_model(tracking_uri, run_id, prompts, {"torch", "tokenizers", "safetensors", "transformers"},
+                                {"max_new_tokens": 12, "do_sample": False})
+    generator, options = TextGenerator.from_directory(folder), GenerationOptions(max_new_tokens=12, do_sample=False)
+    assert list(answer["prompt"]) == prompts
+    assert list(answer["generated_text"]) == [generator.generate(p, options)[0] for p in prompts]
+    [folder] = (Path(mlflow.artifacts.download_artifacts(f"runs:/{run_id}/model")) / "artifacts").iterdir()
+    return folder
+
+
 def test_textgen_rnn_lands_a_finished_run_with_perplexity_and_samples(compose_cfg, shakespeare_dir, tracking_uri,
                                                                         tmp_path):
     cfg = compose_cfg(["experiment=textgen_rnn", *TINY, "trainer.max_epochs=2", "model.net.hidden_size=48",
@@ -66,10 +84,8 @@ def test_textgen_rnn_lands_a_finished_run_with_perplexity_and_samples(compose_cf
     assert run.data.tags["model"] == "rnn_lm" and run.data.params["dataset.tokenizer.kind"] == "char"
     corpus = (shakespeare_dir / "input.txt").read_bytes()
     assert run.data.params["data.sha256.input.txt"] == hashlib.sha256(corpus).hexdigest()
-    assert {"samples", "reports", "model", "tokenizer", "config.yaml", "checkpoints"} <= artifact_paths(
-        client, run.info.run_id)
-    assert {"model/net.json", "model/model.safetensors", "model/tokenizer.json"} <= artifact_paths(
-        client, run.info.run_id, "model")
+    assert {"samples", "reports", "tokenizer", "config.yaml", "checkpoints"} <= artifact_paths(client, run.info.run_id)
+    assert_logged_generator_continues_as_its_folder(tracking_uri, run.info.run_id, tmp_path / "run" / "model")
     samples = (tmp_path / "run" / "reports" / "samples.txt").read_text()
     assert "epoch 0" in samples and "epoch 1" in samples and "final model" in samples
     assert samples.count("--- prompt: 'ROMEO:'\nROMEO:") == 3
@@ -97,7 +113,7 @@ def test_gpt2_scratch_run_saves_a_model_that_from_pretrained_loads(compose_cfg, 
     assert EPOCH_METRICS | FINAL_METRICS | {"val/bpc"} <= set(run.data.metrics)
     assert run.data.tags["model"] == "gpt2"
     assert "samples" in artifact_paths(client, run.info.run_id)
-    folder = Path(client.download_artifacts(run.info.run_id, "model", str(tmp_path / "fetched")))
+    folder = assert_logged_generator_continues_as_its_folder(tracking_uri, run.info.run_id, tmp_path / "run" / "model")
     model, tokenizer = GPT2LMHeadModel.from_pretrained(folder), AutoTokenizer.from_pretrained(folder)
     assert model.config.n_positions == 32 and model.config.n_layer == 1
     assert model.config.eos_token_id == tokenizer.eos_token_id == tokenizer.pad_token_id
@@ -195,8 +211,11 @@ def test_bad_sample_options_fail_before_training(compose_cfg, shakespeare_dir, t
         (["pretrained=gpt2", "prompt="], "the prompt is empty"),
         (["pretrained=gpt2", "prompt=ROMEO:", "temperature=0"], r"temperature=0.0 must be above 0"),
         (["pretrained=gpt2", "prompt=ROMEO:", "top_p=1.5"], r"top_p=1.5 must lie in \(0, 1\]"),
-        (["prompt=ROMEO:"], "pass exactly one of run_id=<MLflow run id> or pretrained=<saved folder or hub name"),
+        (["prompt=ROMEO:"], "pass exactly one of run_id=<MLflow run id>, model=models:/<name>@<alias> or "
+                            "pretrained=<saved folder or hub name"),
         (["prompt=ROMEO:", "run_id=0123456789abcdef"], "no MLflow run '0123456789abcdef'"),
+        (["prompt=ROMEO:", "model_uri=models:/no-such-model@champion"], "no registered model 'no-such-model'"),
+        (["prompt=ROMEO:", "run_id=0123", "model_uri=models:/x/1"], "pass run_id=<id> or model=models:/.*, not both"),
     ],
 )
 def test_generate_refuses_bad_input_before_loading_anything(compose_cfg, tracking_uri, overrides, message):

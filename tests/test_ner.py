@@ -13,10 +13,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import mlflow
 import pytest
 import spacy
 from conftest import ROOT
+from logged_models import check_logged_model
 from mlflow.entities import Run
 from mlflow.tracking import MlflowClient
 from ner_data import write_wnut17_layout
@@ -127,8 +127,16 @@ def test_each_preset_lands_a_finished_run_with_overall_and_per_label_scores(pres
     assert {"config.cfg", "pipeline"} <= artifacts
     spacy_config = open(client.download_artifacts(run.info.run_id, "config.cfg"), encoding="utf-8").read()
     assert f"max_steps = {last}" in spacy_config and f"eval_frequency = {every}" in spacy_config
-    mlflow.set_tracking_uri(tracking_uri)
-    nlp = mlflow.spacy.load_model(f"runs:/{run.info.run_id}/model")
+    assert_logged_recognizer_finds_what_the_pipeline_finds(tracking_uri, run, kept_pipeline(cfg.paths.output_dir))
+
+
+def assert_logged_recognizer_finds_what_the_pipeline_finds(tracking_uri: str, run: Run, nlp) -> None:
+    """The run's pyfunc model answers one row per entity (the text's index, text, label, start, end): the
+    entities of the spaCy pipeline the run kept; a text without entities has no row."""
+    texts = ["I met Alice Smith in New York yesterday .", "lol", "Bob Jones works for Tesla now !"]
+    answer = check_logged_model(tracking_uri, run.info.run_id, texts, {"spacy"})
+    expected = [[index, *entity] for index, text in enumerate(texts) for entity in entities_found(nlp, text)]
+    assert answer.values.tolist() == expected and expected
     assert nlp.pipe_names[-1] == "ner" and set(LABELS) <= set(nlp.get_pipe("ner").labels)
 
 
@@ -171,6 +179,21 @@ def test_training_on_the_scored_sentences_beats_the_pipeline_after_one_update(co
     losses = sorted(MlflowClient(tracking_uri).get_metric_history(run.info.run_id, "train/loss"), key=lambda m: m.step)
     assert len(losses) >= 3 and losses[0].step == 0
     assert losses[-1].value < losses[0].value, [(m.step, m.value) for m in losses]  # a sum would be ~10x larger
+
+
+def test_a_trained_pipeline_has_the_meta_that_spacy_package_needs(finished_runs, tmp_path):
+    run, _, cfg = finished_runs["ner_spacy"]
+    folder = Path(cfg.paths.output_dir) / "spacy" / "training" / "model-best"
+    meta = json.loads((folder / "meta.json").read_text())
+    assert (meta["name"], meta["version"]) == ("seqlab_wnut17_ner", "0.1.0")
+    assert meta["license"] == "CC BY 4.0; cite Derczynski et al. 2017"
+    assert meta["description"] == (f"Named entities ({', '.join(LABELS)}) learnt from wnut17 by seqlab's spaCy NER "
+                                   f"(MLflow run {run.info.run_id})")
+    result = subprocess.run([sys.executable, "-m", "spacy", "package", str(folder), str(tmp_path), "--build", "none"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    packaged = tmp_path / "en_seqlab_wnut17_ner-0.1.0"
+    assert json.loads((packaged / "meta.json").read_text())["license"] == meta["license"]
 
 
 def make_ner(args: str, tracking_uri: str, tmp_path) -> subprocess.CompletedProcess:

@@ -7,7 +7,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import run_under
+from conftest import compose_train, run_under
+from logged_models import check_logged_model
 from mlflow.tracking import MlflowClient
 from ner_data import conll_text, tagged_sentences, write_wnut17_layout
 from test_ner import make_ner, marks, page_of, parse
@@ -43,25 +44,9 @@ def compose_run(compose_cfg, tmp_path, *overrides):
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory, tracking_uri, bert):
     """One smoke run of ner_finetune from the tiny BERT's folder: (MLflow run, its folder, the data folder)."""
-    from conftest import CONF
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-    from hydra.core.hydra_config import HydraConfig
-    from omegaconf import open_dict
-
     root = tmp_path_factory.mktemp("finetune")
     write_wnut17_layout(root / "data" / "wnut17")
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = compose("train", overrides=[*SMOKE, f"model.net.pretrained={bert}"], return_hydra_config=True)
-        HydraConfig.instance().set_config(cfg)
-        with open_dict(cfg):
-            cfg.paths.root_dir = str(root)
-            cfg.paths.output_dir = str(root / "run")
-            cfg.logger.tracking_uri = tracking_uri
-            del cfg["hydra"]
-    train(cfg)
-    GlobalHydra.instance().clear()
+    train(compose_train(root, [*SMOKE, f"model.net.pretrained={bert}"], tracking_uri, root / "run"))
     return run_under(tracking_uri, root), root / "run", root / "data"
 
 
@@ -150,6 +135,16 @@ def test_make_ner_on_a_finetuning_run_prints_the_models_own_entities(finished, t
     assert entities == own_predictions(run_dir / "model", text)
     assert entities and all(text[start:end] == words for words, _, start, end in entities)
     assert marks(page_of(result.stdout)) == [(words, label) for words, label, _, _ in entities]
+
+
+def test_the_logged_model_answers_one_row_per_entity_as_the_model_tags(finished, tracking_uri):
+    run, run_dir, _ = finished
+    texts = ["lol Alice met Alice in Paris and Paris .", "Google opened a shop in New York today"]
+    answer = check_logged_model(tracking_uri, run.info.run_id, texts,
+                                {"torch", "tokenizers", "safetensors", "transformers", "spacy"})
+    expected = [[index, *entity] for index, text in enumerate(texts) for entity in own_predictions(run_dir / "model",
+                                                                                                   text)]
+    assert answer.values.tolist() == expected
 
 
 def test_a_text_longer_than_the_positions_is_cut_and_reported_once(finished, capsys):

@@ -7,7 +7,7 @@ from mlflow.tracking import MlflowClient
 from omegaconf import OmegaConf
 
 from seqlab.errors import SeqlabError
-from seqlab.tracking.model_loading import load_run_model, load_run_spacy_model
+from seqlab.tracking.model_loading import load_run_model, load_run_predictor
 from seqlab.tracking.params import MAX_VALUE, flatten_config
 from seqlab.tracking.run_info import experiment_name, run_name
 
@@ -122,8 +122,8 @@ def test_a_run_without_a_logged_model_is_named_with_its_status(tracking_uri):
     client.set_terminated(run.info.run_id, "FAILED")
     with pytest.raises(SeqlabError, match=rf"run '{run.info.run_id}' \(FAILED\) has no logged model; only a finished"):
         load_run_model(tracking_uri, run.info.run_id)
-    with pytest.raises(SeqlabError, match=r"\(FAILED\) has no logged spaCy model; only a finished NER training run"):
-        load_run_spacy_model(tracking_uri, run.info.run_id)
+    with pytest.raises(SeqlabError, match=r"\(FAILED\) has no logged model; only a finished training run"):
+        load_run_predictor(tracking_uri, run.info.run_id, "recognizer", "entity recognizer")
     with pytest.raises(SeqlabError, match=r"no MLflow run 'feedc0de' in sqlite:"):
         load_run_model(tracking_uri, "feedc0de")
 

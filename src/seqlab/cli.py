@@ -8,6 +8,14 @@ from collections.abc import Callable
 
 from seqlab.errors import SeqlabError
 
+MODEL_URI_KEY = "model_uri"  # predict, generate, translate and ner: a registered model's models:/ URI
+
+
+def model_option_as_model_uri(argv: list[str]) -> list[str]:
+    """`model=models:/<name>@<alias>` on the command line of predict, generate, translate and ner, passed on as
+    model_uri=...: Hydra reads a key named after a config group (conf/model/) as a choice within that group."""
+    return [f"{MODEL_URI_KEY}={arg.partition('=')[2]}" if arg.startswith("model=") else arg for arg in argv]
+
 
 def run_or_exit(func: Callable, *args, **kwargs):
     """Calls func; a user error ends the process with its message. Inside a sweep, any failure fails only this

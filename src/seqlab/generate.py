@@ -1,5 +1,6 @@
-"""Continue a prompt with a trained language model: from an MLflow run, a saved folder or a hub name; the text
-streams to the terminal word by word (one sequence), or each sequence is printed when done."""
+"""Continue a prompt with a trained language model: from an MLflow run (its id, or a registered model's models:/
+URI), a saved folder or a hub name; the text streams to the terminal word by word (one sequence), or each sequence
+is printed when done."""
 
 from __future__ import annotations
 
@@ -14,15 +15,16 @@ from seqlab.inference.generation_options import GenerationOptions
 def load_generator(cfg: DictConfig):
     from seqlab.inference.text_generator import TextGenerator
 
-    if bool(cfg.run_id) == bool(cfg.pretrained):
-        raise SeqlabError(
-            "pass exactly one of run_id=<MLflow run id> or pretrained=<saved folder or hub name, e.g. gpt2>"
-        )
-    if cfg.run_id:
-        from seqlab.tracking.run_artifacts import download_run_folder
+    if bool(cfg.run_id or cfg.model_uri) == bool(cfg.pretrained):
+        raise SeqlabError("pass exactly one of run_id=<MLflow run id>, model=models:/<name>@<alias> or "
+                          "pretrained=<saved folder or hub name, e.g. gpt2>")
+    if cfg.pretrained:
+        return TextGenerator.load(str(cfg.pretrained), "pretrained")
+    from seqlab.tracking.model_loading import load_run_predictor
+    from seqlab.tracking.registry import chosen_run
 
-        return TextGenerator.from_directory(download_run_folder(cfg.tracking_uri, str(cfg.run_id)))
-    return TextGenerator.load(str(cfg.pretrained), "pretrained")
+    return load_run_predictor(cfg.tracking_uri, chosen_run(cfg.tracking_uri, cfg.run_id, cfg.model_uri), "generator",
+                              "language model; pass the run id of a language-model run (textgen_rnn, gpt2_*)")
 
 
 def read_prompt(cfg: DictConfig) -> str:

@@ -1,6 +1,6 @@
 """Find named entities in texts with a NER run's logged model (MLflow: a spaCy pipeline, or a fine-tuned Transformer
-token classifier) or a pretrained spaCy pipeline, print each entity's text, label, start and end character
-(tab-separated), and write a displacy page."""
+token classifier; by run id or a registered model's models:/ URI) or a pretrained spaCy pipeline, print each
+entity's text, label, start and end character (tab-separated), and write a displacy page."""
 
 from __future__ import annotations
 
@@ -11,20 +11,18 @@ from omegaconf import DictConfig
 
 from seqlab.input_texts import input_texts
 
-TOKEN_CLASSIFIER = "seqlab.tasks.token_classification.TokenClassificationTask"  # model._target_ of such runs
-
 
 def load_nlp(cfg: DictConfig):
-    """What turns texts into Docs with entities (`pipe`): a run's spaCy pipeline or fine-tuned token classifier,
-    or a pretrained spaCy pipeline."""
-    if cfg.run_id:
-        from seqlab.tracking.model_loading import load_run_spacy_model, run_model_folder, run_model_target
+    """What turns texts into Docs with entities (`pipe`): a run's spaCy pipeline or fine-tuned token classifier
+    (its logged model, by run_id or model=models:/...), or a pretrained spaCy pipeline."""
+    from seqlab.tracking.registry import chosen_run
 
-        if run_model_target(cfg.tracking_uri, str(cfg.run_id)) == TOKEN_CLASSIFIER:
-            from seqlab.inference.entity_tagger import EntityTagger
+    run_id = chosen_run(cfg.tracking_uri, cfg.run_id, cfg.model_uri)
+    if run_id:
+        from seqlab.tracking.model_loading import load_run_predictor
 
-            return EntityTagger.from_folder(run_model_folder(cfg.tracking_uri, str(cfg.run_id), "run_id"))
-        return load_run_spacy_model(cfg.tracking_uri, str(cfg.run_id))
+        return load_run_predictor(cfg.tracking_uri, run_id, "recognizer",
+                                  "entity recognizer; pass the run id of a NER run (experiment=ner_*)")
     from seqlab.ner.pretrained import load_pipeline
 
     return load_pipeline(str(cfg.pipeline))
@@ -45,7 +43,7 @@ def recognize(cfg: DictConfig) -> dict:
         for text, label, start, end in rows:
             print(f"{text}\t{label}\t{start}\t{end}")
         entities.append(rows)
-    source = f"run {cfg.run_id}" if cfg.run_id else str(cfg.pipeline)
+    source = f"run {cfg.run_id}" if cfg.run_id else cfg.model_uri or str(cfg.pipeline)
     page = Path(cfg.report_dir) / f"ner-{datetime.now():%Y%m%d-%H%M%S-%f}.html"
     render_page(docs, page, f"entities ({source})")
     print(f"displacy page: {page}")

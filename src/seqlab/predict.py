@@ -1,5 +1,6 @@
-"""Label texts with a finished run (MLflow) or a checkpoint, printing label and probability per text; with
-attention=<folder>, a fine-tuned transformers classifier also draws its attention over each text there."""
+"""Label texts with a finished run (MLflow run id, or a registered model's models:/ URI) or a checkpoint, printing
+label and probability per text; with attention=<folder>, a fine-tuned transformers classifier also draws its
+attention over each text there."""
 
 from __future__ import annotations
 
@@ -13,21 +14,25 @@ from seqlab.input_texts import input_texts
 
 def predict(cfg: DictConfig) -> list[dict]:
     texts = input_texts(cfg, "classify")
-    if bool(cfg.run_id) == bool(cfg.checkpoint):
-        raise SeqlabError("pass exactly one of run_id=<MLflow run id> or checkpoint=<path to .ckpt>")
-    if cfg.get("attention") and not cfg.run_id:
+    if bool(cfg.run_id or cfg.model_uri) == bool(cfg.checkpoint):
+        raise SeqlabError("pass exactly one of run_id=<MLflow run id>, model=models:/<name>@<alias> or "
+                          "checkpoint=<path to .ckpt>")
+    if cfg.get("attention") and cfg.checkpoint:
         raise SeqlabError("attention=<folder> draws the attention of a run's model: pass run_id=<MLflow run id>")
     if cfg.checkpoint:
         from seqlab.inference.text_classifier import TextClassifier
 
         results = TextClassifier.from_checkpoint(cfg.checkpoint).predict(texts)
     else:
-        from seqlab.tracking.model_loading import load_run_model
+        from seqlab.tracking.model_loading import load_run_predictor
+        from seqlab.tracking.registry import chosen_run
 
-        model = load_run_model(cfg.tracking_uri, cfg.run_id)
-        results = model.predict(texts).to_dict("records")
+        run_id = chosen_run(cfg.tracking_uri, cfg.run_id, cfg.model_uri)
+        classifier = load_run_predictor(cfg.tracking_uri, run_id, "classifier",
+                                        "text classifier; pass the run id of a classification run")
+        results = classifier.predict(texts)
         if cfg.get("attention"):
-            write_attention(model.unwrap_python_model().classifier, texts, Path(str(cfg.attention)), cfg.run_id)
+            write_attention(classifier, texts, Path(str(cfg.attention)), run_id)
     for row in results:
         print(f"{row['label']}\t{row['probability']:.4f}\t{row['text']}")
     return results

@@ -44,6 +44,9 @@ def train(cfg: DictConfig) -> float | None:
     run_dir = Path(cfg.paths.output_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     tracker = instantiate(cfg.logger) if rank_zero_only.rank == 0 else NullTracker()
+    if cfg.get("register") and rank_zero_only.rank == 0 and not tracker.has_registry:
+        raise SeqlabError(f"register={cfg.register} registers the run's model in MLflow's model registry: train with "
+                          "logger=mlflow (the default), or drop register=")
     task_name = task_of(cfg.dataset._target_)
     tags = {
         "git_commit": git_commit(cfg.paths.root_dir),
@@ -93,6 +96,8 @@ def train(cfg: DictConfig) -> float | None:
     if source:
         tracker.record_fine_tuning(source)
     tracker.end("FINISHED")
+    if cfg.get("register") and not is_multirun():  # a sweep registers its best trial (seqlab.tracking.sweep)
+        tracker.register_model(str(cfg.register))
     return None if math.isnan(value) else value  # none: the metric was never logged, a failure to a sweeper
 
 
@@ -153,7 +158,7 @@ def _fit_and_test(cfg: DictConfig, tracker, run_dir: Path) -> float:
         for artifact_path, path in outputs.extra.items():
             tracker.log_artifact(path, artifact_path)
         if outputs.model_dir:
-            tracker.log_model(outputs.model_dir, outputs.model_kind)
+            tracker.log_model(outputs.model_dir, outputs.model_kind, outputs.examples)
         final[f"best {cfg.optimized_metric}"] = value
         print_summary(final, tracker.run_id, run_dir)
     return value

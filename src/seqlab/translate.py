@@ -1,5 +1,5 @@
-"""Translate texts with a finished run (MLflow) or a checkpoint, printing one translation per input line and,
-when asked, saving each sentence's attention heatmap."""
+"""Translate texts with a finished run (MLflow run id, or a registered model's models:/ URI) or a checkpoint,
+printing one translation per input line and, when asked, saving each sentence's attention heatmap."""
 
 from __future__ import annotations
 
@@ -15,17 +15,16 @@ from seqlab.input_texts import input_texts
 def load_translator(cfg: DictConfig):
     from seqlab.inference.translator import Translator
 
-    if bool(cfg.run_id) == bool(cfg.checkpoint):
-        raise SeqlabError("pass exactly one of run_id=<MLflow run id> or checkpoint=<path to .ckpt>")
+    if bool(cfg.run_id or cfg.model_uri) == bool(cfg.checkpoint):
+        raise SeqlabError("pass exactly one of run_id=<MLflow run id>, model=models:/<name>@<alias> or "
+                          "checkpoint=<path to .ckpt>")
     if cfg.checkpoint:
         return Translator.from_checkpoint(Path(cfg.checkpoint).expanduser())
-    from seqlab.tracking.model_loading import load_run_model
+    from seqlab.tracking.model_loading import load_run_predictor
+    from seqlab.tracking.registry import chosen_run
 
-    python_model = load_run_model(cfg.tracking_uri, cfg.run_id).unwrap_python_model()
-    translator = getattr(python_model, "translator", None)
-    if translator is None:
-        raise SeqlabError(f"run '{cfg.run_id}' did not log a translator; pass the run id of a translation run")
-    return translator
+    return load_run_predictor(cfg.tracking_uri, chosen_run(cfg.tracking_uri, cfg.run_id, cfg.model_uri), "translator",
+                              "translator; pass the run id of a translation run")
 
 
 def translate(cfg: DictConfig) -> list[str]:

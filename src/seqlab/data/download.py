@@ -67,6 +67,15 @@ DATASETS: dict[str, dict[str, Origin]] = {
     },
 }
 
+# each public dataset's license, as its origin states it (written into what is trained on it, e.g. a NER pipeline's
+# meta.json)
+LICENSES: dict[str, str] = {
+    "sst2": "none stated; cite Socher et al. 2013",
+    "tinyshakespeare": "MIT (char-rnn repository); the text is public domain",
+    "multi30k": "none stated; non-commercial research and education; cite Elliott et al. 2016, 2017",
+    "wnut17": "CC BY 4.0; cite Derczynski et al. 2017",
+}
+
 
 # sha256 of each file as written into data/<dataset>/ (after extraction): a changed or corrupted file is refused
 SHA256: dict[str, str] = {

@@ -18,6 +18,7 @@ def fit_and_test(task, cfg, dataset, tracker, run_dir: Path) -> float:
     import spacy
 
     from seqlab.ner import spacy_hooks  # noqa: F401  (registers the functions the config names)
+    from seqlab.ner.package_meta import write_package_meta
     from seqlab.ner.spacy_config import build_config, inspect_pretrained
     from seqlab.ner.training import train_pipeline
 
@@ -52,6 +53,7 @@ def fit_and_test(task, cfg, dataset, tracker, run_dir: Path) -> float:
         best[0] = max(best[0], metrics["val/ents_f"])
 
     trained = train_pipeline(config, dataset.labels, spacy_dir / "training", on_evaluation)
+    write_package_meta(trained.best_dir, dataset.name, dataset.source, dataset.labels, tracker.run_id)
     nlp = spacy.load(trained.best_dir)
     scores = {"val": score_split(nlp, paths["val"], task.gold_tokens),
               "test": score_split(nlp, paths["test"], task.gold_tokens)}
@@ -61,7 +63,7 @@ def fit_and_test(task, cfg, dataset, tracker, run_dir: Path) -> float:
         tracker.set_tags({"stopped_by": f"time limit ({task.max_minutes} minutes)"})
     _write_reports(scores, run_dir, tracker)
     tracker.log_artifact(trained.best_dir, "pipeline")
-    tracker.log_model(trained.best_dir, "spacy")
+    tracker.log_model(trained.best_dir, "spacy", [doc.text for doc in scores["test"].references[:SAMPLE_DOCS]])
     value = best[0] if best[0] > -math.inf else scores["val"].f1
     _summary(scores, value, tracker, run_dir)
     return value

@@ -20,4 +20,4 @@ def write_language_model_outputs(task, datamodule, run_dir: Path) -> RunOutputs:
     TextGenerator(net, datamodule.tokenizer, task.net_config).save_pretrained(bundle)
     datamodule.tokenizer.save_pretrained(tokenizer_dir)
     return RunOutputs(reports=folder, model_dir=bundle, model_kind="language_model",
-                      extra={"tokenizer": tokenizer_dir})
+                      extra={"tokenizer": tokenizer_dir}, examples=list(task.sample_prompts))

@@ -12,3 +12,4 @@ class RunOutputs:
     model_dir: Path | None = None        # an exported model folder
     model_kind: str | None = None        # how tracking logs model_dir: "text_classifier" (pyfunc), ...
     extra: dict[str, Path] = field(default_factory=dict)  # artifact path -> file or folder
+    examples: list[str] = field(default_factory=list)  # a few inputs from the data: the logged model's input example

@@ -31,5 +31,6 @@ def write_token_classification_outputs(task, datamodule, run_dir: Path) -> RunOu
     setattr(model.config, LANG_KEY, datamodule.lang)
     model.cpu().save_pretrained(bundle)
     datamodule.tokenizer.save_pretrained(bundle)
-    return RunOutputs(reports=folder, model_dir=bundle, model_kind="token_classifier")
+    return RunOutputs(reports=folder, model_dir=bundle, model_kind="token_classifier",
+                      examples=[doc.text for doc in datamodule.docs["test"][:ATTENTION_SENTENCES]])
 

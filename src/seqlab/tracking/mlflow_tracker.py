@@ -16,9 +16,19 @@ PARAMS_PER_CALL = 100
 # the MLflow UI opens an experiment of this kind on its training runs (not on the GenAI traces overview)
 EXPERIMENT_TAGS = {"mlflow.experimentKind": "custom_model_development"}
 LINEAGE_TRIES = 5  # writes of the source run's FINETUNED_BY tag before giving up
+# model kind (seqlab.tasks.outputs.RunOutputs.model_kind) -> the function that logs it as an MLflow pyfunc
+PYFUNC_LOGGERS = {
+    "text_classifier": ("seqlab.tracking.pyfunc_classifier", "log_classifier"),
+    "translator": ("seqlab.tracking.pyfunc_translator", "log_translator"),
+    "language_model": ("seqlab.tracking.pyfunc_generator", "log_generator"),
+    "spacy": ("seqlab.tracking.pyfunc_entity_recognizer", "log_entity_recognizer"),
+    "token_classifier": ("seqlab.tracking.pyfunc_entity_recognizer", "log_entity_recognizer"),
+}
 
 
 class MlflowTracker:
+    has_registry = True  # register_model registers the run's model in the store's model registry
+
     def __init__(self, tracking_uri: str, artifact_root: str | None = None, experiment_name: str | None = None,
                  fallback_to_local: bool = False, local_uri: str = "sqlite:///outputs/mlflow.db"):
         self.tracking_uri = tracking_uri
@@ -198,41 +208,25 @@ class MlflowTracker:
         inputs = dataset_inputs(splits)
         self.outbox.send(f"{len(inputs)} dataset inputs", lambda: self._client().log_inputs(self.run_id, inputs))
 
-    def log_model(self, model_dir: str | Path, kind: str) -> None:
-        self.outbox.send(f"model {model_dir}", lambda: self._log_model(model_dir, kind))
+    def log_model(self, model_dir: str | Path, kind: str, examples: list[str] | None = None) -> None:
+        self.outbox.send(f"model {model_dir}", lambda: self._log_model(model_dir, kind, examples or []))
 
-    def _log_model(self, model_dir: str | Path, kind: str) -> None:
-        """Logs model_dir as the run's model: "text_classifier" as a pyfunc, "spacy" with MLflow's spaCy flavor,
-        any other kind as plain files."""
-        import mlflow
+    def _log_model(self, model_dir: str | Path, kind: str, examples: list[str]) -> None:
+        """Logs model_dir as the run's MLflow pyfunc model "model" (seqlab.tracking.pyfunc_model), `examples` (texts
+        of the run's data) as its input example; a kind without a pyfunc (a masked language model) as plain files."""
+        from importlib import import_module
 
-        if kind == "spacy":  # a spaCy pipeline folder, logged with MLflow's spaCy flavor
-            import spacy
-
-            mlflow.set_tracking_uri(self.tracking_uri)
-            with mlflow.start_run(run_id=self.run_id, nested=mlflow.active_run() is not None):
-                mlflow.spacy.log_model(spacy.load(model_dir), name="model",
-                                       pip_requirements=[f"spacy=={spacy.__version__}"])
-            return
-        if kind == "translator":  # a seqlab translator bundle, as a pyfunc: predict(["..."]) -> translations
-            from seqlab.tracking.pyfunc_translator import log_translator
-
-            log_translator(self.tracking_uri, self.run_id, model_dir)
-            return
-        if kind != "text_classifier":
+        if kind not in PYFUNC_LOGGERS:
             self.log_artifact(model_dir, "model")
             return
-        from seqlab.tracking.pyfunc_classifier import TextClassifierPyfunc, requirements
+        module, function = PYFUNC_LOGGERS[kind]
+        getattr(import_module(module), function)(self.tracking_uri, self.run_id, model_dir, examples)
 
-        mlflow.set_tracking_uri(self.tracking_uri)
-        with mlflow.start_run(run_id=self.run_id, nested=mlflow.active_run() is not None):
-            mlflow.pyfunc.log_model(
-                name="model",
-                python_model=TextClassifierPyfunc(),
-                artifacts={"bundle": str(model_dir)},
-                pip_requirements=requirements(model_dir),
-            )
-        # leaving the block marks the run FINISHED; end() sets the final status after this
+    def register_model(self, name: str) -> None:
+        """Registers the model this run logged under `name` (a new version), and says so."""
+        from seqlab.tracking.registry import register_run_model
+
+        register_run_model(self.tracking_uri, self.run_id, name)
 
     def end(self, status: str) -> None:
         if self.run_id is None:

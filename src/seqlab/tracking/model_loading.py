@@ -1,32 +1,37 @@
-"""Load what a finished MLflow run logged: its pyfunc model, a NER run's spaCy pipeline, or the folder of its
-from_pretrained model."""
+"""Load what a finished MLflow run logged: its pyfunc model, what that model answers with (a classifier, translator,
+text generator or entity recognizer), or the folder of its from_pretrained model."""
 
 from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from seqlab.errors import SeqlabError
-from seqlab.tracking.run_artifacts import no_progress_bar
+from seqlab.tracking.pyfunc_model import MODEL_NAME
 
 LOCAL_STORE = "sqlite:///outputs/mlflow.db"  # conf/logger/mlflow.yaml's default
+PROGRESS_ENV = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
+
+
+@contextmanager
+def no_progress_bar() -> Iterator[None]:
+    """MLflow's artifact-download bar kept off the terminal a command prints its own output to."""
+    before = os.environ.get(PROGRESS_ENV)
+    os.environ[PROGRESS_ENV] = "false"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(PROGRESS_ENV, None)
+        else:
+            os.environ[PROGRESS_ENV] = before
 
 
 def load_run_model(tracking_uri: str, run_id: str):
-    import mlflow
-
-    return _load(tracking_uri, run_id, mlflow.pyfunc.load_model, "model", "training run")
-
-
-def load_run_spacy_model(tracking_uri: str, run_id: str):
-    """The spaCy pipeline a NER run logged with MLflow's spaCy flavor."""
-    import mlflow
-
-    return _load(tracking_uri, run_id, mlflow.spacy.load_model, "spaCy model", "NER training run")
-
-
-def _load(tracking_uri: str, run_id: str, load, what: str, kind: str):
+    """The MLflow pyfunc model the run logged (runs:/<run_id>/model)."""
     import mlflow
     from mlflow.exceptions import MlflowException
 
@@ -36,18 +41,20 @@ def _load(tracking_uri: str, run_id: str, load, what: str, kind: str):
     mlflow.set_tracking_uri(tracking_uri)
     try:
         with no_progress_bar():
-            return load(f"runs:/{run_id}/model")
+            return mlflow.pyfunc.load_model(f"runs:/{run_id}/{MODEL_NAME}")
     except (MlflowException, OSError):
         raise SeqlabError(
-            f"run '{run_id}' ({run.info.status}) has no logged {what}; only a finished {kind} has one"
+            f"run '{run_id}' ({run.info.status}) has no logged model; only a finished training run has one"
         ) from None
 
 
-def run_model_target(tracking_uri: str, run_id: str) -> str | None:
-    """The model._target_ a run was trained with (None for a run that logged no such parameter)."""
-    from seqlab.tracking.run_lookup import get_run
-
-    return get_run(tracking_uri, run_id).data.params.get("model._target_")
+def load_run_predictor(tracking_uri: str, run_id: str, attribute: str, what: str):
+    """What the run's pyfunc model answers with, its `attribute` (classifier, translator, generator, recognizer);
+    a run of another family is a SeqlabError: "run ... logged no <what>"."""
+    found = getattr(load_run_model(tracking_uri, run_id).unwrap_python_model(), attribute, None)
+    if found is None:
+        raise SeqlabError(f"run '{run_id}' logged no {what}")
+    return found
 
 
 @functools.cache  # the tokenizer, config and weights of one run are read from one download

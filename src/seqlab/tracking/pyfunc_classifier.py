@@ -1,5 +1,6 @@
-"""A seqlab text classifier as an MLflow pyfunc: mlflow.pyfunc.load_model(uri).predict(["I love this movie"]). The
-bundle is seqlab's own (net.json) or a fine-tuned transformers classifier's save_pretrained folder (config.json)."""
+"""A seqlab text classifier as an MLflow pyfunc: mlflow.pyfunc.load_model(uri).predict(["I love this movie"]) returns
+a table of text, label and probability. The bundle is seqlab's own (net.json) or a fine-tuned transformers
+classifier's save_pretrained folder (config.json)."""
 
 from __future__ import annotations
 
@@ -8,15 +9,14 @@ from pathlib import Path
 import mlflow.pyfunc
 import pandas as pd
 
-REQUIREMENTS = ["torch", "tokenizers", "safetensors", "hydra-core", "pandas", "seqlab"]
+from seqlab.tracking.pyfunc_model import BUNDLE, input_texts, log_pyfunc_model, user_errors_as_bad_requests
+
+LIBRARIES = ["torch", "tokenizers", "safetensors"]
+OUTPUTS = {"text": "string", "label": "string", "probability": "double"}
 
 
 def is_pretrained_bundle(folder: str | Path) -> bool:
     return (Path(folder) / "config.json").is_file()
-
-
-def requirements(folder: str | Path) -> list[str]:
-    return REQUIREMENTS + (["transformers"] if is_pretrained_bundle(folder) else [])
 
 
 class TextClassifierPyfunc(mlflow.pyfunc.PythonModel):
@@ -24,9 +24,16 @@ class TextClassifierPyfunc(mlflow.pyfunc.PythonModel):
         from seqlab.inference.pretrained_text_classifier import PretrainedTextClassifier
         from seqlab.inference.text_classifier import TextClassifier
 
-        bundle = context.artifacts["bundle"]
+        bundle = context.artifacts[BUNDLE]
         loader = PretrainedTextClassifier.from_folder if is_pretrained_bundle(bundle) else TextClassifier.from_bundle
         self.classifier = loader(bundle)
 
-    def predict(self, context, model_input: list[str], params=None) -> pd.DataFrame:
-        return pd.DataFrame(self.classifier.predict(list(model_input)))
+    def predict(self, context, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
+        texts = input_texts(model_input)
+        with user_errors_as_bad_requests():
+            return pd.DataFrame(self.classifier.predict(texts), columns=list(OUTPUTS))
+
+
+def log_classifier(tracking_uri: str, run_id: str, model_dir: str | Path, examples: list[str]) -> None:
+    libraries = LIBRARIES + (["transformers"] if is_pretrained_bundle(model_dir) else [])
+    log_pyfunc_model(tracking_uri, run_id, TextClassifierPyfunc, model_dir, libraries, OUTPUTS, examples)

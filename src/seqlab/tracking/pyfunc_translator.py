@@ -1,45 +1,41 @@
 """A seqlab translator as an MLflow pyfunc: mlflow.pyfunc.load_model(uri).predict(["A man is riding a bike."])
-returns a table of sources and translations (params={"beam_size": 1} for greedy search)."""
+returns a table of sources and translations; params beam_size (1: greedy search) and length_penalty, whose defaults
+are the run's decoding options."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import mlflow.pyfunc
 import pandas as pd
+
+from seqlab.tracking.pyfunc_model import BUNDLE, input_texts, log_pyfunc_model, user_errors_as_bad_requests
+
+LIBRARIES = ["torch", "tokenizers", "safetensors"]
+OUTPUTS = {"source": "string", "translation": "string"}
 
 
 class TranslatorPyfunc(mlflow.pyfunc.PythonModel):
     def load_context(self, context) -> None:
         from seqlab.inference.translator import Translator
 
-        self.translator = Translator.from_bundle(context.artifacts["bundle"])
+        self.translator = Translator.from_bundle(context.artifacts[BUNDLE])
 
-    def predict(self, context, model_input, params=None):  # no type hints: the logged signature declares params
+    def predict(self, context, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
         params = params or {}
-        if isinstance(model_input, pd.DataFrame):  # a list of strings arrives as a one-column table
-            model_input = model_input.iloc[:, 0]
-        translations = self.translator.translate([str(t) for t in model_input], beam_size=params.get("beam_size"),
-                                                 length_penalty=params.get("length_penalty"))
+        texts = input_texts(model_input)
+        beam_size, length_penalty = params.get("beam_size"), params.get("length_penalty")
+        with user_errors_as_bad_requests():
+            translations = self.translator.translate(
+                texts, beam_size=None if beam_size is None else int(beam_size),
+                length_penalty=None if length_penalty is None else float(length_penalty))
         return pd.DataFrame({"source": [t.source for t in translations], "translation": [t.text for t in translations]})
 
 
-def log_translator(tracking_uri: str, run_id: str, model_dir: str | Path) -> None:
-    """Logs a translator bundle as the run's pyfunc model "model"; its decoding options are the params' defaults."""
-    import json
-
-    from mlflow.models import infer_signature
-
+def log_translator(tracking_uri: str, run_id: str, model_dir: str | Path, examples: list[str]) -> None:
+    """The run's decoding options are the params' defaults."""
     decoding = json.loads((Path(model_dir) / "decoding.json").read_text())
-    params = {"beam_size": int(decoding["beam_size"]), "length_penalty": float(decoding["length_penalty"])}
-    example = pd.DataFrame({"source": ["a"], "translation": ["a"]})
-    signature = infer_signature(["a"], example, params=params)
-    mlflow.set_tracking_uri(tracking_uri)
-    with mlflow.start_run(run_id=run_id, nested=mlflow.active_run() is not None):
-        mlflow.pyfunc.log_model(
-            name="model",
-            python_model=TranslatorPyfunc(),
-            artifacts={"bundle": str(model_dir)},
-            signature=signature,
-            pip_requirements=["torch", "tokenizers", "safetensors", "hydra-core", "pandas", "seqlab"],
-        )
+    params = {"beam_size": ("long", int(decoding["beam_size"])),
+              "length_penalty": ("double", float(decoding["length_penalty"]))}
+    log_pyfunc_model(tracking_uri, run_id, TranslatorPyfunc, model_dir, LIBRARIES, OUTPUTS, examples, params)

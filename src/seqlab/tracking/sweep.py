@@ -2,7 +2,8 @@
 
 SweepRunCallback runs in the process that launches the sweep: it opens the parent run before the first
 trial, hands its id to the trials through the environment (joblib, submitit and ray workers inherit it),
-and at the end records the best trial's value, run id and params on the parent. When the sweeper itself fails,
+and at the end records the best trial's value, run id and params on the parent, and with register=<name> registers
+the best trial's model under that name (the trials themselves register nothing). When the sweeper itself fails,
 Hydra never calls on_multirun_end: an exit handler then ends the parent run as FAILED instead of leaving it RUNNING.
 """
 
@@ -106,6 +107,21 @@ class SweepRunCallback(Callback):
             self.tracker.log_params({f"best.{k}": v for k, v in best["swept"].items()})
         self.tracker.log_metrics({f"sweep/{k}": v for k, v in summary.items()})
         self.tracker.end("FINISHED")
-        self.tracker = None
+        tracking_uri, self.tracker = self.tracker.tracking_uri, None
         for name in (SWEEP_ID_ENV, PARENT_RUN_ENV):
             os.environ.pop(name, None)
+        if config.get("register"):
+            register_best(tracking_uri, best["run_id"] if scored else None, str(config.register))
+
+
+def register_best(tracking_uri: str, run_id: str | None, name: str) -> None:
+    """register=<name> on a sweep: its best trial's model, registered once the sweep is over."""
+    from seqlab.tracking.registry import register_run_model
+
+    try:
+        if run_id is None:
+            raise SeqlabError(f"register={name}: no trial of the sweep finished with a value, so none is registered")
+        register_run_model(tracking_uri, run_id, name)
+    except SeqlabError as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(1)

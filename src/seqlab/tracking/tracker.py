@@ -13,6 +13,7 @@ from pathlib import Path
 
 class NullTracker:
     run_id: str | None = None
+    has_registry = False  # whether register_model can register the run's model (MlflowTracker: a model registry)
 
     def start(self, experiment: str, run_name: str, params: dict, tags: dict, run_dir: str) -> None:
         self.run_dir = Path(run_dir)
@@ -32,8 +33,11 @@ class NullTracker:
     def set_tags(self, tags: dict[str, str]) -> None:
         pass
 
-    def log_model(self, model_dir: str | Path, kind: str) -> None:
+    def log_model(self, model_dir: str | Path, kind: str, examples: list[str] | None = None) -> None:
         self.log_artifact(model_dir, "model")
+
+    def register_model(self, name: str) -> None:
+        """Registers the run's model under `name` (MlflowTracker)."""
 
     def log_datasets(self, splits: list) -> None:
         """The data splits the run read (seqlab.tracking.datasets.DataSplit)."""
