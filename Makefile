@@ -46,7 +46,7 @@ translate: ## translate texts with a finished run. make translate ARGS='run_id=<
 ner: ## named entities (text, label, start, end) and a displacy page. make ner ARGS='text="Apple is buying a U.K. startup"'
 	$(PY) pipelines/ner.py $(subst $$,\$$,$(value ARGS))
 
-bench: ## benchmarks on the real datasets; writes outputs/bench/*.json
+bench: ## benchmarks beside their peers, same run; outputs/bench/*.json, summary.md, MLflow `bench`. ARGS="--quick"
 	$(PY) pipelines/benchmark.py $(ARGS)
 
 data: ## fetch and check every dataset into data/ (or from SEQLAB_DATA_MIRROR)
