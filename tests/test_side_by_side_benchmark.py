@@ -81,6 +81,19 @@ def test_a_target_without_its_figure_names_the_side():
         compare(case, records)
 
 
+def test_a_sides_peak_memory_is_its_own_not_the_suites(tmp_path):
+    """A side started from a suite holding much memory reports its own peak (getrusage's would be the suite's)."""
+    import subprocess
+    import sys
+
+    held = bytearray(300 * 2**20)
+    held[:: 4096] = b"\1" * len(held[:: 4096])  # resident, not only reserved
+    code = "from seqlab.benchmarks.side_by_side import peak_rss_mib; print(peak_rss_mib())"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert 0 < float(done.stdout) < 250 and side_by_side.peak_rss_mib() > 300
+    del held
+
+
 def test_a_failed_side_is_an_error_naming_it_and_its_log(tmp_path):
     (tmp_path / "failing_peer.py").write_text("print('loading')\nraise SystemExit('error: no data')\n")
     with pytest.raises(SeqlabError, match=r"lstm64-floor1 failed \(exit 1\): error: no data; its log: .*output.log"):

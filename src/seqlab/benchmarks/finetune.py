@@ -27,7 +27,7 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from seqlab.benchmarks.runner import THREADS, quick_overrides, runs_dir, write_report
-from seqlab.benchmarks.side_by_side import Side, in_process, interleave
+from seqlab.benchmarks.side_by_side import Side, in_process, interleave, median_figures, ratios
 from seqlab.benchmarks.translation import tokens_per_sec as pooled_rate
 from seqlab.errors import SeqlabError
 
@@ -101,6 +101,18 @@ def targets(seqlab: dict, trainer: dict, seqlab_rate: float, trainer_rate: float
                                                                    TARGET_SPEED_RATIO),
         "seqlab minus Trainer dev accuracy": target(seqlab_dev - trainer_dev, TARGET_DEV_GAP),
     }
+
+
+def as_case(quality: dict, speed: dict[str, list[dict]]) -> dict:
+    """The two sides in side_by_side's shape, for the summary: each side's speed figures (the median over its speed
+    runs) and its quality run's dev and test accuracy, and seqlab's ratios to the Trainer's."""
+    sides = {}
+    for name in ("trainer", "seqlab"):
+        figures = median_figures([{k: run.get(k) for k in ("examples_per_sec", "peak_rss_mib", "first_step_sec")}
+                                  for run in speed[name]])
+        found = quality[name]
+        sides[name] = {**figures, "best_val_acc": found.get("dev_acc"), "test_acc": found.get("test_acc")}
+    return {"sides": sides, "ratios": {"trainer": ratios(sides["seqlab"], sides["trainer"])}}
 
 
 # -- the preset's settings, for the peer ----------------------------------------------------------------------
@@ -221,6 +233,7 @@ def run(root: Path, minutes: float | None, speed_minutes: float | None = None, o
         "quality": quality,
         "speed": {"runs": speed, "median_examples_per_sec": {side: round(r, 2) for side, r in rates.items()}},
         "targets": targets(quality["seqlab"], quality["trainer"], rates["seqlab"], rates["trainer"]),
+        "cases": {"sst2_finetune": as_case(quality, speed)},
     }, quick)
 
 

@@ -195,10 +195,17 @@ def run_case(root: Path, case: Case, rounds: int | None = None) -> dict:
 
 # -- what the side processes share ------------------------------------------------------------------------------
 def peak_rss_mib() -> float:
-    """This process's peak resident memory so far (Linux reports KiB)."""
+    """This process's peak resident memory so far: Linux's VmHWM, the high-water mark of this program's own memory.
+    (getrusage's ru_maxrss is no use here: a process started by fork and exec keeps the peak of the parent it was
+    forked from, so every side would report at least the suite's own memory.)"""
+    status = Path("/proc/self/status")
+    if status.is_file():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)  # kB
     import resource
 
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # elsewhere: the best there is
 
 
 def write_record(path: str | Path, record: dict) -> None:
