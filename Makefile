@@ -54,7 +54,7 @@ register: ## register a run's model in MLflow's model registry. make register RU
 serve: ## serve a registered model over HTTP on 127.0.0.1. make serve MODEL=models:/<name>@<alias> [PORT=5001] [HOST=]
 	$(PY) pipelines/serve.py model=$(MODEL) port=$(if $(filter file,$(origin PORT)),5001,$(PORT)) host=$(HOST)
 
-bench: ## benchmarks on the real datasets; writes outputs/bench/*.json
+bench: ## benchmarks beside their peers, same run; outputs/bench/*.json, summary.md, MLflow `bench`. ARGS="--quick"
 	$(PY) pipelines/benchmark.py $(ARGS)
 
 data: ## fetch and check every dataset into data/ (or from SEQLAB_DATA_MIRROR)

@@ -1,6 +1,7 @@
 """The benchmark suites' arithmetic on fake runs: which epochs are whole, what is judged (the held-out test figure,
-not the validation value that chose the checkpoint), a missing figure named rather than read as 0, the KV-cache
-speed-up only for equal tokens, the checkpoint's share of training, and the sweep a sweeps report reads."""
+not the validation value that chose the checkpoint), a missing figure named rather than read as 0, which sides each
+side-by-side case runs with which settings and targets, the KV-cache speed-up only for equal tokens, the
+checkpoint's share of training, and the sweep a sweeps report reads."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
-from seqlab.benchmarks import checkpointing, classification, language_model, ner, sweeps
-from seqlab.benchmarks.runner import epoch_batches, held_out, whole_epochs
+from seqlab.benchmarks import checkpointing, classification, generation_speed, language_model, ner, sweeps
+from seqlab.benchmarks.runner import epoch_batches, held_out
+from seqlab.benchmarks.side_by_side import whole_epochs
 from seqlab.errors import SeqlabError
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -36,54 +38,48 @@ def run_figures(value: float, optimized: str, **metrics: float) -> dict:
             "metrics": metrics}
 
 
-def epochs(seconds: list[float], batches: list[int]) -> dict:
-    """A run's train/epoch_sec history as MLflow holds it: each epoch logged at the step of its last batch."""
-    steps = [sum(batches[: i + 1]) - 1 for i in range(len(batches))]
-    return {"history": {"train/epoch_sec": seconds}, "history_steps": {"train/epoch_sec": steps}}
-
-
 # -- whole epochs ---------------------------------------------------------------------------------------------------
 def test_an_epoch_cut_by_the_time_limit_is_not_whole():
     # steps as a 3-batch epoch logs them: 2, 5, then one batch of a third before max_time
     assert epoch_batches([2, 5, 6]) == [3, 3, 1]
-    assert whole_epochs([0.025, 0.018, 0.003], [2, 5, 6]) == [0.025, 0.018]
-    assert whole_epochs([0.025, 0.018, 0.017], [2, 5, 8]) == [0.025, 0.018, 0.017]
-    assert whole_epochs([], []) == []
+    epochs = [{"seconds": s, "batches": b} for s, b in ((0.025, 3), (0.018, 3), (0.003, 1))]
+    assert whole_epochs(epochs) == epochs[:2]
+    assert whole_epochs(epochs[:2]) == epochs[:2]
+    assert whole_epochs([]) == []
 
 
 # -- classification -------------------------------------------------------------------------------------------------
-def test_classification_judges_the_test_accuracy_and_times_whole_epochs(tmp_path, monkeypatch):
+def test_classification_judges_the_test_accuracy_and_runs_each_course_case_side_by_side(tmp_path, monkeypatch):
+    from seqlab.benchmarks.peers import batch_export
+
     results = {
         # dev says met (0.86 >= 0.85), the held-out rows do not
         "sentiment_lstm": run_figures(0.86, "val/acc", **{"test/acc": 0.84}),
         "sentiment_cnn": run_figures(0.82, "val/acc", **{"test/acc": 0.8312}),
         "sentiment_rnn": run_figures(0.83, "val/acc", **{"test/acc": 0.83}),
-        # a fragment of a fourth epoch (2 batches, 0.2 s) is faster than any whole one
-        "lstm64": {**run_figures(0.8, "val/acc"), **epochs([7.0, 6.0, 6.5, 0.2], [100, 100, 100, 2])},
-        "conv1d_32x3": {**run_figures(0.8, "val/acc"), **epochs([3.0, 2.6, 2.4], [100, 100, 100])},
     }
     asked = fake_trainer(monkeypatch, classification, results)
+    exported, cases = [], []
+    monkeypatch.setattr(batch_export, "export_batches",
+                        lambda root, overrides, path: exported.append(overrides) or path)
+    monkeypatch.setattr(classification, "run_case", lambda root, case: cases.append(case) or {"case": case.name})
     report = json.loads(classification.run(tmp_path, 10.0).read_text())
-    assert [name for name, _ in asked] == [*classification.TARGETS, *classification.COURSE_SIZED]
+    assert [name for name, _ in asked] == list(classification.TARGETS)
     presets = report["presets"]
     assert {name: (p["best_val_acc"], p["test_acc"], p["met"]) for name, p in presets.items()} == {
         "sentiment_lstm": (0.86, 0.84, False), "sentiment_cnn": (0.82, 0.8312, True),
         "sentiment_rnn": (0.83, 0.83, True)}
-    lstm, conv = report["epoch_time"]["lstm64"], report["epoch_time"]["conv1d_32x3"]
-    assert (lstm["epoch_sec"], lstm["whole_epochs"], lstm["ratio_to_keras"], lstm["met"]) == (6.0, 3, 0.444, True)
-    assert (conv["epoch_sec"], conv["whole_epochs"], conv["ratio_to_keras"], conv["met"]) == (2.4, 3, 0.48, True)
-
-
-def test_classification_epoch_time_is_met_at_half_the_keras_time_or_less():
-    assert classification.epoch_time("conv1d_32x3", epochs([2.6, 2.5, 2.7], [9, 9, 9]))["met"] is True
-    slow = classification.epoch_time("conv1d_32x3", epochs([2.6, 2.51, 2.7], [9, 9, 9]))
-    assert (slow["epoch_sec"], slow["ratio_to_keras"], slow["met"]) == (2.51, 0.502, False)
-
-
-@pytest.mark.parametrize("run", [epochs([7.0, 6.0, 0.2], [100, 100, 2]), epochs([0.2], [2]), {}])
-def test_classification_fails_a_case_with_fewer_whole_epochs_than_asked(run):
-    with pytest.raises(SeqlabError, match=r"lstm64 trained [0-2] whole epochs of the 3 asked"):
-        classification.epoch_time("lstm64", run)
+    assert report["cases"] == {name: {"case": name} for name in classification.COURSE_SIZED}
+    lstm = cases[0]
+    assert [side.name for side in lstm.sides] == ["torch_loop", "keras", "seqlab"]  # the peers first in each round
+    floor, keras, seqlab = (side.args for side in lstm.sides)
+    overrides = [*classification.COURSE_SIZED["lstm64"], *classification.COMMON, "trainer.max_epochs=3"]
+    assert exported[0] == overrides and floor == ("--minutes", "10.0", *overrides)
+    assert keras == ("--minutes", "10.0", "--batches", f"{tmp_path}/outputs/bench/runs/lstm64-batches.npz")
+    assert seqlab == ("--name", "lstm64", "--minutes", "10.0", "--quality", "test/acc", *overrides)
+    assert [(t.name, t.bound) for t in lstm.targets] == [("seqlab/torch_loop epoch_sec", 1.15),
+                                                         ("seqlab/keras epoch_sec", 0.5)]
+    assert [t.name for t in cases[2].targets] == []  # the GRU: ratios, no target
 
 
 def test_a_missing_test_figure_is_an_error_naming_the_case():
@@ -102,14 +98,40 @@ def test_language_model_judges_the_test_loss_and_sizes_epochs_to_the_budget(tmp_
     asked = fake_trainer(monkeypatch, language_model, results)
     monkeypatch.setattr(language_model, "training_speed",
                         lambda root, overrides: {"tokens_per_sec": 1000.0, "tokens_per_epoch": 60000})
-    monkeypatch.setattr(language_model, "generation_speed", lambda model_dir: {"speedup": None})
-    monkeypatch.setattr(language_model, "corpus_scaling", lambda root: {"met": True})
+    cases = []
+    monkeypatch.setattr(language_model, "generation_case", lambda model_dir, quick: (model_dir, quick))
+    monkeypatch.setattr(language_model, "generation_case_report", lambda root, case: {"generation": str(case[0])})
+    monkeypatch.setattr(language_model, "run_case", lambda root, case: cases.append(case) or {"case": case.name})
+    monkeypatch.setattr(language_model, "corpus_scaling", lambda root, quick: {"met": True})
     report = json.loads(language_model.run(tmp_path, 15.0).read_text())
     # 15 min x 60 x 0.85 x 1000 tokens/s over 60000 tokens an epoch: 12.75 -> 12 epochs
     assert all("trainer.max_epochs=12" in overrides for _, overrides in asked)
     presets = report["presets"]
     assert {name: (p["best_val_loss"], p["test_loss"], p["met"], p["epochs"]) for name, p in presets.items()} == {
         "textgen_rnn": (1.62, 1.59, True, 12), "gpt2_scratch": (1.5, 1.5501, False, 12)}
+    assert report["cases"] == {"gpt2_scratch": {"case": "gpt2_scratch"},
+                               "gpt2_generation": {"generation": "/runs/gpt2_scratch/model"}}
+    [training] = cases
+    assert [side.name for side in training.sides] == ["torch_loop", "seqlab"]
+    assert training.sides[0].args[2:] == training.sides[1].args[6:] == tuple(language_model.SIDE_BY_SIDE)
+    assert training.sides[1].args[:6] == ("--name", "gpt2_scratch-side-by-side", "--minutes", "15.0", "--quality",
+                                          "test/loss")
+    assert [(t.name, t.bound, t.at_most) for t in training.targets] == [("seqlab/torch_loop epoch_sec", 1.15, True)]
+
+
+def test_generation_is_timed_by_both_tools_on_the_same_model_and_lengths(tmp_path, monkeypatch):
+    (tmp_path / "config.json").write_text(json.dumps({"n_positions": 128}))
+    case = language_model.generation_case(tmp_path, quick=False)
+    assert [side.name for side in case.sides] == ["transformers", "seqlab"]
+    assert case.sides[0].args == case.sides[1].args == ("--model", str(tmp_path), "--new-tokens", "122",
+                                                        "--repeats", "3")  # 128 positions less "ROMEO:"
+    [target] = case.targets
+    assert (target.name, target.bound, target.at_most) == ("seqlab/transformers kv_cache_speedup", 1.0, False)
+    sides = {"transformers": {"tokens_sha1": "a"}, "seqlab": {"tokens_sha1": "a"}}
+    monkeypatch.setattr(language_model, "run_case", lambda root, case: {"sides": sides})
+    assert language_model.generation_case_report(tmp_path, case)["same_tokens_as_transformers"] is True
+    sides["seqlab"]["tokens_sha1"] = "b"
+    assert language_model.generation_case_report(tmp_path, case)["same_tokens_as_transformers"] is False
 
 
 @pytest.mark.parametrize("peak_x20, met", [(1081.0, False), (1080.0, True)])  # within 1.2x of 900
@@ -119,11 +141,13 @@ def test_corpus_scaling_trains_on_repeated_copies_and_judges_peak_memory(tmp_pat
     (source / "input.txt").write_text("ROMEO:\nGood night.\n")
     asked = {}
 
-    def in_process(root, case, command, suite):
-        overrides = dict(arg.split("=", 1) for arg in command if "=" in arg)
+    def in_process(root, case, module, args):
+        assert module == "seqlab.benchmarks.preset_process"
+        overrides = dict(arg.split("=", 1) for arg in args if "=" in arg)
         corpus = Path(overrides["dataset.data_dir"]) / "input.txt"
-        asked[case] = (corpus.read_text(), overrides["dataset.cache_dir"])
-        peak = {"x1": 900.0, "x20": peak_x20}[case]
+        size = case.rsplit("-", 1)[1]
+        asked[size] = (corpus.read_text(), overrides["dataset.cache_dir"])
+        peak = {"x1": 900.0, "x20": peak_x20}[size]
         return {"status": "FINISHED", "value": 1.9, "peak_rss_mib": peak, "wall_seconds": 60.0, "log": "log",
                 "history": {"train/epoch_sec": [10.0, 30.0], "train/tokens_per_sec": [1000.0, 2000.0]}}
 
@@ -138,8 +162,8 @@ def test_corpus_scaling_trains_on_repeated_copies_and_judges_peak_memory(tmp_pat
 
 def test_the_kv_cache_speedup_is_reported_only_for_the_same_tokens():
     results = {"kv_cache": {"tokens_per_sec": 300.0}, "no_cache": {"tokens_per_sec": 120.0}}
-    assert language_model.cache_speedup(results, same_tokens=True) == 2.5
-    assert language_model.cache_speedup(results, same_tokens=False) is None
+    assert generation_speed.cache_speedup(results, same_tokens=True) == 2.5
+    assert generation_speed.cache_speedup(results, same_tokens=False) is None
 
 
 # -- NER ------------------------------------------------------------------------------------------------------------

@@ -42,6 +42,20 @@ def test_targets_from_fake_figures():
         finetune.speed_ratio(1.0, 0.0)
 
 
+def test_the_two_sides_as_a_case_of_the_summary():
+    quality = {"trainer": {"dev_acc": 0.9, "test_acc": 0.88}, "seqlab": {"dev_acc": 0.91, "test_acc": 0.89}}
+    speed = {"trainer": [{"examples_per_sec": 100.0, "peak_rss_mib": 900.0, "first_step_sec": 20.0},
+                         {"examples_per_sec": 120.0, "peak_rss_mib": 1000.0, "first_step_sec": 22.0}],
+             "seqlab": [{"examples_per_sec": 132.0, "peak_rss_mib": 800.0, "first_step_sec": 11.0},
+                        {"examples_per_sec": 88.0, "peak_rss_mib": 800.0, "first_step_sec": None}]}
+    case = finetune.as_case(quality, speed)
+    assert case["sides"]["trainer"] == {"examples_per_sec": 110.0, "peak_rss_mib": 950.0, "first_step_sec": 21.0,
+                                        "runs": 2, "best_val_acc": 0.9, "test_acc": 0.88}
+    assert case["sides"]["seqlab"]["first_step_sec"] == 11.0  # the run that gave one
+    assert case["ratios"] == {"trainer": {"examples_per_sec": 1.0, "peak_rss_mib": 0.842, "first_step_sec": 0.524,
+                                          "best_val_acc": 1.011, "test_acc": 1.011}}
+
+
 def preset_config(**changes) -> OmegaConf:
     cfg = OmegaConf.create({
         "seed": 7,

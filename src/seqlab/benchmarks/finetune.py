@@ -3,7 +3,7 @@ fine-tuning done by transformers' own Trainer (peers/hf_trainer_classification.p
 length, rows, batch size, learning rate, weight decay, warm-up then linear decay, epochs and budget), each side in a
 process of its own, torch on THREADS threads.
 
-    python pipelines/benchmark.py finetune [--minutes 15]
+    python pipelines/benchmark.py finetune [--minutes 15] [--quick]
     python -m seqlab.benchmarks.finetune [--minutes 15] [--speed-minutes 2] [OVERRIDE ...]
 
 Quality: one run of each side within the budget (15 minutes of training each by default); dev accuracy is the best
@@ -19,16 +19,15 @@ benchmark run; its dev accuracy >= the Trainer's.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
-import subprocess
 import sys
 from datetime import datetime
 from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from seqlab.benchmarks.runner import THREADS, write_report
+from seqlab.benchmarks.runner import THREADS, quick_overrides, runs_dir, write_report
+from seqlab.benchmarks.side_by_side import Side, in_process, interleave, median_figures, ratios
 from seqlab.benchmarks.translation import tokens_per_sec as pooled_rate
 from seqlab.errors import SeqlabError
 
@@ -104,6 +103,18 @@ def targets(seqlab: dict, trainer: dict, seqlab_rate: float, trainer_rate: float
     }
 
 
+def as_case(quality: dict, speed: dict[str, list[dict]]) -> dict:
+    """The two sides in side_by_side's shape, for the summary: each side's speed figures (the median over its speed
+    runs) and its quality run's dev and test accuracy, and seqlab's ratios to the Trainer's."""
+    sides = {}
+    for name in ("trainer", "seqlab"):
+        figures = median_figures([{k: run.get(k) for k in ("examples_per_sec", "peak_rss_mib", "first_step_sec")}
+                                  for run in speed[name]])
+        found = quality[name]
+        sides[name] = {**figures, "best_val_acc": found.get("dev_acc"), "test_acc": found.get("test_acc")}
+    return {"sides": sides, "ratios": {"trainer": ratios(sides["seqlab"], sides["trainer"])}}
+
+
 # -- the preset's settings, for the peer ----------------------------------------------------------------------
 def config_value(cfg, option: str, keys: tuple[str, ...], required: bool):
     for key in keys:
@@ -160,27 +171,18 @@ def compose_preset(root: Path, overrides: list[str]):
         raise SeqlabError(f"cannot compose experiment={PRESET}: {str(err).splitlines()[0]}") from None
 
 
-# -- the two sides, each in a process of its own ------------------------------------------------------------------
-def in_process(root: Path, case: str, command: list[str], suite: str = "finetune") -> dict:
-    """Runs `command` (python -m ...) in a new process, its output in a log beside the report; returns the JSON it
-    wrote."""
-    folder = root / "outputs" / "bench" / "runs" / f"{suite}-{case}-{datetime.now():%Y%m%d-%H%M%S}"
-    folder.mkdir(parents=True, exist_ok=True)
-    out, log = folder / "figures.json", folder / "output.log"
-    with log.open("w") as sink:
-        done = subprocess.run([sys.executable, "-m", *command, "--json", str(out)], cwd=root, stdout=sink,
-                              stderr=subprocess.STDOUT)
-    if done.returncode != 0 or not out.is_file():
-        tail = log.read_text(errors="replace").strip().splitlines()[-1:] or ["no output"]
-        raise SeqlabError(f"{case} failed (exit {done.returncode}): {tail[0]}; its log: {log}")
-    return {**json.loads(out.read_text()), "log": str(log)}
+# -- the two sides, each in a process of its own (side_by_side.in_process) -----------------------------------------
+def first_step_sec(record: dict) -> float | None:
+    """Seconds from the command to the end of the first optimizer step."""
+    at = record.get("first_step_at")
+    return round(at - record["launched_at"], 2) if at else None
 
 
 def seqlab_side(root: Path, case: str, minutes: float, overrides: list[str]) -> dict:
     histories = [arg for key in HISTORIES for arg in ("--history", key)]
-    record = in_process(root, case, ["seqlab.benchmarks.preset_process", "--name", f"{PRESET}-{case}",
-                                     "--minutes", str(minutes), *histories, f"experiment={PRESET}",
-                                     "callbacks.rich_progress_bar=null", *overrides])
+    record = in_process(root, f"finetune-{case}", "seqlab.benchmarks.preset_process",
+                        ["--name", f"{PRESET}-{case}", "--minutes", str(minutes), *histories, f"experiment={PRESET}",
+                         "callbacks.rich_progress_bar=null", *overrides])
     history, metrics = record.get("history", {}), record.get("metrics", {})
     return {
         "run_id": record.get("run_id"),
@@ -194,28 +196,37 @@ def seqlab_side(root: Path, case: str, minutes: float, overrides: list[str]) -> 
         "epochs_run": len(history.get("train/epoch_sec", [])),
         "wall_seconds": record.get("wall_seconds"),
         "peak_rss_mib": record.get("peak_rss_mib"),
+        "first_step_sec": first_step_sec(record),
         "run_dir": record.get("run_dir"),
         "log": record["log"],
     }
 
 
 def trainer_side(root: Path, case: str, minutes: float, options: list[str]) -> dict:
-    output_dir = root / "outputs" / "bench" / "runs" / f"hf-trainer-{case}-{datetime.now():%Y%m%d-%H%M%S}"
-    figures = in_process(root, case, [PEER, "--minutes", str(minutes), "--output-dir", str(output_dir), *options])
-    return {key: value for key, value in figures.items() if key != "settings"}
+    output_dir = runs_dir(root) / f"hf-trainer-{case}-{datetime.now():%Y%m%d-%H%M%S}"
+    figures = in_process(root, f"finetune-{case}", PEER,
+                         ["--minutes", str(minutes), "--output-dir", str(output_dir), *options])
+    return {**{key: value for key, value in figures.items() if key not in ("settings", "launched_at", "first_step_at")},
+            "first_step_sec": first_step_sec(figures)}
 
 
-def run(root: Path, minutes: float | None, speed_minutes: float | None = None, overrides: list[str] = ()) -> Path:
+def run(root: Path, minutes: float | None, speed_minutes: float | None = None, overrides: list[str] = (),
+        quick: bool = False) -> Path:
     minutes = minutes or QUALITY_MINUTES
     speed_minutes = min(speed_minutes or SPEED_MINUTES, minutes)
-    overrides = list(overrides)
+    overrides = [*overrides, *quick_overrides(quick)]
     options = peer_options(compose_preset(root, overrides))
     quality = {"trainer": trainer_side(root, "trainer-quality", minutes, options),
                "seqlab": seqlab_side(root, "seqlab-quality", minutes, overrides)}
-    speed: dict[str, list[dict]] = {"trainer": [], "seqlab": []}
-    for i in range(1, SPEED_ROUNDS + 1):  # interleaved, so that a slower spell of the machine hits both sides
-        speed["trainer"].append(trainer_side(root, f"trainer-speed{i}", speed_minutes, options))
-        speed["seqlab"].append(seqlab_side(root, f"seqlab-speed{i}", speed_minutes, overrides))
+
+    def speed_run(side: Side, i: int) -> dict:
+        if side.name == "trainer":
+            return trainer_side(root, f"trainer-speed{i}", speed_minutes, options)
+        return seqlab_side(root, f"seqlab-speed{i}", speed_minutes, overrides)
+
+    # interleaved, so that a slower spell of the machine hits both sides
+    speed = interleave([Side("trainer", PEER), Side("seqlab", "seqlab.benchmarks.preset_process")], SPEED_ROUNDS,
+                       speed_run)
     rates = {side: median_rate(f"{side} speed", [r["examples_per_sec"] for r in runs]) for side, runs in speed.items()}
     return write_report(root, "finetune", {
         "dataset": "sst2: dev (the reported figure); test rows carved from train as seqlab's dataset config does",
@@ -229,7 +240,8 @@ def run(root: Path, minutes: float | None, speed_minutes: float | None = None, o
         "quality": quality,
         "speed": {"runs": speed, "median_examples_per_sec": {side: round(r, 2) for side, r in rates.items()}},
         "targets": targets(quality["seqlab"], quality["trainer"], rates["seqlab"], rates["trainer"]),
-    })
+        "cases": {"sst2_finetune": as_case(quality, speed)},
+    }, quick)
 
 
 def main() -> None:

@@ -4,14 +4,14 @@ Transformer at FINETUNE_MINUTES, its checkpoint chosen on dev), with per-type F1
 baseline scored alongside. A figure a run did not log (or a run that
 was not found) is an error naming the preset, never an F1 of 0.
 
-    python pipelines/benchmark.py ner [--minutes 20]
+    python pipelines/benchmark.py ner [--minutes 20] [--quick]
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from seqlab.benchmarks.runner import final_metric, train_preset, write_report
+from seqlab.benchmarks.runner import final_metric, quick_overrides, train_preset, write_report
 
 # test ents_f; each fine-tuned preset must also beat the blank ner_spacy
 TARGETS = {"ner_spacy": 0.30, "ner_spacy_finetune": 0.40, "ner_finetune": 0.45}
@@ -22,11 +22,11 @@ PREFIX = "test/ents_per_type/"
 LABELS = ("corporation", "creative-work", "group", "location", "person", "product")  # WNUT-17's types
 
 
-def run(root: Path, minutes: float | None) -> Path:
+def run(root: Path, minutes: float | None, quick: bool = False) -> Path:
     minutes = minutes or 20.0
     presets = {}
     for preset in [*TARGETS, BASELINE]:
-        overrides, budget = [f"experiment={preset}"], minutes
+        overrides, budget = [f"experiment={preset}", *quick_overrides(quick)], minutes
         if preset in SPACY_LOOP:
             overrides.append(f"model.max_minutes={minutes}")
         elif preset in TARGETS:
@@ -36,7 +36,8 @@ def run(root: Path, minutes: float | None) -> Path:
     judge(presets)
     summary = {name: {"test_f1": p["test_f1"], "per_label_f1": p["per_label_f1"]} for name, p in presets.items()}
     return write_report(root, "ner", {"dataset": "wnut17 (test)", "minutes_per_preset": minutes,
-                                      "summary": summary, "zero_shot_baseline": BASELINE, "presets": presets})
+                                      "summary": summary, "zero_shot_baseline": BASELINE, "presets": presets},
+                        quick)
 
 
 def figures(case: str, result: dict) -> dict:

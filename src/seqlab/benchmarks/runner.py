@@ -17,6 +17,24 @@ from seqlab.compose import compose_train_config
 from seqlab.errors import SeqlabError
 from seqlab.metric_direction import direction
 
+QUICK = ["debug=smoke"]  # --quick: tiny slices of every split, the CPU, plain logs (conf/debug/smoke.yaml)
+
+
+def quick_overrides(quick: bool) -> list[str]:
+    """What --quick adds to every preset a suite trains: the same code paths on a tiny budget."""
+    return list(QUICK) if quick else []
+
+
+def output_dir(root: Path, quick: bool = False) -> Path:
+    """Where the suites' reports and the summary go: outputs/bench/, and outputs/bench/quick/ for --quick (whose
+    figures check the machinery, and never replace real ones)."""
+    return root / "outputs" / "bench" / ("quick" if quick else "")
+
+
+def runs_dir(root: Path) -> Path:
+    """The benchmark's run folders, logs and files handed to peers."""
+    return root / "outputs" / "bench" / "runs"
+
 
 def train_preset(
     root: Path, name: str, overrides: list[str], minutes: float, histories: tuple[str, ...] = ()
@@ -28,7 +46,7 @@ def train_preset(
     from seqlab.train import train
 
     limit = f"00:00:{int(minutes):02d}:{int(minutes % 1 * 60):02d}"
-    run_dir = root / "outputs" / "bench" / "runs" / f"{name}-{datetime.now():%Y%m%d-%H%M%S}"
+    run_dir = runs_dir(root) / f"{name}-{datetime.now():%Y%m%d-%H%M%S-%f}"
     cfg = compose_train_config([*overrides, f"trainer.max_time={limit}"], root, run_dir)
     start = time.perf_counter()
     value = train(cfg)
@@ -68,14 +86,6 @@ def epoch_batches(steps: list[int]) -> list[int]:
     return [after - before for before, after in pairwise([-1, *steps])]
 
 
-def whole_epochs(values: list[float], steps: list[int]) -> list[float]:
-    """The values of the epochs that trained all their batches: trainer.max_time can cut only the last epoch, and
-    Lightning still logs that fragment, with fewer batches than the whole ones (of two or more epochs, the largest
-    is whole; a lone epoch cannot be told from a fragment, so ask for two or more)."""
-    batches = epoch_batches(steps)
-    return [value for value, count in zip(values, batches, strict=True) if count == max(batches)]
-
-
 THREADS = 2  # torch threads in the suites that pin them: the benchmark's machine has 2 CPU cores
 
 
@@ -101,12 +111,15 @@ def machine() -> dict:
     }
 
 
-def write_report(root: Path, suite: str, results: dict) -> Path:
+def write_report(root: Path, suite: str, results: dict, quick: bool = False) -> Path:
+    """outputs/bench/<suite>.json (outputs/bench/quick/ for --quick): the results with the date, commit, command
+    and machine."""
     from seqlab.tracking.run_info import command_line, git_commit
 
-    path = root / "outputs" / "bench" / f"{suite}.json"
+    path = output_dir(root, quick) / f"{suite}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     report = {"suite": suite, "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-              "git_commit": git_commit(str(root)), "command": command_line(), "machine": machine(), **results}
+              "git_commit": git_commit(str(root)), "command": command_line(), "machine": machine(), "quick": quick,
+              **results}
     path.write_text(json.dumps(report, indent=2))
     return path

@@ -1,6 +1,6 @@
 """Sweep overhead: seconds per trial beyond training, and the speed-up of 2 joblib jobs over 1.
 
-    python pipelines/benchmark.py sweeps
+    python pipelines/benchmark.py sweeps [--quick]
 Runs the same 4-trial grid (model=lstm,cnn seed=1,2, one epoch on TRAIN_ROWS rows of SST-2, so that each trial
 trains for seconds, not milliseconds) through pipelines/train.py with the basic launcher (one trial at a time, in
 one process) and with joblib n_jobs=2 (two worker processes, each limited by joblib to cores // n_jobs threads),
@@ -17,28 +17,29 @@ import sys
 import time
 from pathlib import Path
 
-from seqlab.benchmarks.runner import write_report
+from seqlab.benchmarks.runner import output_dir, write_report
 from seqlab.errors import SeqlabError
 
 TRAIN_ROWS = 12000
-GRID = ["--multirun", "debug=smoke", f"dataset.max_train_samples={TRAIN_ROWS}", "model=lstm,cnn", "seed=1,2",
-        "callbacks.rich_progress_bar=null"]
+QUICK_ROWS = 256  # --quick
+GRID = ["--multirun", "debug=smoke", "model=lstm,cnn", "seed=1,2", "callbacks.rich_progress_bar=null"]
 TRIALS = 4  # the grid's size
 LAUNCHERS = {"basic": [], "joblib_2": ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]}
 
 
-def run(root: Path, minutes: float | None) -> Path:
+def run(root: Path, minutes: float | None, quick: bool = False) -> Path:
     """`minutes` is not used: each trial trains one epoch."""
     from seqlab.tracking.run_lookup import sweep_ids_since, sweep_trials
 
-    store = root / "outputs" / "bench" / "sweeps.db"
+    grid = [*GRID, f"dataset.max_train_samples={QUICK_ROWS if quick else TRAIN_ROWS}"]
+    store = output_dir(root, quick) / "sweeps.db"
     store.parent.mkdir(parents=True, exist_ok=True)
     uri = f"sqlite:///{store}"
     env = {**os.environ, "MLFLOW_TRACKING_URI": uri}
     results = {}
     for name, launcher in LAUNCHERS.items():
         started, start = time.time(), time.perf_counter()
-        done = subprocess.run([sys.executable, str(root / "pipelines" / "train.py"), *GRID, *launcher],
+        done = subprocess.run([sys.executable, str(root / "pipelines" / "train.py"), *grid, *launcher],
                               cwd=root, env=env, capture_output=True, text=True)
         wall = time.perf_counter() - start
         trials = sweep_trials(uri, this_sweep(sweep_ids_since(uri, started), name)) if done.returncode == 0 else []
@@ -50,7 +51,7 @@ def run(root: Path, minutes: float | None) -> Path:
                               f"{(said or done.stderr.strip().splitlines() or ['nothing'])[-1]}")
         train = [sum(_history(uri, t["run_id"], "train/epoch_sec")) for t in trials]
         results[name] = {"trials": len(trials), "wall_seconds": wall, "train_seconds": sum(train)}
-    return write_report(root, "sweeps", {"grid": GRID, "tracking_uri": uri, **summarize(results)})
+    return write_report(root, "sweeps", {"grid": grid, "tracking_uri": uri, **summarize(results)}, quick)
 
 
 def this_sweep(started: list[str], launcher: str) -> str:

@@ -25,8 +25,8 @@ import sys
 import time
 from pathlib import Path
 
-from seqlab.benchmarks.preset_process import peak_rss_mib
 from seqlab.benchmarks.runner import THREADS, torch_threads
+from seqlab.benchmarks.side_by_side import write_record
 from seqlab.errors import SeqlabError
 
 
@@ -117,7 +117,7 @@ def fine_tune(args: argparse.Namespace) -> dict:
         from the start of training, as Lightning's max_time counts it)."""
 
         def __init__(self):
-            self.started, self.stopped_by_budget = 0.0, False
+            self.started, self.stopped_by_budget, self.first_step_at = 0.0, False, None
 
         def on_train_begin(self, args, state, control, **kwargs):
             self.started = time.perf_counter()
@@ -126,6 +126,8 @@ def fine_tune(args: argparse.Namespace) -> dict:
             clock.start_epoch()
 
         def on_step_end(self, args, state, control, **kwargs):
+            if self.first_step_at is None:
+                self.first_step_at = time.time()
             if time.perf_counter() - self.started >= budget_seconds:
                 control.should_training_stop = self.stopped_by_budget = True
 
@@ -182,6 +184,7 @@ def fine_tune(args: argparse.Namespace) -> dict:
         "epochs_run": round(trainer.state.epoch or 0.0, 3),
         "steps": trainer.state.global_step,
         "stopped_by_budget": budget.stopped_by_budget,
+        "first_step_at": budget.first_step_at,
         "wall_seconds": round(wall, 1),
         "rows": {split: len(split_rows) for split, split_rows in rows.items()},
         "settings": {key: value for key, value in vars(args).items() if key != "json"},
@@ -231,9 +234,7 @@ def main(argv: list[str] | None = None) -> None:
             figures = fine_tune(args)
     except SeqlabError as err:
         sys.exit(f"error: {err}")
-    figures["peak_rss_mib"] = peak_rss_mib()
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps(figures, indent=2))
+    write_record(args.json, figures)
     print(json.dumps({k: figures[k] for k in ("dev_acc", "test_acc", "examples_per_sec", "epochs_run")}))
 
 
