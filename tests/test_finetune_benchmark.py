@@ -3,10 +3,9 @@ transformers Trainer peer end to end on a tiny BERT saved in a temporary folder 
 
 from __future__ import annotations
 
-from unittest import mock
-
 import json
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from conftest import FILLER, NEGATIVE, POSITIVE, write_sst2_layout
