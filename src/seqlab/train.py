@@ -16,7 +16,7 @@ from seqlab.errors import SeqlabError
 from seqlab.resume import restore_datamodule, resume_checkpoint, resume_run
 from seqlab.run_context import hydra_choice, hydra_overrides, is_multirun
 from seqlab.tracking.datasets import data_splits
-from seqlab.tracking.lineage import lineage_tags, source_run
+from seqlab.tracking.lineage import lineage_tags, weights_run
 from seqlab.tracking.params import data_file_params, environment_params, flatten_config
 from seqlab.tracking.run_info import (
     command_line,
@@ -45,6 +45,7 @@ def train(cfg: DictConfig) -> float | None:
     run_dir.mkdir(parents=True, exist_ok=True)
     tracker = instantiate(cfg.logger) if rank_zero_only.rank == 0 else NullTracker()
     task_name = task_of(cfg.dataset._target_)
+    source = weights_run(OmegaConf.select(cfg, "model.net"))  # mlflow:<run_id>: the run whose model it starts from
     tags = {
         "git_commit": git_commit(cfg.paths.root_dir),
         "overrides": shlex.join(hydra_overrides())[:5000],
@@ -55,7 +56,7 @@ def train(cfg: DictConfig) -> float | None:
         "task": task_name,
         **sweep_tags(),
         **ray_worker_tags(),
-        **lineage_tags(OmegaConf.select(cfg, "model.net.pretrained")),  # mlflow:<run_id>: the run it starts from
+        **lineage_tags(source),
     }
     if cfg.get("resume"):
         if is_multirun():
@@ -89,7 +90,6 @@ def train(cfg: DictConfig) -> float | None:
         os.environ.pop(RUN_DIR_ENV, None)
     if not math.isnan(value):
         tracker.log_metrics({OBJECTIVE: value})
-    source = source_run(OmegaConf.select(cfg, "model.net.pretrained"))
     if source:
         tracker.record_fine_tuning(source)
     tracker.end("FINISHED")
