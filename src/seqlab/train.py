@@ -11,7 +11,7 @@ from pathlib import Path
 from hydra.utils import get_class
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from seqlab.config_check import check_config, task_of
+from seqlab.config_check import check_config, check_required, task_of
 from seqlab.errors import SeqlabError
 from seqlab.resume import restore_datamodule, resume_checkpoint, resume_run
 from seqlab.run_context import hydra_choice, hydra_overrides, is_multirun
@@ -40,12 +40,14 @@ def train(cfg: DictConfig) -> float | None:
 
     from seqlab.instantiate import instantiate
 
+    check_required(cfg)  # before any record: a run that cannot start leaves none
     L.seed_everything(cfg.seed, workers=True)
     run_dir = Path(cfg.paths.output_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     tracker = instantiate(cfg.logger) if rank_zero_only.rank == 0 else NullTracker()
     task_name = task_of(cfg.dataset._target_)
     source = weights_run(OmegaConf.select(cfg, "model.net"))  # mlflow:<run_id>: the run whose model it starts from
+    family = hydra_choice("family")  # a family of the transfer report (conf/family/)
     tags = {
         "git_commit": git_commit(cfg.paths.root_dir),
         "overrides": shlex.join(hydra_overrides())[:5000],
@@ -54,6 +56,7 @@ def train(cfg: DictConfig) -> float | None:
         "model": hydra_choice("model", cfg.model._target_.rsplit(".", 1)[-1]),
         "dataset": cfg.dataset.name,
         "task": task_name,
+        **({"family": family} if family else {}),
         **sweep_tags(),
         **ray_worker_tags(),
         **lineage_tags(source),
