@@ -93,6 +93,17 @@ def test_a_family_that_needs_the_pretraining_run_names_it_before_any_run(compose
     check_required(compose_cfg(["experiment=transfer_report", "family=lstm", "debug=smoke"]))  # never reads it
 
 
+@pytest.mark.parametrize(("options", "message"), [
+    ({"families": ["lstm", "gru"]}, r"no family gru; the families \(conf/family/\): bert_pretrained, bert_"),
+    ({"families": []}, r"families=\[\] trains nothing"),
+    ({"seeds": []}, r"seeds=\[\] trains nothing"),
+])
+def test_a_report_that_would_train_nothing_known_stops_before_any_run(options, message, monkeypatch):
+    monkeypatch.setattr("seqlab.reports.transfer_report.run_train", lambda *args: pytest.fail("a run started"))
+    with pytest.raises(SeqlabError, match=message):
+        transfer_report_from_options(TransferReportOptions(**options))
+
+
 # -- make compare on family-tagged runs written straight into a store --------------------------------------------
 # (family, seed, status, val/acc history, test/acc, train/epoch_sec history, wall seconds)
 RUNS = [
