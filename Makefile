@@ -8,8 +8,8 @@ LOCAL_STORE := sqlite:///outputs/mlflow.db
 BACKEND ?= $(LOCAL_STORE)
 
 .DEFAULT_GOAL := help
-.PHONY: help install test train resume sweep compare predict generate translate ner register serve bench data lint clean ui \
-	server
+.PHONY: help install test train resume sweep compare transfer-report predict generate translate ner register serve bench \
+	data lint clean ui server
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -33,6 +33,9 @@ sweep: ## hyperparameter sweep. make sweep ARGS='hparams_search=sentiment_lstm_o
 
 compare: ## rank runs and write outputs/reports/compare-<experiment>.md. make compare ARGS='experiment=sst2-classification'
 	$(PY) pipelines/compare.py $(ARGS)
+
+transfer-report: ## pretrain a small BERT, train 7 families x 3 seeds, compare them. make transfer-report ARGS='seeds=[1,2]'
+	$(PY) pipelines/transfer_report.py $(ARGS)
 
 predict: ## classify texts with a finished run. make predict ARGS='run_id=<id> text="I love this movie"'
 	$(PY) pipelines/predict.py $(ARGS)

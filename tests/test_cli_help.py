@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
     ("ner.py", 'python pipelines/ner.py text="Apple is looking at buying U.K. startup for $1 billion."',
      "pipeline: en_core_web_sm"),
     ("compare.py", "python pipelines/compare.py experiment=sst2-classification", "Options (key=value): experiment"),
+    ("transfer_report.py", "python pipelines/transfer_report.py [seeds=[1,2,3]]", "Options (key=value): families"),
 ])
 def test_help_shows_the_commands_own_usage(script, usage, option):
     done = subprocess.run([sys.executable, f"pipelines/{script}", "--help"], cwd=ROOT, capture_output=True,

@@ -111,6 +111,35 @@ def test_layer_lr_decay_gives_lower_layers_smaller_rates(tiny_bert):
     assert [(g["lr"], g.get("weight_decay")) for g in one_rate] == [(1.0, None), (1.0, 0.0)]  # decayed, not
 
 
+def test_from_scratch_takes_the_architecture_not_the_weights_and_records_no_lineage(tiny_bert):
+    import torch
+    from transformers import AutoConfig
+
+    from seqlab.models.pretrained_classifier import PretrainedClassifier
+    from seqlab.tracking.lineage import weights_run
+
+    saved = load_file(tiny_bert / "model.safetensors")
+    loaded = PretrainedClassifier(["a", "b"], str(tiny_bert)).model.bert.state_dict()
+    torch.manual_seed(1)
+    scratch = PretrainedClassifier(["a", "b"], str(tiny_bert), from_scratch=True)
+    drawn = scratch.model.bert.state_dict()
+    torch.manual_seed(1)
+    again = PretrainedClassifier(["a", "b"], str(tiny_bert), from_scratch=True).model.bert.state_dict()
+    sizes = ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size",
+             "max_position_embeddings")
+    config = AutoConfig.from_pretrained(tiny_bert)
+    assert all(getattr(scratch.model.config, s) == getattr(config, s) for s in sizes)
+    assert scratch.model.config.id2label == {0: "a", 1: "b"}
+    matrices = [k for k in saved if k.endswith(".weight") and saved[k].dim() == 2]
+    assert matrices and all(saved[k].equal(loaded[k]) for k in matrices)  # as saved: its pretraining
+    assert not any(saved[k].equal(drawn[k]) for k in matrices)  # drawn anew, every one
+    assert all(drawn[k].equal(again[k]) for k in drawn)  # from the seed
+    # the run it came from lent its config and tokenizer, not its weights: no lineage
+    assert weights_run({"pretrained": "mlflow:abc", "from_scratch": True}) is None
+    assert weights_run({"pretrained": "mlflow:abc", "from_scratch": False}) == "abc"
+    assert weights_run({"pretrained": str(tiny_bert)}) is None and weights_run(None) is None
+
+
 @pytest.mark.parametrize(("override", "message"), [
     ("model.net.freeze=[decoder]", "model.net.freeze: unknown target 'decoder'; targets: embeddings, first_<k>_layers"),
     ("model.net.freeze=[first_5_layers]", "asks for more layers than the model's 2"),

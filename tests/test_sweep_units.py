@@ -101,7 +101,8 @@ def test_compare_lists_swept_keys_first_and_plots_only_them(store, tmp_path, mon
     report = result["report"].read_text()
     assert "| | run | status | val/acc | model | seed | model._target_ | seconds |" in report
     # the spread uses every FINISHED run, not the top 2 rows of the table
-    assert {m: sorted(v) for m, v in seen["spread_png"].items()} == {"lstm": [0.60, 0.70], "cnn": [0.80]}
+    assert {m: sorted(v) for m, v in seen["spread_png"]["val/acc"].items()} == {"lstm": [0.60, 0.70], "cnn": [0.80]}
+    assert "test/acc" not in seen["spread_png"]  # no run logged it: no panel
     assert "over the 3 FINISHED runs: mean 0.7000, sd 0.1000" in report
     # runs that share a name keep a curve each
     assert len(seen["curves_png"]) == len(RUNS)

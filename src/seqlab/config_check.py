@@ -157,6 +157,30 @@ def check_context(cfg: DictConfig) -> None:
                           "default it follows dataset.block_size)")
 
 
+def check_required(cfg: DictConfig) -> None:
+    """An option left unset (???) that another option reads stops the run before it starts, naming both; an unset
+    option nothing reads is no error (e.g. transfer.pretraining_run for the families that start from no run)."""
+    from omegaconf.errors import InterpolationToMissingValueError
+
+    try:
+        OmegaConf.to_container(cfg, resolve=True)
+    except InterpolationToMissingValueError as err:
+        unset = ", ".join(_unset(OmegaConf.to_container(cfg, resolve=False)))
+        raise SeqlabError(f"{err.full_key} needs {unset}, which is not set; give it on the command line "
+                          "(key=value)") from None
+
+
+def _unset(node: dict, prefix: str = "") -> list[str]:
+    """The dotted keys of a config (a plain container, unresolved) whose value is ??? (to be given)."""
+    keys = []
+    for key, value in node.items():
+        if value == "???":
+            keys.append(f"{prefix}{key}")
+        elif isinstance(value, dict):
+            keys += _unset(value, f"{prefix}{key}.")
+    return keys
+
+
 def check_config(cfg: DictConfig) -> None:
     check_optimized_mode(cfg)
     check_context(cfg)

@@ -11,12 +11,12 @@ from pathlib import Path
 from hydra.utils import get_class
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from seqlab.config_check import check_config, task_of
+from seqlab.config_check import check_config, check_required, task_of
 from seqlab.errors import SeqlabError
 from seqlab.resume import restore_datamodule, resume_checkpoint, resume_run
 from seqlab.run_context import hydra_choice, hydra_overrides, is_multirun
 from seqlab.tracking.datasets import data_splits
-from seqlab.tracking.lineage import lineage_tags, source_run
+from seqlab.tracking.lineage import lineage_tags, weights_run
 from seqlab.tracking.params import data_file_params, environment_params, flatten_config
 from seqlab.tracking.run_info import (
     command_line,
@@ -40,6 +40,7 @@ def train(cfg: DictConfig) -> float | None:
 
     from seqlab.instantiate import instantiate
 
+    check_required(cfg)  # before any record: a run that cannot start leaves none
     L.seed_everything(cfg.seed, workers=True)
     run_dir = Path(cfg.paths.output_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -48,6 +49,8 @@ def train(cfg: DictConfig) -> float | None:
         raise SeqlabError(f"register={cfg.register} registers the run's model in MLflow's model registry: train with "
                           "logger=mlflow (the default), or drop register=")
     task_name = task_of(cfg.dataset._target_)
+    source = weights_run(OmegaConf.select(cfg, "model.net"))  # mlflow:<run_id>: the run whose model it starts from
+    family = hydra_choice("family")  # a family of the transfer report (conf/family/)
     tags = {
         "git_commit": git_commit(cfg.paths.root_dir),
         "overrides": shlex.join(hydra_overrides())[:5000],
@@ -56,9 +59,10 @@ def train(cfg: DictConfig) -> float | None:
         "model": hydra_choice("model", cfg.model._target_.rsplit(".", 1)[-1]),
         "dataset": cfg.dataset.name,
         "task": task_name,
+        **({"family": family} if family else {}),
         **sweep_tags(),
         **ray_worker_tags(),
-        **lineage_tags(OmegaConf.select(cfg, "model.net.pretrained")),  # mlflow:<run_id>: the run it starts from
+        **lineage_tags(source),
     }
     if cfg.get("resume"):
         if is_multirun():
@@ -92,7 +96,6 @@ def train(cfg: DictConfig) -> float | None:
         os.environ.pop(RUN_DIR_ENV, None)
     if not math.isnan(value):
         tracker.log_metrics({OBJECTIVE: value})
-    source = source_run(OmegaConf.select(cfg, "model.net.pretrained"))
     if source:
         tracker.record_fine_tuning(source)
     tracker.end("FINISHED")

@@ -1,7 +1,9 @@
 """A classifier over any pretrained transformers encoder (AutoModelForSequenceClassification): the encoder's weights
 and a new classification head, all trained by default; parts can be frozen (embeddings, the first k layers, the
-whole encoder for a linear probe), and the learning rate can shrink layer by layer towards the embeddings. The
-transformers model is `self.model`: save_pretrained / from_pretrained work on it directly."""
+whole encoder for a linear probe), and the learning rate can shrink layer by layer towards the embeddings. With
+from_scratch, the encoder's architecture and sizes (its config.json) with new random weights: the same model
+untrained, what pretraining is measured against. The transformers model is `self.model`: save_pretrained /
+from_pretrained work on it directly."""
 
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ class PretrainedClassifier(nn.Module):
         pretrained: str,
         freeze: list[str] | None = None,
         layer_lr_decay: float = 1.0,
+        from_scratch: bool = False,
         tracking_uri: str | None = None,
     ):
         super().__init__()
@@ -38,7 +41,12 @@ class PretrainedClassifier(nn.Module):
         config.num_labels = len(labels)
         config.id2label = dict(enumerate(labels))
         config.label2id = {label: i for i, label in enumerate(labels)}
-        self.model = load_sequence_classifier(pretrained, config, option, tracking_uri).train()
+        if from_scratch:  # the config alone: every weight drawn anew (from the seeded global generator)
+            from transformers import AutoModelForSequenceClassification
+
+            self.model = AutoModelForSequenceClassification.from_config(config).train()
+        else:
+            self.model = load_sequence_classifier(pretrained, config, option, tracking_uri).train()
         self.layers = encoder_layers(self.model)
         for part in frozen_parts(self.model, self.layers, list(freeze or [])):
             part.requires_grad_(False)

@@ -1,4 +1,5 @@
-"""Compare runs: rank them by a metric, show their swept and differing params and durations, plot and write a report.
+"""Compare runs: rank them by a metric, show their swept and differing params and durations, set them side by side
+per family or model (mean and spread, and the pretraining they started from, apart), plot and write a report.
 
 rich and matplotlib are imported only when a table is printed or a plot drawn, so that a bad option fails at once.
 """
@@ -8,12 +9,13 @@ from __future__ import annotations
 import math
 import os
 import statistics
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from seqlab.errors import SeqlabError
 from seqlab.metric_direction import direction
+from seqlab.reports import group_summary
 from seqlab.tracking.run_lookup import experiment_runs, metric_history, reading
 
 SHOWN_PARAMS = 6
@@ -109,20 +111,26 @@ def compare(tracking_uri: str, experiment: str, out_dir: Path, sweep: str | None
     finished = [r for r in ranked if r["status"] == "FINISHED" and not math.isnan(r["score"])]
     swept = swept_keys(ranked)
     params = (swept + varying_params(ranked, swept))[:SHOWN_PARAMS]  # the swept keys first
+    by = group_summary.grouping(ranked)
+    groups = group_summary.summarize(tracking_uri, finished, metric, by)
+    sources = group_summary.pretraining_runs(tracking_uri, finished, by)
     print_table(ranked[:top], metric, params, best)
+    group_summary.print_groups(groups, sources, metric, by)
 
     slug = experiment + (f"-{sweep}" if sweep else "")
     out_dir.mkdir(parents=True, exist_ok=True)
-    plots = write_plots(tracking_uri, ranked, finished, metric, swept if sweep else [], out_dir, slug)
+    plots = write_plots(tracking_uri, ranked, finished, metric, swept if sweep else [], out_dir, slug, by)
+    summary = group_summary.markdown(groups, sources, metric, by)
     report = out_dir / f"compare-{slug}.md"
-    report.write_text(markdown(experiment, sweep, metric, mode, ranked[:top], finished, params, best, plots))
+    report.write_text(markdown(experiment, sweep, metric, mode, ranked[:top], finished, params, best, plots, summary))
     from rich.console import Console
 
     said = f"best: {best['run_id']} ({best['name']})\n{metric} = {best['score']:.4f}" if best else \
         f"no FINISHED run has {metric} yet"
     Console().print(f"{said}\nreport: {report}")
     return {"best_run_id": best["run_id"] if best else None, "best_score": best["score"] if best else math.nan,
-            "metric": metric, "report": report, "plots": plots, "ranked": [r["run_id"] for r in ranked]}
+            "metric": metric, "report": report, "plots": plots, "ranked": [r["run_id"] for r in ranked],
+            "group_by": by, "groups": groups, "pretraining": sources}
 
 
 def print_table(runs: list[dict], metric: str, params: list[str], best: dict | None) -> None:
@@ -148,16 +156,17 @@ def curve_label(run: dict) -> str:
 
 
 def write_plots(uri: str, ranked: list[dict], finished: list[dict], metric: str, swept: list[str], out_dir: Path,
-                slug: str) -> list[Path]:
-    """The spread per model and the metric against each swept key over every FINISHED run with a score; the
-    validation curves of the first CURVES runs of the ranking."""
+                slug: str, by: str = "model") -> list[Path]:
+    """The spread per family or model (`by`) of the metric and of its test counterpart, and the metric against each
+    swept key, over every FINISHED run with a score; the validation curves of the first CURVES runs of the
+    ranking."""
     from seqlab.tracking.plots import curves_png, scatter_png, spread_png
 
-    plots = []
-    by_model = defaultdict(list)
-    for run in finished:
-        by_model[run["tags"].get("model", "?")].append(run["score"])
-    plots.append(spread_png(by_model, metric, out_dir / f"compare-{slug}-models.png"))
+    values = group_summary.group_values(finished, metric, by)
+    panels = {column: values[column] for column in (metric, group_summary.test_counterpart(metric))
+              if column and any(values[column].values())}  # the test panel where runs logged the test figure
+    name = {"family": "families", "model": "models"}[by]
+    plots = [spread_png(panels, out_dir / f"compare-{slug}-{name}.png", by)]
     curve_key = metric if metric.startswith("val/") else "val/loss"
     curves = {curve_label(r): metric_history(uri, r["run_id"], curve_key) for r in ranked[:CURVES]}
     plots.append(curves_png(curves, curve_key, out_dir / f"compare-{slug}-curves.png"))
@@ -167,11 +176,12 @@ def write_plots(uri: str, ranked: list[dict], finished: list[dict], metric: str,
     return plots
 
 
-def markdown(experiment, sweep, metric, mode, runs, finished, params, best, plots) -> str:
+def markdown(experiment, sweep, metric, mode, runs, finished, params, best, plots, summary=()) -> str:
+    """The report: the ranking's headline, the per-group summary (`summary`, Markdown lines), the runs, the plots."""
     said = f"Best: **{best['name']}** (`{best['run_id']}`), {best['score']:.4f}." if best else \
         f"No FINISHED run has {metric} yet."
     lines = [f"# Runs of {experiment}" + (f", sweep {sweep}" if sweep else ""), "",
-             f"Ranked by {metric} ({mode}), FINISHED runs first. {said}", "",
+             f"Ranked by {metric} ({mode}), FINISHED runs first. {said}", "", *summary, "## Runs", "",
              "| | run | status | " + " | ".join([metric, *params, "seconds"]) + " |",
              "|" + "---|" * (len(params) + 5)]
     for run in runs:

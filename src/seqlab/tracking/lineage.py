@@ -1,6 +1,7 @@
 """Lineage between runs: a run whose model.net.pretrained is mlflow:<run_id> starts from the model that run logged.
 The new run is tagged PRETRAINED_FROM=<run_id> when it starts; once it finishes, the run it came from lists it in
-FINETUNED_BY (comma-separated run ids), so that the MLflow UI shows the link from both ends."""
+FINETUNED_BY (comma-separated run ids), so that the MLflow UI shows the link from both ends. A run with
+model.net.from_scratch takes that model's architecture and tokenizer but none of its weights: no lineage."""
 
 from __future__ import annotations
 
@@ -16,6 +17,13 @@ def source_run(pretrained) -> str | None:
     return pretrained.strip()[len(RUN_PREFIX):].strip() or None
 
 
-def lineage_tags(pretrained) -> dict[str, str]:
-    source = source_run(pretrained)
+def weights_run(net) -> str | None:
+    """The run whose weights a model (its model.net config, or None) starts from: the run of model.net.pretrained's
+    mlflow:<run_id>, unless model.net.from_scratch is set."""
+    if not net or net.get("from_scratch"):
+        return None
+    return source_run(net.get("pretrained"))
+
+
+def lineage_tags(source: str | None) -> dict[str, str]:
     return {PRETRAINED_FROM: source} if source else {}

@@ -31,20 +31,26 @@ def confusion_matrix_png(matrix, labels: list[str], path: str | Path, title: str
     return Path(path)
 
 
-def spread_png(values_by_group: dict[str, list[float]], metric: str, path: str | Path) -> Path:
-    """Each group's values (e.g. one per seed) as points, with mean and one standard deviation."""
+def spread_png(panels: dict[str, dict[str, list[float]]], path: str | Path, group: str = "model") -> Path:
+    """One panel per metric ({metric: {group: values}}, e.g. dev and test accuracy), each group's values (one per
+    seed) as points beside their mean and one standard deviation; the groups in the same order in every panel."""
     import statistics
 
-    groups = sorted(values_by_group)
-    fig, ax = plt.subplots(figsize=(max(4, 1.2 * len(groups) + 2), 3.5))
-    for x, group in enumerate(groups):
-        values = values_by_group[group]
-        ax.scatter([x] * len(values), values, alpha=0.6)
-        sd = statistics.stdev(values) if len(values) > 1 else 0.0
-        ax.errorbar([x + 0.15], [statistics.mean(values)], yerr=[sd], fmt="D", color="black", capsize=4)
-    ax.set_xticks(range(len(groups)), groups)
-    ax.set_ylabel(metric)
-    ax.set_title(f"{metric} per model (mean ± sd)")
+    groups = sorted({name for by_group in panels.values() for name in by_group})
+    width = max(4, 1.2 * len(groups) + 2)
+    fig, axes = plt.subplots(1, max(1, len(panels)), figsize=(width * max(1, len(panels)), 3.8), squeeze=False)
+    for ax, (metric, by_group) in zip(axes.flat, panels.items(), strict=False):
+        for x, name in enumerate(groups):
+            values = by_group.get(name, [])
+            if not values:
+                continue
+            ax.scatter([x] * len(values), values, alpha=0.6)
+            sd = statistics.stdev(values) if len(values) > 1 else 0.0
+            ax.errorbar([x + 0.15], [statistics.mean(values)], yerr=[sd], fmt="D", color="black", capsize=4)
+        tilted = len(groups) > 4  # long names side by side would overlap
+        ax.set_xticks(range(len(groups)), groups, rotation=30 if tilted else 0, ha="right" if tilted else "center")
+        ax.set_ylabel(metric)
+        ax.set_title(f"{metric} per {group} (mean ± sd)")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

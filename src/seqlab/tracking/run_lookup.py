@@ -68,20 +68,61 @@ def experiment_runs(tracking_uri: str, experiment: str, sweep: str | None = None
         raise SeqlabError(f"no experiment '{experiment}' in {tracking_uri}; experiments: {', '.join(names) or 'none'}")
     query = f"tags.sweep_id = '{sweep}'" if sweep else ""
     runs = client.search_runs([found.experiment_id], query, max_results=5000)
-    return [
-        {
-            "run_id": run.info.run_id,
-            "name": run.info.run_name,
-            "status": run.info.status,
-            "seconds": ((run.info.end_time or run.info.start_time) - run.info.start_time) / 1000,
-            "metrics": dict(run.data.metrics),
-            "params": dict(run.data.params),
-            "tags": dict(run.data.tags),
-            "overrides": parse_overrides(run.data.tags.get("overrides", "")),
-        }
-        for run in runs
-        if run.data.tags.get("sweep") != "parent"
-    ]
+    return [_record(run) for run in runs if run.data.tags.get("sweep") != "parent"]
+
+
+def _record(run) -> dict:
+    """An MLflow run as a plain record: ids, name, status, wall seconds, metrics, params, tags, overrides."""
+    return {
+        "run_id": run.info.run_id,
+        "name": run.info.run_name,
+        "status": run.info.status,
+        "seconds": ((run.info.end_time or run.info.start_time) - run.info.start_time) / 1000,
+        "metrics": dict(run.data.metrics),
+        "params": dict(run.data.params),
+        "tags": dict(run.data.tags),
+        "overrides": parse_overrides(run.data.tags.get("overrides", "")),
+    }
+
+
+def run_records(tracking_uri: str, run_ids: list[str]) -> list[dict]:
+    """The runs of these ids as experiment_runs gives them, each with its experiment's name; an id the store does
+    not hold (a run deleted since) is left out."""
+    from mlflow.exceptions import MlflowException
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri)
+    records = []
+    for run_id in run_ids:
+        try:
+            run = client.get_run(run_id)
+        except MlflowException as err:
+            if err.error_code != "RESOURCE_DOES_NOT_EXIST":
+                raise
+            continue
+        records.append({**_record(run), "experiment": client.get_experiment(run.info.experiment_id).name})
+    return records
+
+
+def run_in_folder(tracking_uri: str, folder_name: str) -> dict | None:
+    """The run logged from a run folder whose name is `folder_name` (a name made unique by its caller), as
+    run_records gives it; None when no run was."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri)
+    experiments = [e.experiment_id for e in client.search_experiments()]
+    runs = client.search_runs(experiments, f"tags.run_dir LIKE '%/{folder_name}'", max_results=1)
+    return run_records(tracking_uri, [runs[0].info.run_id])[0] if runs else None
+
+
+def sweep_experiment(tracking_uri: str, sweep_id: str) -> str:
+    """The name of the experiment a sweep's parent run is in."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri)
+    experiments = [e.experiment_id for e in client.search_experiments()]
+    [parent] = client.search_runs(experiments, f"tags.sweep = 'parent' and tags.sweep_id = '{sweep_id}'")
+    return client.get_experiment(parent.info.experiment_id).name
 
 
 def sweep_ids_since(tracking_uri: str, since: float) -> list[str]:
