@@ -241,20 +241,28 @@ def test_make_bench_runs_the_other_suites_when_one_fails_and_exits_non_zero(tmp_
 
     from seqlab.errors import SeqlabError
 
-    def failing(root, minutes):
+    from seqlab.benchmarks import command
+    from seqlab.tracking import bench_runs
+
+    def failing(root, minutes, quick):
         raise SeqlabError("spaCy pipeline 'en_core_web_sm' is not installed")
 
-    ran = []
-    for name, run in (("fake_fails", failing), ("fake_works", lambda root, minutes: ran.append(minutes) or "w.json")):
+    ran, logged = [], []
+    for name, run in (("fake_fails", failing),
+                      ("fake_works", lambda root, minutes, quick: ran.append(minutes) or "w.json")):
         monkeypatch.setitem(sys.modules, f"bench_{name}", types.SimpleNamespace(run=run))
     spec = importlib.util.spec_from_file_location("bench_entry", CONF.parent / "pipelines" / "benchmark.py")
     entry = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(entry)
-    monkeypatch.setattr(entry, "SUITES", {"fails": "bench_fake_fails", "works": "bench_fake_works"})
+    suites = {"fails": "bench_fake_fails", "works": "bench_fake_works"}
+    monkeypatch.setattr(entry, "SUITES", suites)
+    monkeypatch.setattr(command, "SUITES", suites)
+    monkeypatch.setattr(bench_runs, "log_bench_report", lambda root, report: logged.append(report) or "r1")
+    monkeypatch.chdir(tmp_path)  # the summary goes to <cwd>/outputs/bench
     monkeypatch.setattr(sys, "argv", ["benchmark.py", "fails", "works", "--minutes", "2"])
     with pytest.raises(SystemExit, match=r"suite\(s\) fails failed"):
         entry.main()
-    assert ran == [2.0]
+    assert ran == [2.0] and logged == ["w.json"]  # the suite that worked is logged, the failed one is not
     captured = capsys.readouterr()
     assert "error: fails: spaCy pipeline 'en_core_web_sm' is not installed" in captured.err
     assert "works: w.json" in captured.out

@@ -194,6 +194,7 @@ def test_the_translation_benchmark_pins_the_cpu_and_two_threads(tmp_path, monkey
         return {"value": 1.0, "wall_seconds": 1.0, "overrides": overrides, "metrics": {"test/bleu": 1.0}}
 
     monkeypatch.setattr(translation, "train_preset", fake_train)
+    monkeypatch.setattr(translation, "run_case", lambda root, case: {"case": case.name})  # the floor, side by side
     torch.set_num_threads(1)  # this test module's own setting (one_torch_thread)
     report = json.loads(translation.run(tmp_path, 45.0).read_text())
     assert torch.get_num_threads() == 1  # restored for what runs next

@@ -124,6 +124,7 @@ def write_summary(folder: Path, console=None) -> Path:
         for row in rows:
             table.add_row(*row)
         console.print(table)
+    folder.mkdir(parents=True, exist_ok=True)  # no suite may have written its report there yet
     path = folder / "summary.md"
     path.write_text("\n".join(parts) + "\n")
     return path
