@@ -239,9 +239,8 @@ def test_make_bench_runs_the_other_suites_when_one_fails_and_exits_non_zero(tmp_
     import importlib.util
     import types
 
-    from seqlab.errors import SeqlabError
-
     from seqlab.benchmarks import command
+    from seqlab.errors import SeqlabError
     from seqlab.tracking import bench_runs
 
     def failing(root, minutes, quick):
