@@ -195,6 +195,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_until_answering(url: str, process: subprocess.Popen, seconds: float, what: str, stop) -> None:
+    """Until `url` answers; `stop()` and a test failure with the process's stderr if it exits or `seconds` pass."""
+    deadline = time.time() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            if process.poll() is not None or time.time() > deadline:
+                stop()
+                pytest.fail(f"{what} did not start: {process.communicate()[1][-3000:]}")
+            time.sleep(0.5)
+
+
 @contextlib.contextmanager
 def running_mlflow_server(folder: Path, backend: str | None = None):
     """A real MLflow tracking server (SQLite backend unless `backend` names another) on a free 127.0.0.1 port:
@@ -207,17 +221,8 @@ def running_mlflow_server(folder: Path, backend: str | None = None):
     ]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
     try:
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/health", timeout=2):
-                    break
-            except OSError:
-                if process.poll() is not None or time.time() > deadline:
-                    process.kill()
-                    pytest.fail(f"mlflow server did not start: {process.stderr.read()[-2000:]}")
-                time.sleep(0.5)
+        wait_until_answering(f"{url}/health", process, 120, "mlflow server", process.kill)
         yield url, process
     finally:
         process.terminate()

@@ -12,14 +12,21 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import mlflow
 import pytest
-from conftest import ROOT, compose_train, free_port, kept_checkpoint, write_multi30k_layout, write_sst2_layout
+from conftest import (
+    ROOT,
+    compose_train,
+    free_port,
+    kept_checkpoint,
+    wait_until_answering,
+    write_multi30k_layout,
+    write_sst2_layout,
+)
 from logged_models import check_logged_model
 from mlflow.tracking import MlflowClient
 from omegaconf import OmegaConf
@@ -181,16 +188,7 @@ def test_a_sweep_registers_its_best_trial(tracking_uri, tmp_path, monkeypatch):
 
 def wait_until_serving(url: str, process: subprocess.Popen, seconds: int = 900) -> None:
     """Until the server answers /ping (it imports torch and loads the model: minutes on a busy machine)."""
-    deadline = time.time() + seconds
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/ping", timeout=2):
-                return
-        except OSError:
-            if process.poll() is not None or time.time() > deadline:
-                os.killpg(process.pid, signal.SIGKILL)
-                pytest.fail(f"make serve did not start: {process.communicate()[1][-3000:]}")
-            time.sleep(1)
+    wait_until_answering(f"{url}/ping", process, seconds, "make serve", lambda: os.killpg(process.pid, signal.SIGKILL))
 
 
 def post(url: str, body: dict) -> tuple[int, dict]:
