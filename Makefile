@@ -26,7 +26,7 @@ train: ## train; default experiment sentiment_lstm. make train ARGS="model=cnn t
 	$(PY) pipelines/train.py $(ARGS)
 
 resume: ## continue a killed run from its newest checkpoint, in the same MLflow run. make resume RUN=<run_id>
-	$(PY) -m seqlab.resume $(RUN) $(ARGS)
+	$(PY) -m seqlab.commands.resume $(RUN) $(ARGS)
 
 sweep: ## hyperparameter sweep. make sweep ARGS='hparams_search=sentiment_lstm_optuna'
 	$(PY) pipelines/train.py --multirun $(ARGS)
@@ -61,7 +61,7 @@ bench: ## benchmarks beside their peers, same run; outputs/bench/*.json, summary
 	$(PY) pipelines/benchmark.py $(ARGS)
 
 data: ## fetch and check every dataset into data/ (or from SEQLAB_DATA_MIRROR)
-	$(PY) -m seqlab.data.download $(ARGS)
+	$(PY) -m seqlab.commands.download $(ARGS)
 
 # a tracking server (an http URI) serves its own UI at its address: make ui then shows the local store
 ui: ## MLflow UI over the runs' store (MLFLOW_TRACKING_URI if a database, else outputs/mlflow.db); PORT (default 5000)

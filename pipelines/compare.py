@@ -6,7 +6,7 @@ top (rows shown), tracking_uri (default: MLFLOW_TRACKING_URI or outputs/mlflow.d
 
 import sys
 
-from seqlab.cli import parse_options, run_or_exit
+from seqlab.commands.cli import parse_options, run_or_exit
 from seqlab.reports.compare import CompareOptions, compare_from_options
 
 if __name__ == "__main__":

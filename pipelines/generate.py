@@ -5,12 +5,12 @@ import sys
 import hydra
 from omegaconf import DictConfig
 
-from seqlab.cli import model_option_as_model_uri, run_or_exit
+from seqlab.commands.cli import model_option_as_model_uri, run_or_exit
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="generate")
 def main(cfg: DictConfig) -> None:
-    from seqlab.generate import generate
+    from seqlab.commands.generate import generate
 
     run_or_exit(generate, cfg)
 

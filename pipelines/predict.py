@@ -5,12 +5,12 @@ import sys
 import hydra
 from omegaconf import DictConfig
 
-from seqlab.cli import model_option_as_model_uri, run_or_exit
+from seqlab.commands.cli import model_option_as_model_uri, run_or_exit
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="predict")
 def main(cfg: DictConfig) -> None:
-    from seqlab.predict import predict
+    from seqlab.commands.predict import predict
 
     run_or_exit(predict, cfg)
 

@@ -6,7 +6,7 @@ MLFLOW_TRACKING_URI or outputs/mlflow.db).
 
 import sys
 
-from seqlab.cli import parse_options, run_or_exit
+from seqlab.commands.cli import parse_options, run_or_exit
 from seqlab.tracking.registry import RegisterOptions, register_from_options
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ http://<host>:<port>/invocations (MLflow's scoring server: inputs, dataframe_spl
 
 import sys
 
-from seqlab.cli import parse_options, run_or_exit
+from seqlab.commands.cli import parse_options, run_or_exit
 from seqlab.tracking.serving import ServeOptions, serve
 
 if __name__ == "__main__":

@@ -3,12 +3,12 @@
 import hydra
 from omegaconf import DictConfig
 
-from seqlab.cli import run_or_exit
+from seqlab.commands.cli import run_or_exit
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="train")
 def main(cfg: DictConfig) -> float:
-    from seqlab.train import train
+    from seqlab.commands.train import train
 
     return run_or_exit(train, cfg)
 

@@ -9,7 +9,7 @@ and of every family's run), tracking_uri (default: MLFLOW_TRACKING_URI or output
 
 import sys
 
-from seqlab.cli import parse_options, run_or_exit
+from seqlab.commands.cli import parse_options, run_or_exit
 from seqlab.reports.transfer_report import TransferReportOptions, transfer_report_from_options
 
 if __name__ == "__main__":

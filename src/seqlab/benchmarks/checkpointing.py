@@ -16,7 +16,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from omegaconf import OmegaConf
 
 from seqlab.benchmarks.runner import quick_overrides, train_preset, write_report
-from seqlab.config_check import CONF_DIR
+from seqlab.config.checks import CONF_DIR
 from seqlab.errors import SeqlabError
 
 PRESETS = ["sentiment_lstm", "gpt2_scratch"]

@@ -163,7 +163,7 @@ def on_cpu(accelerator: str) -> bool:
 def compose_preset(root: Path, overrides: list[str]):
     from hydra.errors import HydraException
 
-    from seqlab.compose import compose_train_config
+    from seqlab.config.compose import compose_train_config
 
     try:
         return compose_train_config([f"experiment={PRESET}", *overrides], root, root / "outputs" / "bench" / "runs")

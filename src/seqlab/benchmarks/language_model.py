@@ -104,8 +104,8 @@ def generation_case_report(root: Path, case: Case) -> dict:
 def training_speed(root: Path, overrides: list[str]) -> dict:
     """Training tokens per second of the preset's model on its data (up to TIMED_STEPS timed steps after one
     warm-up step), and the tokens in one epoch."""
-    from seqlab.compose import compose_train_config
-    from seqlab.instantiate import instantiate
+    from seqlab.config.compose import compose_train_config
+    from seqlab.config.instantiate import instantiate
 
     cfg = compose_train_config(overrides, root, root / "outputs" / "bench" / "runs" / "calibration")
     datamodule = instantiate(cfg.dataset)

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import torch
 
-from seqlab.compose import compose_train_config
+from seqlab.config.compose import compose_train_config
+from seqlab.config.metric_direction import direction
 from seqlab.errors import SeqlabError
-from seqlab.metric_direction import direction
 
 QUICK = ["debug=smoke"]  # --quick: tiny slices of every split, the CPU, plain logs (conf/debug/smoke.yaml)
 
@@ -42,8 +42,8 @@ def train_preset(
     """Trains with `overrides` (tracked in MLflow like any run) for at most `minutes`; returns the figures:
     the optimized metric's best value, wall time, the run's final metrics and the `histories` asked for (with the
     steps each value was logged at)."""
+    from seqlab.commands.train import train
     from seqlab.tracking.run_lookup import run_record
-    from seqlab.train import train
 
     limit = f"00:00:{int(minutes):02d}:{int(minutes % 1 * 60):02d}"
     run_dir = runs_dir(root) / f"{name}-{datetime.now():%Y%m%d-%H%M%S-%f}"

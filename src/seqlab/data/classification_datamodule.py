@@ -153,7 +153,7 @@ class ClassificationDataModule(SplitLoaders, L.LightningDataModule):
         """Encodes with the pretrained tokenizer, cutting texts at dataset.tokenizer.max_length or the model's
         positions, whichever is fewer; how many texts were cut is printed once."""
         from seqlab.models.gpt2_lm import context_size
-        from seqlab.pretrained import load_config, load_tokenizer
+        from seqlab.pretrained.transformers_models import load_config, load_tokenizer
 
         option = "model.net.pretrained"  # which dataset.tokenizer.pretrained follows
         self.tokenizer = load_tokenizer(self.pretrained, option, self.tracking_uri)

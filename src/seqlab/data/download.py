@@ -3,13 +3,10 @@
 SEQLAB_DATA_MIRROR (a folder or an http(s) URL holding <dataset>/<file>, the layout written here) replaces the
 origins, for machines without internet. Downloads go through pooch, with a progress bar; every file must have the
 sha256 pinned below, and is written to a temporary name and renamed when whole.
-
-    python -m seqlab.data.download [dataset ...] [--data-dir data]      (make data)
 """
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import hashlib
 import io
@@ -201,21 +198,3 @@ def _get(url: str) -> bytes:
     pooch.get_logger().setLevel("WARNING")  # the bar says what is downloading; not the temporary file it goes to
     with tempfile.TemporaryDirectory(prefix="seqlab-download-") as folder:
         return Path(pooch.retrieve(url, known_hash=None, path=folder, progressbar=True)).read_bytes()
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="fetch and check seqlab's public datasets")
-    parser.add_argument("datasets", nargs="*", default=list(DATASETS), help=f"any of {', '.join(DATASETS)}")
-    parser.add_argument("--data-dir", default="data", help="where data/<dataset>/ folders go (default: data)")
-    args = parser.parse_args(argv)
-    from seqlab.cli import run_or_exit
-
-    for name in args.datasets:
-        if name not in DATASETS:
-            sys.exit(f"error: unknown dataset '{name}'; datasets: {', '.join(DATASETS)}")
-        folder = run_or_exit(ensure_files, name, Path(args.data_dir) / name, list(DATASETS[name]))
-        print(f"{name}: {', '.join(DATASETS[name])} in {folder}")
-
-
-if __name__ == "__main__":
-    main()

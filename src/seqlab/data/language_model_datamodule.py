@@ -91,7 +91,7 @@ class LanguageModelDataModule(SplitLoaders, L.LightningDataModule):
         cache = TokenCache(self.cache_dir, self.name, TextCorpus(paths, self.text_column, self.fractions))
         if self.tokenizer is None:  # a tokenizer restored from a checkpoint is kept
             if self.tokenizer_options.pretrained:
-                from seqlab.pretrained import load_tokenizer
+                from seqlab.pretrained.transformers_models import load_tokenizer
 
                 self.tokenizer = load_tokenizer(self.tokenizer_options.pretrained)
             else:

@@ -75,7 +75,7 @@ class TokenClassificationDataModule(NerDataset, SplitLoaders, L.LightningDataMod
         from spacy.tokens import DocBin
 
         from seqlab.models.gpt2_lm import context_size
-        from seqlab.pretrained import load_config, load_tokenizer
+        from seqlab.pretrained.transformers_models import load_config, load_tokenizer
 
         paths = self.docbins(self.lang)
         self.tags = ["O"] + [f"{prefix}-{label}" for label in self.labels for prefix in ("B", "I")]

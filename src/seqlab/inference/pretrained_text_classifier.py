@@ -32,7 +32,7 @@ class PretrainedTextClassifier:
         """From a Lightning checkpoint of model=pretrained_classifier (`data`: its datamodule's state): the net
         rebuilt from model.net.pretrained with the checkpoint's weights, and that model's own tokenizer."""
         from seqlab.inference.net_builder import build_net
-        from seqlab.pretrained import load_tokenizer
+        from seqlab.pretrained.transformers_models import load_tokenizer
 
         config = checkpoint["net_config"]
         net = build_net(config)

@@ -40,7 +40,7 @@ class TextClassifier:
     def from_checkpoint(cls, path: str | Path):
         """The classifier a checkpoint holds: a TextClassifier, or a PretrainedTextClassifier for a fine-tuned
         transformers encoder."""
-        from seqlab.inference.checkpoint_file import read_checkpoint
+        from seqlab.inference.checkpoint_reader import read_checkpoint
 
         path = Path(path)
         checkpoint = read_checkpoint(path, "classification")

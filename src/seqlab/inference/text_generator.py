@@ -47,7 +47,7 @@ class TextGenerator:
     @classmethod
     def load(cls, source: str, option: str = "pretrained") -> TextGenerator:
         """From a saved folder, or a hub name (gpt2, distilgpt2) when no such folder exists."""
-        from seqlab.pretrained import is_local, load_causal_lm, load_tokenizer
+        from seqlab.pretrained.transformers_models import is_local, load_causal_lm, load_tokenizer
 
         if is_local(str(source)):
             return cls.from_directory(source, option)
@@ -55,7 +55,7 @@ class TextGenerator:
 
     @classmethod
     def from_directory(cls, folder: str | Path, option: str = "pretrained") -> TextGenerator:
-        from seqlab.pretrained import load_causal_lm, load_tokenizer
+        from seqlab.pretrained.transformers_models import load_causal_lm, load_tokenizer
 
         folder = Path(folder).expanduser()
         if not folder.is_dir():

@@ -63,7 +63,7 @@ class Translator:
 
     @classmethod
     def from_checkpoint(cls, path: str | Path) -> Translator:
-        from seqlab.inference.checkpoint_file import read_checkpoint
+        from seqlab.inference.checkpoint_reader import read_checkpoint
 
         path = Path(path)
         checkpoint = read_checkpoint(path, "translation")

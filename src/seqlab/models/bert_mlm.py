@@ -31,7 +31,7 @@ class BertMaskedLanguageModel(nn.Module):
             raise SeqlabError(f"model.net.dropout={dropout} must lie in [0, 1)")
         drops = {} if dropout is None else {"hidden_dropout_prob": dropout, "attention_probs_dropout_prob": dropout}
         if pretrained:
-            from seqlab.pretrained import load_masked_lm
+            from seqlab.pretrained.transformers_models import load_masked_lm
 
             self.model = load_masked_lm(pretrained, **drops).train()  # from_pretrained returns it in eval mode
             limit = self.model.config.max_position_embeddings

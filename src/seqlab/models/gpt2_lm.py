@@ -38,7 +38,7 @@ class GPT2LanguageModel(nn.Module):
             raise SeqlabError(f"model.net.dropout={dropout} must lie in [0, 1)")
         drops = {} if dropout is None else {"resid_pdrop": dropout, "embd_pdrop": dropout, "attn_pdrop": dropout}
         if pretrained:
-            from seqlab.pretrained import load_causal_lm
+            from seqlab.pretrained.transformers_models import load_causal_lm
 
             self.model = load_causal_lm(pretrained, **drops).train()  # from_pretrained returns it in eval mode
             limit = context_size(self.model.config)

@@ -30,7 +30,7 @@ class PretrainedClassifier(nn.Module):
         tracking_uri: str | None = None,
     ):
         super().__init__()
-        from seqlab.pretrained import load_config, load_sequence_classifier
+        from seqlab.pretrained.transformers_models import load_config, load_sequence_classifier
 
         if not 0 < layer_lr_decay <= 1:
             raise SeqlabError(f"model.net.layer_lr_decay={layer_lr_decay} must lie in (0, 1]; 1: one rate for all")

@@ -12,7 +12,7 @@ class TokenClassifier(nn.Module):
     def __init__(self, labels: list, pretrained: str = "sentence-transformers/all-MiniLM-L6-v2",
                  train_encoder: bool = True):
         super().__init__()
-        from seqlab.pretrained import load_token_classifier
+        from seqlab.pretrained.transformers_models import load_token_classifier
 
         self.model = load_token_classifier(pretrained, [str(label) for label in labels]).train()
         if not train_encoder:  # only the new head learns

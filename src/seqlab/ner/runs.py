@@ -70,7 +70,7 @@ def fit_and_test(task, cfg, dataset, tracker, run_dir: Path) -> float:
 
 
 def score_pretrained(task, cfg, dataset, tracker, run_dir: Path) -> float:
-    from seqlab.ner.pretrained import load_ner_pipeline
+    from seqlab.pretrained.spacy_pipelines import load_ner_pipeline
 
     nlp = load_ner_pipeline(task.pipeline)
     if not task.label_map:
@@ -125,7 +125,7 @@ def write_reports(scores: dict[str, SplitScores], reports: Path) -> Path:
 
 
 def _summary(scores: dict[str, SplitScores], value: float, tracker, run_dir: Path) -> None:
-    from seqlab.reporting import print_summary
+    from seqlab.reports.run_summary import print_summary
 
     final = {k: v for split, s in scores.items() for k, v in s.metrics(split, per_type=False).items()}
     final["best val/ents_f"] = value

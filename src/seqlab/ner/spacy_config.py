@@ -23,7 +23,7 @@ class Pretrained:
 
 
 def inspect_pretrained(name: str) -> Pretrained:
-    from seqlab.ner.pretrained import load_ner_pipeline, pipeline_path
+    from seqlab.pretrained.spacy_pipelines import load_ner_pipeline, pipeline_path
 
     nlp = load_ner_pipeline(name)
     upstream = [n for n, proc in nlp.pipeline if "ner" in getattr(proc, "listening_components", [])]

@@ -100,8 +100,8 @@ class SpacyNerTask:
     @classmethod
     def run(cls, cfg: DictConfig, tracker, run_dir: Path) -> float:
         """One NER run: returns the best val/ents_f (the value sweeps optimize)."""
-        from seqlab.config_check import check_arguments
-        from seqlab.instantiate import instantiate
+        from seqlab.config.checks import check_arguments
+        from seqlab.config.instantiate import instantiate
         from seqlab.tracking.params import data_file_params
 
         if (cfg.optimized_metric, cfg.optimized_mode) != (OPTIMIZED_METRIC, "max"):

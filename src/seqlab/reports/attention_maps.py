@@ -13,7 +13,7 @@ import torch
 
 from seqlab.errors import SeqlabError
 from seqlab.models.pretrained_classifier import eager_attention
-from seqlab.tracking.plots import self_attention_heads_png
+from seqlab.reports.plots import self_attention_heads_png
 
 
 def encoder_attentions(model, tokenizer, texts: list[str], max_tokens: int = 32):

@@ -13,8 +13,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from seqlab.config.metric_direction import direction
 from seqlab.errors import SeqlabError
-from seqlab.metric_direction import direction
 from seqlab.reports import group_summary
 from seqlab.tracking.run_lookup import experiment_runs, metric_history, reading
 
@@ -160,7 +160,7 @@ def write_plots(uri: str, ranked: list[dict], finished: list[dict], metric: str,
     """The spread per family or model (`by`) of the metric and of its test counterpart, and the metric against each
     swept key, over every FINISHED run with a score; the validation curves of the first CURVES runs of the
     ranking."""
-    from seqlab.tracking.plots import curves_png, scatter_png, spread_png
+    from seqlab.reports.plots import curves_png, scatter_png, spread_png
 
     values = group_summary.group_values(finished, metric, by)
     panels = {column: values[column] for column in (metric, group_summary.test_counterpart(metric))

@@ -14,11 +14,11 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from seqlab.config.project import CONF_DIR, PIPELINES_DIR
 from seqlab.errors import SeqlabError
 
-ROOT = Path(__file__).resolve().parents[3]
-TRAIN_SCRIPT = ROOT / "pipelines" / "train.py"
-FAMILY_DIR = ROOT / "conf" / "family"
+TRAIN_SCRIPT = PIPELINES_DIR / "train.py"
+FAMILY_DIR = CONF_DIR / "family"
 FROM_PRETRAINING = ("bert_pretrained", "bert_scratch")  # the families that read transfer.pretraining_run
 
 

@@ -96,6 +96,6 @@ class ClassificationTask(SeqlabTask):
             self.test_predictions = sorted({row[0]: row for shard in shards for row in shard}.values())
 
     def write_outputs(self, datamodule, run_dir):
-        from seqlab.tasks.classification_reports import write_classification_outputs
+        from seqlab.tasks.classification_outputs import write_classification_outputs
 
         return write_classification_outputs(self, datamodule, run_dir)

@@ -72,6 +72,6 @@ class TokenClassificationTask(SeqlabTask):
             self.test_scores = scores
 
     def write_outputs(self, datamodule, run_dir):
-        from seqlab.tasks.token_classification_reports import write_token_classification_outputs
+        from seqlab.tasks.token_classification_outputs import write_token_classification_outputs
 
         return write_token_classification_outputs(self, datamodule, run_dir)

@@ -172,7 +172,7 @@ class TranslationTask(SeqlabTask):
                 "max_len_a": self.limits.max_len_a, "max_len_b": self.limits.max_len_b}
 
     def write_outputs(self, datamodule, run_dir):
-        from seqlab.tasks.translation_reports import write_translation_outputs
+        from seqlab.tasks.translation_outputs import write_translation_outputs
 
         return write_translation_outputs(self, datamodule, run_dir)
 

@@ -117,9 +117,8 @@ class MlflowTracker:
                   file=sys.stderr)
 
     def resume(self, run) -> str:
-        """Reopens a training run (an MLflow Run, read by seqlab.resume.resume_run, which checks that it can go on)
-        and returns its run folder. Metrics it already holds are not logged again, so each history goes on from
-        where it stopped."""
+        """Reopens a training run (read by seqlab.training.resumption.resume_run, which checks that it can go on)
+        and returns its run folder. Metrics it already holds are not logged again: each history goes on."""
         client = self._client()
         run_id, run_dir = run.info.run_id, run.data.tags["run_dir"]
         self.run_id, self.run_dir = run_id, run_dir

@@ -40,7 +40,7 @@ class SweepRunCallback(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
         from hydra.utils import instantiate
 
-        from seqlab.config_check import task_of
+        from seqlab.config.checks import task_of
         from seqlab.tracking.mlflow_tracker import MlflowTracker
         from seqlab.tracking.params import flatten_config
         from seqlab.tracking.run_info import command_line, experiment_name, git_commit

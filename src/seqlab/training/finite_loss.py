@@ -7,7 +7,7 @@ import math
 import lightning as L
 
 from seqlab.errors import SeqlabError
-from seqlab.training.checkpoint_files import newest_checkpoint
+from seqlab.training.resumption import newest_checkpoint
 
 
 class FiniteLossCheck(L.Callback):

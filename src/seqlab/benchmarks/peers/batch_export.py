@@ -30,9 +30,9 @@ def padded(rows: list[list[int]], width: int) -> np.ndarray:
 
 def export_batches(root: Path, overrides: list[str], path: Path) -> Path:
     """Writes the batches of the config composed from `overrides` to `path` (.npz)."""
-    from seqlab.compose import compose_train_config
+    from seqlab.config.compose import compose_train_config
+    from seqlab.config.instantiate import instantiate
     from seqlab.data.word_tokenizer import PAD
-    from seqlab.instantiate import instantiate
 
     cfg = compose_train_config(overrides, root, path.parent / "run")
     datamodule = instantiate(cfg.dataset)

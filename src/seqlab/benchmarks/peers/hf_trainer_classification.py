@@ -7,8 +7,9 @@ finetune benchmark measures seqlab's `sentiment_finetune` against, run in its ow
 
 The rows are seqlab's own: its dataset config (`dataset=sst2` unless an override names another), composed as
 `pipelines/train.py` composes it and read by its datamodule, so train, dev and the test rows carved from train are
-the rows a seqlab run uses. Tokenizer and model load from the same name as seqlab's (`seqlab.pretrained.resolve`:
-the packaged MiniLM, offline); sentences are cut to --max-length tokens and padded per batch.
+the rows a seqlab run uses. Tokenizer and model load from the same name as seqlab's
+(`seqlab.pretrained.transformers_models.resolve`: the packaged MiniLM, offline); sentences are cut to
+--max-length tokens and padded per batch.
 
 Training examples per second are measured where seqlab's task measures its own: each epoch from its start to the
 moment its last training step's loss is computed (data loading, forward passes, backward passes and optimizer
@@ -58,7 +59,7 @@ def read_rows(overrides: list[str], output_dir: Path) -> tuple[dict[str, list[tu
     dataset config with `overrides`."""
     from hydra.utils import instantiate
 
-    from seqlab.compose import compose_train_config
+    from seqlab.config.compose import compose_train_config
 
     cfg = compose_train_config(["dataset=sst2", *overrides], Path.cwd(), output_dir)
     datamodule = instantiate(cfg.dataset)
@@ -83,7 +84,7 @@ def fine_tune(args: argparse.Namespace) -> dict:
     )
     from transformers.utils import logging as transformers_logging
 
-    from seqlab.pretrained import resolve
+    from seqlab.pretrained.transformers_models import resolve
 
     transformers_logging.disable_progress_bar()
     output_dir = Path(args.output_dir)

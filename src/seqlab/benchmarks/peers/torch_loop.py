@@ -52,7 +52,7 @@ class Floor:
     them."""
 
     def __init__(self, cfg: DictConfig):
-        from seqlab.instantiate import instantiate
+        from seqlab.config.instantiate import instantiate
 
         check_supported(cfg)
         self.cfg = cfg
@@ -205,7 +205,7 @@ class Floor:
     def scheduler(self, total_steps: int):
         """model.scheduler stepped every batch over `total_steps`, as seqlab's task steps a schedule that takes
         num_training_steps; the floor has no monitored metric to step any other kind on."""
-        from seqlab.instantiate import instantiate
+        from seqlab.config.instantiate import instantiate
 
         config = self.cfg.model.get("scheduler")
         if config is None:
@@ -264,7 +264,7 @@ def check_supported(cfg: DictConfig) -> None:
 def compose(overrides: list[str], run_dir: Path) -> DictConfig:
     from hydra.errors import HydraException
 
-    from seqlab.compose import compose_train_config
+    from seqlab.config.compose import compose_train_config
 
     try:
         return compose_train_config(overrides, Path.cwd(), run_dir)

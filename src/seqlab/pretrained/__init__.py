@@ -1,0 +1,1 @@
+"""Pretrained weights from outside seqlab: transformers models and tokenizers, and spaCy pipelines."""
