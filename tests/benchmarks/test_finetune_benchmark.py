@@ -8,12 +8,13 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
-from conftest import FILLER, NEGATIVE, POSITIVE, write_sst2_layout
 from omegaconf import OmegaConf
 
 from seqlab.benchmarks import finetune
 from seqlab.benchmarks.peers import hf_trainer_classification
 from seqlab.errors import SeqlabError
+
+from conftest import FILLER, NEGATIVE, POSITIVE, write_sst2_layout
 
 
 def test_median_of_each_side_and_a_missing_rate_named():

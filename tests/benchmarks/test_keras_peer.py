@@ -8,9 +8,10 @@ import json
 
 import numpy as np
 import pytest
-from conftest import write_sst2_layout
 
 from seqlab.benchmarks.classification import COMMON, COURSE_SIZED
+
+from conftest import write_sst2_layout
 
 pytest.importorskip("tensorflow", reason="TensorFlow is not installed: pip install 'seqlab[peers]'")
 

@@ -11,12 +11,13 @@ import textwrap
 import time
 
 import pytest
-from conftest import write_sst2_layout
 from mlflow.tracking import MlflowClient
 
 from seqlab.benchmarks import classification, side_by_side
 from seqlab.benchmarks.side_by_side import SEQLAB, Case, Side, Target, compare, interleave, run_figures
 from seqlab.errors import SeqlabError
+
+from conftest import write_sst2_layout
 
 
 def record(seconds: list[float], batches: list[int], launched: float = 100.0, **quality) -> dict:

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import run_under, write_sst2_layout
 from lightning.pytorch.callbacks import Callback
-from lm_corpus import write_tinyshakespeare_layout
 
 from seqlab.benchmarks.classification import COMMON, COURSE_SIZED
 from seqlab.benchmarks.peers.torch_loop import Floor, limited, training_steps
 from seqlab.errors import SeqlabError
+
+from conftest import run_under, write_sst2_layout
+from lm_corpus import write_tinyshakespeare_layout
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

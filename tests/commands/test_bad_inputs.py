@@ -11,10 +11,11 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, pin_sha256, run_under, write_sst2_layout
 
 from seqlab.commands.train import train
 from seqlab.errors import SeqlabError
+
+from conftest import ROOT, pin_sha256, run_under, write_sst2_layout
 
 
 def fails_with(compose_cfg, tracking_uri, overrides, message):

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import run_under
 from mlflow.tracking import MlflowClient
 
 from seqlab.commands.train import train
 from seqlab.errors import SeqlabError
 from seqlab.tasks.classification import ClassificationTask
+
+from conftest import run_under
 
 KEYS = ("train/loss", "val/loss", "val/acc", "val/f1", "test/acc", "test/f1")
 

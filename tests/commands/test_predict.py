@@ -7,10 +7,11 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT, kept_checkpoint, run_under
 
 from seqlab.commands.train import train
 from seqlab.inference.text_classifier import TextClassifier
+
+from conftest import ROOT, kept_checkpoint, run_under
 
 
 @pytest.fixture

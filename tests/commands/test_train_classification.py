@@ -8,11 +8,12 @@ from pathlib import Path
 
 import mlflow
 import pytest
-from conftest import history_values, kept_checkpoint, run_under
 from mlflow.tracking import MlflowClient
 
 from seqlab.commands.train import train
 from seqlab.inference.text_classifier import TextClassifier
+
+from conftest import history_values, kept_checkpoint, run_under
 
 EPOCH_METRICS = {"train/loss", "val/loss", "val/acc", "val/f1", "train/tokens_per_sec", "train/epoch_sec"}
 FINAL_METRICS = {"test/acc", "test/f1"}

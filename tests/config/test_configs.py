@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from conftest import CONF
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 
 from seqlab.config.checks import check_config
 from seqlab.errors import SeqlabError
+
+from conftest import CONF
 
 EXPERIMENTS = sorted(p.stem for p in (CONF / "experiment").glob("*.yaml"))
 SEARCHES = sorted(p.stem for p in (CONF / "hparams_search").glob("*.yaml"))

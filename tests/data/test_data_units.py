@@ -6,13 +6,14 @@ import socket
 from collections import Counter
 
 import pytest
-from conftest import needs_mirror, pin_sha256, real_mirror
 
 from seqlab.data import download
 from seqlab.data.batching import LengthGroupedBatchSampler, pad_sequences
 from seqlab.data.readers import read_table, read_utf8_lines
 from seqlab.data.word_tokenizer import PAD, UNK, WordTokenizerOptions, encode_texts, train_word_tokenizer
 from seqlab.errors import SeqlabError
+
+from conftest import needs_mirror, pin_sha256, real_mirror
 
 COLUMNS = {"text": "dataset.text_column", "label": "dataset.label_column"}
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pytest
 import torch
-from lm_corpus import play_text
 
 from seqlab.data.language_model_datamodule import LanguageModelDataModule
 from seqlab.data.text_corpus import TextCorpus
 from seqlab.data.text_tokenizer import EOS, UNK, TextTokenizerOptions, encode_text, train_text_tokenizer
 from seqlab.data.token_blocks import IGNORE, BlockCollator, BlockSampler, TokenBlocks
 from seqlab.errors import SeqlabError
+
+from lm_corpus import play_text
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from lm_corpus import play_text
 from torch.utils.data import DataLoader
 
 from seqlab.data import language_model_datamodule, text_corpus, text_tokenizer, token_cache
@@ -21,6 +20,8 @@ from seqlab.data.text_tokenizer import TextTokenizerOptions, train_text_tokenize
 from seqlab.data.token_blocks import BlockCollator, BlockSampler, TokenBlocks
 from seqlab.data.wordpiece_tokenizer import WordPieceOptions, train_wordpiece_tokenizer
 from seqlab.errors import SeqlabError
+
+from lm_corpus import play_text
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import write_multi30k_layout
 
 from seqlab.data.parallel_readers import read_parallel
 from seqlab.data.seq2seq_tokenizers import (
@@ -18,6 +17,8 @@ from seqlab.data.seq2seq_tokenizers import (
 )
 from seqlab.data.translation_datamodule import TranslationDataModule
 from seqlab.errors import SeqlabError
+
+from conftest import write_multi30k_layout
 
 CAPTIONS = ["Two young, White males are outside near many bushes.", "A little girl climbing into a wooden playhouse.",
             "A man in a blue shirt is standing on a ladder (cleaning a window)!", "Ein Mann's Hut: rot & groß?"]

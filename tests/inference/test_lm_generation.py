@@ -7,12 +7,13 @@ import logging
 
 import pytest
 import torch
-from lm_corpus import char_tokenizer, tiny_gpt2, tiny_rnn
 from omegaconf import OmegaConf
 
 from seqlab.errors import SeqlabError
 from seqlab.inference.generation_options import GenerationOptions
 from seqlab.inference.text_generator import TextGenerator
+
+from lm_corpus import char_tokenizer, tiny_gpt2, tiny_rnn
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

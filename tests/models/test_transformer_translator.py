@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import write_multi30k_layout
 
 from seqlab.commands.train import train
 from seqlab.data.batching import pad_sequences
 from seqlab.decoding.beam_search import beam_search
 from seqlab.decoding.greedy import greedy_search
 from seqlab.models.transformer_seq2seq import TransformerSeq2Seq
+
+from conftest import write_multi30k_layout
 
 BOS, EOS = 2, 3
 SOURCES = [[5, 6, 7, 8, EOS], [9, 10, EOS], [11, 12, 13, 14, 15, 16, 17, EOS], [18, EOS]]

@@ -15,14 +15,15 @@ from pathlib import Path
 
 import pytest
 import spacy
-from conftest import ROOT
-from logged_models import check_logged_model
 from mlflow.entities import Run
 from mlflow.tracking import MlflowClient
-from ner_data import write_wnut17_layout
 
 from seqlab.commands.train import train
 from seqlab.errors import SeqlabError
+
+from conftest import ROOT
+from logged_models import check_logged_model
+from ner_data import write_wnut17_layout
 
 COURSE = "Apple is looking at buying U.K. startup for $1 billion. Elon Musk lives in California."
 COURSE_ENTITIES = [("Apple", "ORG", 0, 5), ("U.K.", "GPE", 27, 31), ("$1 billion", "MONEY", 44, 54),
@@ -75,11 +76,12 @@ def table_rows(tracking_uri: str, run: Run) -> dict[tuple[str, str], dict]:
 def finished_runs(tmp_path_factory, tracking_uri):
     """One debug=smoke run of each NER preset, on a tiny WNUT-17 in the real layout:
     {preset: (run, returned value, composed config)}, and the data folder under "data"."""
-    from conftest import CONF
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
     from hydra.core.hydra_config import HydraConfig
     from omegaconf import open_dict
+
+    from conftest import CONF
 
     root = tmp_path_factory.mktemp("ner")
     runs = {"data": write_wnut17_layout(root / "data" / "wnut17")}

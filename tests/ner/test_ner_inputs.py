@@ -7,8 +7,6 @@ from pathlib import Path
 
 import pytest
 import spacy
-from conftest import run_under
-from ner_data import conll_text, jsonl_records, tagged_sentences, write_jsonl, write_wnut17_layout
 
 from seqlab.commands.train import train
 from seqlab.errors import SeqlabError
@@ -16,6 +14,9 @@ from seqlab.ner.conll import read_conll
 from seqlab.ner.dataset import NerDataset
 from seqlab.ner.jsonl import read_entity_jsonl
 from seqlab.pretrained.spacy_pipelines import pipeline_path
+
+from conftest import run_under
+from ner_data import conll_text, jsonl_records, tagged_sentences, write_jsonl, write_wnut17_layout
 
 STRAY = "Hi\tO\nNew\tI-location\nYork\tI-location\n\nGo\tB-person\nnow\tI-group\n\n"
 

@@ -10,7 +10,6 @@ import statistics
 from pathlib import Path
 
 import pytest
-from conftest import CONF
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from mlflow.tracking import MlflowClient
@@ -29,6 +28,8 @@ from seqlab.reports.transfer_report import (
     transfer_report_from_options,
 )
 from seqlab.tracking.lineage import FINETUNED_BY, PRETRAINED_FROM
+
+from conftest import CONF
 
 PRESETS = {"lstm": "sentiment_lstm", "cnn": "sentiment_cnn", "transformer": "sentiment_transformer",
            "minilm": "sentiment_finetune", "minilm_probe": "sentiment_finetune", "bert_scratch": "sentiment_finetune",

@@ -8,8 +8,6 @@ import json
 import shutil
 
 import pytest
-from conftest import run_under
-from logged_models import check_logged_model
 from mlflow.tracking import MlflowClient
 from safetensors.torch import load_file
 
@@ -18,6 +16,9 @@ from seqlab.commands.train import train
 from seqlab.errors import SeqlabError
 from seqlab.inference.text_classifier import TextClassifier
 from seqlab.tracking.lineage import FINETUNED_BY, PRETRAINED_FROM
+
+from conftest import run_under
+from logged_models import check_logged_model
 
 
 def finetune_args(pretrained, *extra: str) -> list[str]:

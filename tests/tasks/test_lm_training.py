@@ -14,13 +14,14 @@ from pathlib import Path
 import mlflow
 import pytest
 import torch
-from conftest import ROOT, run_under
-from lm_corpus import play_text, tiny_gpt2, write_tinyshakespeare_layout
-from logged_models import check_logged_model
 from mlflow.tracking import MlflowClient
 
 from seqlab.commands.train import train
 from seqlab.errors import SeqlabError
+
+from conftest import ROOT, run_under
+from lm_corpus import play_text, tiny_gpt2, write_tinyshakespeare_layout
+from logged_models import check_logged_model
 
 TINY = ["debug=smoke", "dataset.block_size=32", "dataset.batch_size=8", "dataset.max_train_samples=64",
         "dataset.max_eval_samples=16", "model.sample_max_new_tokens=30", "model.scheduler.num_warmup_steps=2"]

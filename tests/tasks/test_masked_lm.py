@@ -9,8 +9,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import run_under, write_sst2_layout
-from lm_corpus import play_text, write_tinyshakespeare_layout
 from mlflow.tracking import MlflowClient
 from test_lm_resume import killed_then_resumed
 from test_lm_training import make_generate
@@ -27,6 +25,9 @@ from seqlab.data.wordpiece_tokenizer import (
 from seqlab.errors import SeqlabError
 from seqlab.tasks.masked_language_model import MaskedLanguageModelTask
 from seqlab.tracking.lineage import FINETUNED_BY, PRETRAINED_FROM
+
+from conftest import run_under, write_sst2_layout
+from lm_corpus import play_text, write_tinyshakespeare_layout
 
 TINY_BERT = ["model.net.hidden_size=32", "model.net.num_hidden_layers=2", "model.net.num_attention_heads=2",
              "model.net.intermediate_size=64", "dataset.tokenizer.vocab_size=100", "dataset.block_size=32",

@@ -7,15 +7,16 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import compose_train, run_under
-from logged_models import check_logged_model
 from mlflow.tracking import MlflowClient
-from ner_data import conll_text, tagged_sentences, write_wnut17_layout
 from test_ner import make_ner, marks, page_of, parse
-from tiny_bert import save_tiny_bert, words_and_letters
 
 from seqlab.commands.train import train
 from seqlab.errors import SeqlabError
+
+from conftest import compose_train, run_under
+from logged_models import check_logged_model
+from ner_data import conll_text, tagged_sentences, write_wnut17_layout
+from tiny_bert import save_tiny_bert, words_and_letters
 
 # whole words of the tiny vocabulary; names are not in it and fall into letter pieces
 VOCAB = ["i", "met", "in", "yesterday", "works", "for", "now", "lol", "just", "moved", "to", "opened", "a", "shop",

@@ -14,13 +14,14 @@ from pathlib import Path
 import mlflow
 import pytest
 import torch
-from conftest import ROOT, caption_triples, history_values, kept_checkpoint, run_under, write_multi30k_layout
 from mlflow.tracking import MlflowClient
 from sacrebleu.metrics import BLEU, CHRF
 
 from seqlab.commands.train import train
 from seqlab.errors import SeqlabError
 from seqlab.inference.translator import Translator
+
+from conftest import ROOT, caption_triples, history_values, kept_checkpoint, run_under, write_multi30k_layout
 
 TINY = ["model.net.embed_dim=24", "model.net.hidden_size=24", "model.net.decoder_hidden_size=32",
         "model.net.attention_dim=16", "dataset.max_eval_samples=12"]

@@ -13,8 +13,9 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from conftest import free_port, running_mlflow_server
 from test_sweeps import GRID, assert_nested_and_best_recorded, sweep, sweep_runs
+
+from conftest import free_port, running_mlflow_server
 
 
 def postgres_bin() -> Path | None:

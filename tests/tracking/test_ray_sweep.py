@@ -14,8 +14,9 @@ from importlib.util import find_spec
 from pathlib import Path
 
 import pytest
-from conftest import free_port
 from test_sweeps import assert_nested_and_best_recorded, sweep, sweep_runs
+
+from conftest import free_port
 
 pytestmark = [
     pytest.mark.slow,

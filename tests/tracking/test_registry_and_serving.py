@@ -18,6 +18,14 @@ from pathlib import Path
 
 import mlflow
 import pytest
+from mlflow.tracking import MlflowClient
+from omegaconf import OmegaConf
+
+from seqlab.commands.train import train
+from seqlab.errors import SeqlabError
+from seqlab.inference.text_classifier import TextClassifier
+from seqlab.inference.translator import Translator
+
 from conftest import (
     ROOT,
     compose_train,
@@ -28,13 +36,6 @@ from conftest import (
     write_sst2_layout,
 )
 from logged_models import check_logged_model
-from mlflow.tracking import MlflowClient
-from omegaconf import OmegaConf
-
-from seqlab.commands.train import train
-from seqlab.errors import SeqlabError
-from seqlab.inference.text_classifier import TextClassifier
-from seqlab.inference.translator import Translator
 
 CLASSIFIER, TRANSLATOR = "sentiment-cnn", "en-fr"
 TEXTS = ["a wonderful film", "the plot is dull and the cast quite awful"]

@@ -9,11 +9,12 @@ import sys
 import time
 
 import pytest
-from conftest import ROOT, free_port, running_mlflow_server, write_sst2_layout
 from mlflow.tracking import MlflowClient
 
 from seqlab.commands.train import train
 from seqlab.errors import SeqlabError
+
+from conftest import ROOT, free_port, running_mlflow_server, write_sst2_layout
 
 
 def test_an_unreachable_server_at_start_says_so(compose_cfg, sst2_dir):

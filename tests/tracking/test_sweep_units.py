@@ -11,7 +11,6 @@ import subprocess
 import sys
 
 import pytest
-from conftest import CONF
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.utils import instantiate
@@ -24,6 +23,8 @@ from seqlab.reports.compare import compare
 from seqlab.tracking.mlflow_tracker import MlflowTracker
 from seqlab.tracking.run_lookup import parse_overrides
 from seqlab.tracking.sweep import PARENT_RUN_ENV, SWEEP_ID_ENV, SweepRunCallback
+
+from conftest import CONF
 
 EXPERIMENT = "sweep_units-classification"
 SWEEP = "sweep_units-0001"

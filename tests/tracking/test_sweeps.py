@@ -10,11 +10,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, write_sst2_layout
 from mlflow.tracking import MlflowClient
 
 from seqlab.reports.compare import compare
 from seqlab.tracking.run_lookup import parse_overrides
+
+from conftest import ROOT, write_sst2_layout
 
 GRID = ["model=lstm,cnn", "seed=1,2", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]
 

@@ -9,8 +9,9 @@ import subprocess
 import sys
 import time
 
-from conftest import ROOT, run_under, write_sst2_layout
 from mlflow.tracking import MlflowClient
+
+from conftest import ROOT, run_under, write_sst2_layout
 
 STEPS_PER_EPOCH = 38  # 304 training rows (320 less the 5% carved as test) in batches of 8
 

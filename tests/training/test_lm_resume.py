@@ -10,12 +10,13 @@ import warnings
 
 import pytest
 import torch
-from lm_corpus import write_tinyshakespeare_layout
 from mlflow.tracking import MlflowClient
 from test_resume import ARGS, run_of, start, wait_for_checkpoint
 
 from seqlab.commands.train import train
 from seqlab.tasks.language_model import LanguageModelTask
+
+from lm_corpus import write_tinyshakespeare_layout
 
 LM = ["experiment=textgen_rnn", "dataset.block_size=32", "model.sample_max_new_tokens=20",
       "model.scheduler.num_warmup_steps=2"]  # with ARGS: 2 epochs of 76 steps of 8 blocks, a checkpoint every 10

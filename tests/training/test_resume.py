@@ -15,10 +15,11 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, write_sst2_layout
 from mlflow.tracking import MlflowClient
 
 from seqlab.tracking.orphaned_runs import ENDED_BY_TAG
+
+from conftest import ROOT, write_sst2_layout
 
 ARGS = ["debug=smoke", "dataset.max_train_samples=null", "dataset.batch_size=8", "trainer.max_epochs=2",
         "callbacks.early_stopping=null", "callbacks.periodic_checkpoint.every_n_train_steps=10",

@@ -4,12 +4,13 @@ every metric goes on as if the run had never stopped."""
 
 from __future__ import annotations
 
-from conftest import write_multi30k_layout, write_sst2_layout
 from test_lm_resume import killed_then_resumed, one_torch_thread  # noqa: F401 (autouse fixture)
 from test_translation_resume import KEYS as TRANSLATOR_KEYS
 
 from seqlab.tasks.classification import ClassificationTask
 from seqlab.tasks.translation import TranslationTask
+
+from conftest import write_multi30k_layout, write_sst2_layout
 
 CLASSIFIER = ["experiment=sentiment_transformer", "model.scheduler.num_warmup_steps=10"]
 CLASSIFIER_KEYS = ("train/loss", "val/loss", "val/acc", "test/acc")

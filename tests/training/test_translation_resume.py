@@ -4,10 +4,11 @@ from the checkpoint, and every metric (BLEU included) goes on as if the run had 
 
 from __future__ import annotations
 
-from conftest import write_multi30k_layout
 from test_lm_resume import killed_then_resumed, one_torch_thread  # noqa: F401 (autouse fixture)
 
 from seqlab.tasks.translation import TranslationTask
+
+from conftest import write_multi30k_layout
 
 TRANSLATION = ["experiment=translate_luong", "model.net.decoder_hidden_size=32", "dataset.max_eval_samples=12"]
 KEYS = ("train/loss", "val/loss", "val/ppl", "val/bleu", "val/chrf", "test/bleu", "test/chrf", "test/bleu_greedy")
