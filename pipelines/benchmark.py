@@ -1,7 +1,8 @@
 """Run benchmarks on the real datasets:  python pipelines/benchmark.py [suite ...] [--minutes M] [--quick]
 
-Writes outputs/bench/<suite>.json and outputs/bench/summary.md (outputs/bench/quick/ for --quick), and logs each
-report to the MLflow experiment `bench` (`bench-quick`). Data comes from data/ or SEQLAB_DATA_MIRROR like any run.
+Writes outputs/bench/<suite>.json and outputs/bench/summary.md (outputs/bench/quick/ for --quick), and logs
+each report to the MLflow experiment `bench` (`bench-quick`). Data comes from data/ or SEQLAB_DATA_MIRROR like
+any run.
 """
 
 import argparse
@@ -23,10 +24,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("suites", nargs="*", default=list(SUITES), help=f"any of {', '.join(SUITES)}")
     parser.add_argument("--minutes", type=minutes, default=None,
-                        help="training budget per preset (default: the suite's own; sweeps trains one epoch a trial)")
+                        help="training budget per preset (default: the suite's own; sweeps: one epoch "
+                             "a trial)")
     parser.add_argument("--quick", action="store_true",
-                        help="every case on a tiny budget (debug=smoke slices, few batches): checks the machinery in "
-                             "minutes, not the figures; reports in outputs/bench/quick/")
+                        help="every case on a tiny budget (debug=smoke slices, few batches): checks the "
+                             "machinery in minutes, not the figures; reports in outputs/bench/quick/")
     args = parser.parse_args()
     unknown = [s for s in args.suites if s not in SUITES]
     if unknown:

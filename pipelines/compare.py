@@ -1,7 +1,8 @@
 """Compare runs:  python pipelines/compare.py experiment=sst2-classification [sweep=<id>] [metric=val/f1]
 
-Options (key=value): experiment, sweep (a sweep_id), metric (default: what the runs optimized), mode (max|min),
-top (rows shown), tracking_uri (default: MLFLOW_TRACKING_URI or outputs/mlflow.db), output_dir (outputs/reports).
+Options (key=value): experiment, sweep (a sweep_id), metric (default: what the runs optimized), mode
+(max|min), top (rows shown), tracking_uri (default: MLFLOW_TRACKING_URI or outputs/mlflow.db), output_dir
+(outputs/reports).
 """
 
 import sys

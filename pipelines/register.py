@@ -1,7 +1,7 @@
 """Register a run's model:  python pipelines/register.py run_id=<id> name=<name> [alias=champion]
 
-Options (key=value): run_id, name, alias (points models:/<name>@<alias> at the new version), tracking_uri (default:
-MLFLOW_TRACKING_URI or outputs/mlflow.db).
+Options (key=value): run_id, name, alias (points models:/<name>@<alias> at the new version), tracking_uri
+(default: MLFLOW_TRACKING_URI or outputs/mlflow.db).
 """
 
 import sys

@@ -1,8 +1,10 @@
-"""Serve a registered model:  python pipelines/serve.py model=models:/<name>@<alias> [port=5001] [host=127.0.0.1]
+"""Serve a registered model:
+    python pipelines/serve.py model=models:/<name>@<alias> [port=5001] [host=127.0.0.1]
 
 Options (key=value): model (models:/<name>@<alias> or models:/<name>/<version>), port (5001), host (127.0.0.1;
-0.0.0.0 opens it to the network), tracking_uri (default: MLFLOW_TRACKING_URI or outputs/mlflow.db). Requests go to
-http://<host>:<port>/invocations (MLflow's scoring server: inputs, dataframe_split or dataframe_records, and params).
+0.0.0.0 opens it to the network), tracking_uri (default: MLFLOW_TRACKING_URI or outputs/mlflow.db). Requests
+go to http://<host>:<port>/invocations (MLflow's scoring server: inputs, dataframe_split or dataframe_records,
+and params).
 """
 
 import sys

@@ -1,10 +1,11 @@
 """The transfer report:  python pipelines/transfer_report.py [seeds=[1,2,3]] [families=[lstm,cnn,...]]
 
-Pretrains the small BERT once (experiment=transfer_pretrain), trains every family over the seeds in one multirun
-(experiment=transfer_report), then compares them: outputs/reports/compare-<experiment>-<sweep>.md and its plots.
-Options (key=value): families (default: all of conf/family/), seeds, pretraining_run (a finished pretraining run to
-reuse; default: pretrain), pretrain_overrides=[...] and overrides=[...] (more Hydra overrides of the pretraining run
-and of every family's run), tracking_uri (default: MLFLOW_TRACKING_URI or outputs/mlflow.db), output_dir.
+Pretrains the small BERT once (experiment=transfer_pretrain), trains every family over the seeds in one
+multirun (experiment=transfer_report), then compares them: outputs/reports/compare-<experiment>-<sweep>.md and
+its plots. Options (key=value): families (default: all of conf/family/), seeds, pretraining_run (a finished
+pretraining run to reuse; default: pretrain), pretrain_overrides=[...] and overrides=[...] (more Hydra
+overrides of the pretraining run and of every family's run), tracking_uri (default: MLFLOW_TRACKING_URI or
+outputs/mlflow.db), output_dir.
 """
 
 import sys

@@ -201,10 +201,13 @@ def test_other_ddp_ranks_resume_in_the_run_folder_rank_zero_shares(compose_cfg, 
 
     cfg = compose_cfg(["debug=smoke", "resume=0123456789abcdef"])
     cfg.paths.output_dir = str(tmp_path / "shared run")  # what ${oc.env:SEQLAB_RUN_DIR} gives a re-launched rank
+    newest = tmp_path / "shared run" / "checkpoints" / "last.ckpt"
+    newest.parent.mkdir(parents=True)
+    newest.touch()
     monkeypatch.setattr(rank_zero_only, "rank", 1)
     seen = []
-    monkeypatch.setattr(train_module, "_fit_and_test", lambda cfg, tracker, run_dir: seen.append((tracker, run_dir))
-                        or 0.5)
+    monkeypatch.setattr(train_module, "_fit_and_test",
+                        lambda cfg, tracker, run_dir, resume_from: seen.append((tracker, run_dir, resume_from)) or 0.5)
     assert train_module.train(cfg) == 0.5
-    [(tracker, run_dir)] = seen
-    assert isinstance(tracker, NullTracker) and run_dir == tmp_path / "shared run"
+    [(tracker, run_dir, resume_from)] = seen
+    assert isinstance(tracker, NullTracker) and run_dir == tmp_path / "shared run" and resume_from == newest

@@ -1,4 +1,4 @@
-"""How entry points end: a SeqlabError prints one clear line and exits 1; anything else is a bug with a traceback."""
+"""How entry points read their options and end: a SeqlabError prints one clear line and exits 1."""
 
 from __future__ import annotations
 
@@ -6,14 +6,18 @@ import sys
 import traceback
 from collections.abc import Callable
 
+from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from seqlab.config.hydra_context import is_multirun
 from seqlab.errors import SeqlabError
 
 MODEL_URI_KEY = "model_uri"  # predict, generate, translate and ner: a registered model's models:/ URI
 
 
 def model_option_as_model_uri(argv: list[str]) -> list[str]:
-    """`model=models:/<name>@<alias>` on the command line of predict, generate, translate and ner, passed on as
-    model_uri=...: Hydra reads a key named after a config group (conf/model/) as a choice within that group."""
+    """`model=models:/<name>@<alias>` on the command line of predict, generate, translate and ner, passed on
+    as model_uri=...: Hydra reads a key named after a config group (conf/model/) as a choice in that group."""
     return [f"{MODEL_URI_KEY}={arg.partition('=')[2]}" if arg.startswith("model=") else arg for arg in argv]
 
 
@@ -21,8 +25,6 @@ def run_or_exit(func: Callable, *args, **kwargs):
     """Calls func; a user error ends the process with its message. Inside a sweep, any failure fails only this
     trial: its run is marked FAILED and the sweeper gets no value (None), which Optuna's sweeper records as a
     failed trial (a NaN it would refuse, ending the sweep) and the grid sweeper ignores; the sweep goes on."""
-    from seqlab.config.hydra_context import is_multirun
-
     try:
         return func(*args, **kwargs)
     except SeqlabError as err:
@@ -43,9 +45,6 @@ def run_or_exit(func: Callable, *args, **kwargs):
 
 def parse_options(schema: type, args: list[str]):
     """key=value arguments onto a dataclass of defaults; an unknown key or a bad value is a SeqlabError."""
-    from omegaconf import OmegaConf
-    from omegaconf.errors import OmegaConfBaseException
-
     base = OmegaConf.structured(schema)
     try:
         return OmegaConf.to_object(OmegaConf.merge(base, OmegaConf.from_dotlist(args)))

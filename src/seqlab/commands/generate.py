@@ -1,6 +1,4 @@
-"""Continue a prompt with a trained language model: from an MLflow run (its id, or a registered model's models:/
-URI), a saved folder or a hub name; the text streams to the terminal word by word (one sequence), or each sequence
-is printed when done."""
+"""`make generate`: continue a prompt with a language model from a run, a registry, a folder or the hub."""
 
 from __future__ import annotations
 
@@ -10,20 +8,19 @@ from omegaconf import DictConfig, OmegaConf
 
 from seqlab.errors import SeqlabError
 from seqlab.inference.generation_options import GenerationOptions
+from seqlab.inference.text_generator import TextGenerator
+from seqlab.tracking.model_loading import load_run_predictor
+from seqlab.tracking.registry import chosen_run
 
 
 def load_generator(cfg: DictConfig):
-    from seqlab.inference.text_generator import TextGenerator
-
     if bool(cfg.run_id or cfg.model_uri) == bool(cfg.pretrained):
         raise SeqlabError("pass exactly one of run_id=<MLflow run id>, model=models:/<name>@<alias> or "
                           "pretrained=<saved folder or hub name, e.g. gpt2>")
     if cfg.pretrained:
         return TextGenerator.load(str(cfg.pretrained), "pretrained")
-    from seqlab.tracking.model_loading import load_run_predictor
-    from seqlab.tracking.registry import chosen_run
-
-    return load_run_predictor(cfg.tracking_uri, chosen_run(cfg.tracking_uri, cfg.run_id, cfg.model_uri), "generator",
+    run_id = chosen_run(cfg.tracking_uri, cfg.run_id, cfg.model_uri)
+    return load_run_predictor(cfg.tracking_uri, run_id, "generator",
                               "language model; pass the run id of a language-model run (textgen_rnn, gpt2_*)")
 
 
@@ -38,11 +35,12 @@ def read_prompt(cfg: DictConfig) -> str:
     try:
         return path.read_bytes().decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as err:
-        raise SeqlabError(f"prompt_file {path}: bytes that are not UTF-8 at byte {err.start}; save it as UTF-8") \
-            from None
+        raise SeqlabError(
+            f"prompt_file {path}: bytes that are not UTF-8 at byte {err.start}; save it as UTF-8") from None
 
 
 def generate(cfg: DictConfig) -> list[str]:
+    """The generated texts; one sequence streams to the terminal word by word, several print when done."""
     prompt = read_prompt(cfg)
     if not prompt:
         raise SeqlabError('the prompt is empty; pass prompt="some text" to continue')

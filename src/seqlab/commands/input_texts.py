@@ -1,5 +1,5 @@
-"""The texts a prediction command reads: `text=` (one), `texts=` (a list; a plain string counts as one text) and
-`file=` (a UTF-8 file, one text per line), in that order."""
+"""The texts a prediction command reads: `text=` (one), `texts=` (a list; a plain string counts as one text)
+and `file=` (a UTF-8 file, one text per line), in that order."""
 
 from __future__ import annotations
 

@@ -1,6 +1,4 @@
-"""Label texts with a finished run (MLflow run id, or a registered model's models:/ URI) or a checkpoint, printing
-label and probability per text; with attention=<folder>, a fine-tuned transformers classifier also draws its
-attention over each text there."""
+"""`make predict`: label texts with a classifier from a run, a registered model or a checkpoint."""
 
 from __future__ import annotations
 
@@ -10,23 +8,25 @@ from omegaconf import DictConfig
 
 from seqlab.commands.input_texts import input_texts
 from seqlab.errors import SeqlabError
+from seqlab.inference.pretrained_text_classifier import PretrainedTextClassifier
+from seqlab.inference.text_classifier import TextClassifier
+from seqlab.tracking.model_loading import load_run_predictor
+from seqlab.tracking.registry import chosen_run
 
 
 def predict(cfg: DictConfig) -> list[dict]:
+    """Label and probability per text, printed; with attention=<folder>, a fine-tuned transformers classifier
+    also draws its attention over each text there."""
     texts = input_texts(cfg, "classify")
     if bool(cfg.run_id or cfg.model_uri) == bool(cfg.checkpoint):
         raise SeqlabError("pass exactly one of run_id=<MLflow run id>, model=models:/<name>@<alias> or "
                           "checkpoint=<path to .ckpt>")
     if cfg.get("attention") and cfg.checkpoint:
-        raise SeqlabError("attention=<folder> draws the attention of a run's model: pass run_id=<MLflow run id>")
+        raise SeqlabError("attention=<folder> draws the attention of a run's model: pass run_id=<MLflow run "
+                          "id>")
     if cfg.checkpoint:
-        from seqlab.inference.text_classifier import TextClassifier
-
         results = TextClassifier.from_checkpoint(cfg.checkpoint).predict(texts)
     else:
-        from seqlab.tracking.model_loading import load_run_predictor
-        from seqlab.tracking.registry import chosen_run
-
         run_id = chosen_run(cfg.tracking_uri, cfg.run_id, cfg.model_uri)
         classifier = load_run_predictor(cfg.tracking_uri, run_id, "classifier",
                                         "text classifier; pass the run id of a classification run")
@@ -39,8 +39,6 @@ def predict(cfg: DictConfig) -> list[dict]:
 
 
 def write_attention(classifier, texts: list[str], folder: Path, run_id: str) -> None:
-    from seqlab.inference.pretrained_text_classifier import PretrainedTextClassifier
-
     if not isinstance(classifier, PretrainedTextClassifier):
         raise SeqlabError(f"attention=: run {run_id} trained a {type(classifier.net).__name__}, which has no "
                           "attention maps to draw; give a run of model=pretrained_classifier "

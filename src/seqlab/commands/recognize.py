@@ -1,6 +1,5 @@
-"""Find named entities in texts with a NER run's logged model (MLflow: a spaCy pipeline, or a fine-tuned Transformer
-token classifier; by run id or a registered model's models:/ URI) or a pretrained spaCy pipeline, print each
-entity's text, label, start and end character (tab-separated), and write a displacy page."""
+"""`make ner`: named entities in texts (text, label, start, end) from a NER run or a spaCy pipeline, and a
+displacy page."""
 
 from __future__ import annotations
 
@@ -10,28 +9,25 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from seqlab.commands.input_texts import input_texts
+from seqlab.ner.display import entity_rows, render_page
+from seqlab.pretrained.spacy_pipelines import load_pipeline
+from seqlab.tracking.model_loading import load_run_predictor
+from seqlab.tracking.registry import chosen_run
 
 
 def load_nlp(cfg: DictConfig):
-    """What turns texts into Docs with entities (`pipe`): a run's spaCy pipeline or fine-tuned token classifier
-    (its logged model, by run_id or model=models:/...), or a pretrained spaCy pipeline."""
-    from seqlab.tracking.registry import chosen_run
-
+    """What turns texts into Docs with entities (`pipe`): a run's spaCy pipeline or fine-tuned token
+    classifier (its logged model, by run_id or model=models:/...), or a pretrained spaCy pipeline."""
     run_id = chosen_run(cfg.tracking_uri, cfg.run_id, cfg.model_uri)
     if run_id:
-        from seqlab.tracking.model_loading import load_run_predictor
-
         return load_run_predictor(cfg.tracking_uri, run_id, "recognizer",
                                   "entity recognizer; pass the run id of a NER run (experiment=ner_*)")
-    from seqlab.pretrained.spacy_pipelines import load_pipeline
-
     return load_pipeline(str(cfg.pipeline))
 
 
 def recognize(cfg: DictConfig) -> dict:
-    """{"entities": [[(text, label, start, end), ...] per text], "html": path of the displacy page}."""
-    from seqlab.ner.display import entity_rows, render_page
-
+    """{"entities": [[(text, label, start, end), ...] per text], "html": path of the displacy page}; each
+    entity printed as text, label, start and end character, tab-separated."""
     texts = input_texts(cfg, "read")
     nlp = load_nlp(cfg)
     docs = list(nlp.pipe(texts))

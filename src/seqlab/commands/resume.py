@@ -22,8 +22,8 @@ def main(argv: list[str] | None = None) -> None:
     uri = os.environ.get("MLFLOW_TRACKING_URI", "sqlite:///outputs/mlflow.db")
     tags = run_or_exit(run_tags, uri, run_id)
     # hydra.mode=RUN: a trial of an Optuna preset (which sets MULTIRUN) goes on as the one run it was
-    command = [sys.executable, str(PIPELINES_DIR / "train.py"), *shlex.split(tags.get("overrides", "")), *extra,
-               f"resume={run_id}", "hydra.mode=RUN"]
+    overrides = [*shlex.split(tags.get("overrides", "")), *extra, f"resume={run_id}", "hydra.mode=RUN"]
+    command = [sys.executable, str(PIPELINES_DIR / "train.py"), *overrides]
     print(" ".join(command[1:]), file=sys.stderr)
     os.execv(sys.executable, command)
 

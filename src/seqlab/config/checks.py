@@ -6,9 +6,14 @@ from __future__ import annotations
 import inspect
 import typing
 
+from hydra import initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
 from hydra.utils import get_class
 from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf.errors import InterpolationToMissingValueError
 
+from seqlab.config.hydra_context import hydra_choice
+from seqlab.config.metric_direction import direction
 from seqlab.config.project import CONF_DIR
 from seqlab.errors import SeqlabError
 
@@ -24,9 +29,6 @@ def task_of(target: str) -> str:
 def models_for(task: str) -> list[str]:
     """The options of the `model` group whose _target_ is a model of `task`, read with Hydra's config loader
     (the one of the running app, or one over conf/ when called outside Hydra)."""
-    from hydra import initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-
     if GlobalHydra.instance().is_initialized():
         return _fitting_options(GlobalHydra.instance().config_loader(), task)
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
@@ -37,15 +39,14 @@ def _fitting_options(loader, task: str) -> list[str]:
     fitting = []
     for option in sorted(loader.get_group_options("model")):
         node = loader.repository.load_config(f"model/{option}").config
-        target = node.get("_target_") or OmegaConf.select(node, "model._target_")  # or in the _global_ package
+        # the model's _target_, or one set in the _global_ package
+        target = node.get("_target_") or OmegaConf.select(node, "model._target_")
         if target and task_of(str(target)) == task:
             fitting.append(option)
     return fitting
 
 
 def check_model_fits_dataset(cfg: DictConfig) -> None:
-    from seqlab.config.hydra_context import hydra_choice
-
     model_task = task_of(cfg.model._target_)
     data_task = task_of(cfg.dataset._target_)
     if model_task != data_task:
@@ -53,7 +54,8 @@ def check_model_fits_dataset(cfg: DictConfig) -> None:
         fitting = models_for(data_task)
         choices = f"; models for {data_task}: {', '.join(fitting)}" if fitting else ""
         raise SeqlabError(
-            f"model '{model}' is a {model_task} model and dataset '{cfg.dataset.name}' is a {data_task} dataset: "
+            f"model '{model}' is a {model_task} model and dataset '{cfg.dataset.name}' is a {data_task} "
+            "dataset: "
             f"they do not fit{choices}"
         )
 
@@ -75,8 +77,8 @@ def check_arguments(node: DictConfig, where: str) -> None:
 
 
 def _parameters(target) -> tuple[set[str], dict]:
-    """The named parameters of target's constructor and their type hints; a constructor that passes **kwargs on
-    to its base class's also takes that one's."""
+    """The named parameters of target's constructor and their type hints; a constructor that passes **kwargs
+    on to its base class's also takes that one's."""
     params: set[str] = set()
     hints: dict = {}
     for klass in target.__mro__:
@@ -84,8 +86,8 @@ def _parameters(target) -> tuple[set[str], dict]:
             continue
         signature = inspect.signature(klass.__init__)
         kinds = {p.kind for p in signature.parameters.values()}
-        named = {n for n, p in signature.parameters.items() if n != "self" and p.kind not in (p.VAR_POSITIONAL,
-                                                                                              p.VAR_KEYWORD)}
+        named = {n for n, p in signature.parameters.items()
+                 if n != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
         hints = {**typing.get_type_hints(klass.__init__), **hints}
         params |= named
         if inspect.Parameter.VAR_KEYWORD not in kinds:
@@ -131,36 +133,34 @@ def _describe(hint) -> str:
 def check_optimized_mode(cfg: DictConfig) -> None:
     """optimized_mode agrees with the way optimized_metric improves: checkpointing, early stopping, schedulers
     and sweeps all follow it."""
-    from seqlab.config.metric_direction import direction
-
     mode = cfg.get("optimized_mode")
     if mode not in ("max", "min"):
         raise SeqlabError(f"optimized_mode={mode!r} is not a valid choice; choices: max, min")
     way = direction(str(cfg.optimized_metric))
     if way is not None and way != mode:
         better = "lower" if way == "min" else "higher"
-        raise SeqlabError(f"optimized_metric={cfg.optimized_metric} is better {better}, but optimized_mode={mode}: "
+        raise SeqlabError(f"optimized_metric={cfg.optimized_metric} is better {better}, but "
+                          f"optimized_mode={mode}: "
                           f"set optimized_mode={way} too")
 
 
 def check_context(cfg: DictConfig) -> None:
     """A language model from scratch whose context (model.net.n_positions, BERT's max_position_embeddings) is
-    shorter than its training blocks would fail at the first batch with an index error; a pretrained one is checked
-    against its own context."""
+    shorter than its training blocks would fail at the first batch with an index error; a pretrained one is
+    checked against its own context."""
     net = cfg.model.get("net") or {}
     option = next((name for name in ("n_positions", "max_position_embeddings") if name in net), None)
     n_positions, block = net.get(option) if option else None, cfg.dataset.get("block_size")
     if n_positions is not None and block is not None and not net.get("pretrained") and n_positions < block:
-        raise SeqlabError(f"model.net.{option}={n_positions} is shorter than dataset.block_size={block}: a block "
-                          f"would not fit the model's context; set model.net.{option} to at least {block} (by "
-                          "default it follows dataset.block_size)")
+        raise SeqlabError(f"model.net.{option}={n_positions} is shorter than dataset.block_size={block}: a "
+                          f"block would not fit the model's context; set model.net.{option} to at least "
+                          f"{block} (by default it follows dataset.block_size)")
 
 
 def check_required(cfg: DictConfig) -> None:
-    """An option left unset (???) that another option reads stops the run before it starts, naming both; an unset
-    option nothing reads is no error (e.g. transfer.pretraining_run for the families that start from no run)."""
-    from omegaconf.errors import InterpolationToMissingValueError
-
+    """An option left unset (???) that another option reads stops the run before it starts, naming both; an
+    unset option nothing reads is no error (e.g. transfer.pretraining_run for the families that start from no
+    run)."""
     try:
         OmegaConf.to_container(cfg, resolve=True)
     except InterpolationToMissingValueError as err:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+
 
 def hydra_choice(group: str, default: str = "") -> str:
-    from hydra.core.hydra_config import HydraConfig
-
     try:
         return str(HydraConfig.get().runtime.choices.get(group) or default)
     except ValueError:  # not started by Hydra
@@ -13,8 +14,6 @@ def hydra_choice(group: str, default: str = "") -> str:
 
 
 def hydra_overrides() -> list[str]:
-    from hydra.core.hydra_config import HydraConfig
-
     try:
         return list(HydraConfig.get().overrides.task)
     except ValueError:
@@ -22,9 +21,6 @@ def hydra_overrides() -> list[str]:
 
 
 def is_multirun() -> bool:
-    from hydra.core.hydra_config import HydraConfig
-    from hydra.types import RunMode
-
     try:
         return HydraConfig.get().mode == RunMode.MULTIRUN
     except ValueError:

@@ -3,13 +3,13 @@ that names the config node, instead of a wrapped traceback."""
 
 from __future__ import annotations
 
+from hydra.errors import InstantiationException
+from hydra.utils import instantiate as hydra_instantiate
+
 from seqlab.errors import SeqlabError
 
 
 def instantiate(config, **kwargs):
-    from hydra.errors import InstantiationException
-    from hydra.utils import instantiate as hydra_instantiate
-
     try:
         return hydra_instantiate(config, **kwargs)
     except InstantiationException as err:

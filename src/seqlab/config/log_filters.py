@@ -1,10 +1,4 @@
-"""Logging filters that Hydra's job logging config (conf/hydra/default.yaml) attaches to its handlers.
-
-Lightning gives its `lightning` logger a console handler of its own when it is imported, and lets the records
-propagate to the root logger too, where Hydra's console handler prints them again: each Lightning message would
-show twice. Hydra's console handler skips them (Lightning's own handler shows them); its file handler still
-writes them to the run's log. Lightning's advertisement at every fit (a tip to install another logger) is
-dropped where it is logged."""
+"""Logging filters that Hydra's job logging config (conf/hydra/default.yaml) attaches to its handlers."""
 
 from __future__ import annotations
 
@@ -12,7 +6,9 @@ import logging
 
 
 class SkipLogger(logging.Filter):
-    """Drops the records of logger `name` and its children."""
+    """Drops the records of logger `name` and its children. Lightning gives its `lightning` logger a console
+    handler of its own and lets records propagate to the root logger too, where Hydra's console handler would
+    print them again; that handler skips them, its file handler still writes them to the run's log."""
 
     def __init__(self, name: str):
         super().__init__()
@@ -23,7 +19,7 @@ class SkipLogger(logging.Filter):
 
 
 class SkipMessages(logging.Filter):
-    """Drops the records whose message starts with `prefix`."""
+    """Drops the records whose message starts with `prefix` (Lightning's advertisement at every fit)."""
 
     def __init__(self, prefix: str):
         super().__init__()
