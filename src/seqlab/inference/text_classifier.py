@@ -14,7 +14,6 @@ from seqlab.data.word_tokenizer import PAD, encode_texts
 from seqlab.errors import SeqlabError
 from seqlab.inference.checkpoint_reader import net_state_dict, read_checkpoint
 from seqlab.inference.net_builder import build_net
-from seqlab.inference.pretrained_text_classifier import PretrainedTextClassifier
 
 
 class TextClassifier:
@@ -46,6 +45,9 @@ class TextClassifier:
         checkpoint = read_checkpoint(path, "classification")
         data = next((v for v in checkpoint.values() if isinstance(v, dict) and v.get("label_names")), None)
         if data is not None and (checkpoint.get("net_config") or {}).get("pretrained"):
+            # imported here: it needs transformers, which a logged TextClassifier model does not list
+            from seqlab.inference.pretrained_text_classifier import PretrainedTextClassifier
+
             return PretrainedTextClassifier.from_checkpoint(checkpoint, data)
         if data is None or not data.get("tokenizer") or not checkpoint.get("net_config"):
             raise SeqlabError(f"{path} is not a seqlab classification checkpoint (no labels, tokenizer or "
