@@ -8,7 +8,7 @@ import torch
 
 from seqlab.data.batching import pad_sequences
 from seqlab.decoding.beam_search import beam_search
-from seqlab.decoding.greedy import greedy_search
+from seqlab.decoding.greedy_search import greedy_search
 from seqlab.decoding.hypothesis import SearchLimits
 from seqlab.errors import SeqlabError
 from seqlab.models.attention import AdditiveAttention, LuongAttention

@@ -10,7 +10,7 @@ import torch
 from seqlab.commands.train import train
 from seqlab.data.batching import pad_sequences
 from seqlab.decoding.beam_search import beam_search
-from seqlab.decoding.greedy import greedy_search
+from seqlab.decoding.greedy_search import greedy_search
 from seqlab.models.transformer_seq2seq import TransformerSeq2Seq
 
 from conftest import write_multi30k_layout

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from seqlab.training.atomic_checkpoint_io import AtomicCheckpointIO
-from seqlab.training.finite_loss import newest_checkpoint
+from seqlab.training.resumption import newest_checkpoint
 
 
 def test_a_save_that_dies_midway_keeps_the_previous_checkpoint(tmp_path, monkeypatch):

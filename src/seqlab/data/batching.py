@@ -1,5 +1,4 @@
-"""Batching: pad each batch to its own longest sequence, and group sequences of similar length into batches so
-that little of a batch is padding. The sampler also splits batches across DDP ranks itself."""
+"""Batches padded to their own longest sequence, grouped by length so that little of a batch is padding."""
 
 from __future__ import annotations
 
@@ -25,8 +24,8 @@ def pad_sequences(sequences: Sequence[Sequence[int]], pad_id: int) -> tuple[torc
 
 
 class SeededPermutation(Sampler[int]):
-    """0..n-1 shuffled by (seed, epoch). Lightning calls set_epoch on a batch sampler's `sampler` at every epoch
-    start, as for DistributedSampler, so each epoch gets its own order and a run repeats exactly."""
+    """0..n-1 shuffled by (seed, epoch). Lightning calls set_epoch on a batch sampler's `sampler` at every
+    epoch start, as for DistributedSampler, so each epoch gets its own order and a run repeats exactly."""
 
     def __init__(self, size: int, seed: int = 0):
         super().__init__()
@@ -50,12 +49,14 @@ class SeededPermutation(Sampler[int]):
 class LengthGroupedBatchSampler(Sampler[list[int]]):
     """Batches of indices whose lengths are close.
 
-    Training (shuffle=True): each epoch takes the examples in the order of `self.sampler` (a SeededPermutation),
-    sorts them by length within buckets of BUCKET_BATCHES batches, cuts batches, and shuffles the batch order.
+    Training (shuffle=True): each epoch takes the examples in the order of `self.sampler` (a
+    SeededPermutation), sorts them by length within buckets of BUCKET_BATCHES batches, cuts batches, and
+    shuffles the batch order.
     Evaluation (shuffle=False): batches of the length-sorted examples, in order.
-    With several ranks each takes every num_replicas-th batch; ranks short of a batch repeat one, so that
-    all take the same number of steps (as torch's DistributedSampler repeats examples): the test predictions
-    keep one row per example index, but evaluation metrics aggregated over ranks count the repeated batch.
+    The sampler splits batches across DDP ranks itself: each rank takes every num_replicas-th batch; ranks
+    short of a batch repeat one, so that all take the same number of steps (as torch's DistributedSampler
+    repeats examples): the test predictions keep one row per example index, but evaluation metrics aggregated
+    over ranks count the repeated batch.
     A run resumed in the middle of an epoch skips the batches that epoch already trained on (`resume_at`).
     """
 

@@ -1,10 +1,4 @@
-"""Labelled texts for classification: SST-2, the course's toy sentences, or the user's own tsv/csv/jsonl files.
-
-Reads the splits (carving a test split from train when there is none), trains the word tokenizer on train (or
-loads a pretrained model's own tokenizer, dataset.tokenizer.pretrained), encodes every split once, and serves
-length-grouped, per-batch padded batches:
-{input_ids [B, T], attention_mask [B, T], labels [B], index [B]} (index: the row in its split).
-"""
+"""Labelled texts for classification: SST-2, the course's toy sentences, or the user's own files."""
 
 from __future__ import annotations
 
@@ -14,6 +8,7 @@ from typing import Literal
 
 import lightning as L
 import torch
+from tokenizers import Tokenizer
 from torch.utils.data import DataLoader
 
 from seqlab.data.batching import LengthGroupedBatchSampler, pad_sequences
@@ -23,11 +18,19 @@ from seqlab.data.readers import read_table
 from seqlab.data.split_loaders import SplitLoaders, training_position
 from seqlab.data.word_tokenizer import PAD, UNK, WordTokenizerOptions, encode_texts, train_word_tokenizer
 from seqlab.errors import SeqlabError
+from seqlab.models.gpt2_lm import context_size
+from seqlab.pretrained.transformers_models import load_config, load_tokenizer
 
 SPLITS = ("train", "val", "test")
 
 
 class ClassificationDataModule(SplitLoaders, L.LightningDataModule):
+    """Reads the splits (tsv, csv or jsonl files; a test split is carved from train when there is none),
+    trains the word tokenizer on train (or loads a pretrained model's own tokenizer,
+    dataset.tokenizer.pretrained), encodes every split once, and serves length-grouped, per-batch padded
+    batches: {input_ids [B, T], attention_mask [B, T], labels [B], index [B]} (index: the row in its split).
+    """
+
     task_name = "classification"
 
     def __init__(
@@ -78,7 +81,8 @@ class ClassificationDataModule(SplitLoaders, L.LightningDataModule):
         self.max_train_samples, self.max_eval_samples = max_train_samples, max_eval_samples
         self.tracking_uri = tracking_uri  # where a tokenizer.pretrained of mlflow:<run_id> is looked up
         self.tokenizer = None
-        self.max_length: int | None = None  # a pretrained tokenizer's cut: tokenizer.max_length or the positions
+        # a pretrained tokenizer's cut: tokenizer.max_length or the positions
+        self.max_length: int | None = None
         self.rows: dict[str, list[tuple[str, str]]] = {}
         self.encoded: dict[str, tuple[list[list[int]], list[int]]] = {}
 
@@ -92,7 +96,8 @@ class ClassificationDataModule(SplitLoaders, L.LightningDataModule):
         columns = {self.text_column: "dataset.text_column", self.label_column: "dataset.label_column"}
         table = read_table(path, self.format, columns)
         if not table:
-            raise SeqlabError(f"the {split} split ({path}) has no rows; check the file or dataset.{split}_file")
+            raise SeqlabError(f"the {split} split ({path}) has no rows; check the file or "
+                              f"dataset.{split}_file")
         return [(r[self.text_column].strip(), r[self.label_column].strip()) for r in table]
 
     def _read_splits(self) -> dict[str, list[tuple[str, str]]]:
@@ -107,11 +112,13 @@ class ClassificationDataModule(SplitLoaders, L.LightningDataModule):
             random.Random(self.split_seed).shuffle(order)
             cut = max(1, int(len(order) * self.test_fraction))
             if cut >= len(order):
-                raise SeqlabError(f"the train split has {len(order)} row(s): too few to carve a test split from")
+                raise SeqlabError(f"the train split has {len(order)} row(s): too few to carve a test "
+                                  "split from")
             rows["test"] = [rows["train"][i] for i in sorted(order[:cut])]
             rows["train"] = [rows["train"][i] for i in sorted(order[cut:])]
         caps = {"train": self.max_train_samples, "val": self.max_eval_samples, "test": self.max_eval_samples}
-        return {split: split_rows[: caps[split]] if caps[split] else split_rows for split, split_rows in rows.items()}
+        return {split: split_rows[: caps[split]] if caps[split] else split_rows
+                for split, split_rows in rows.items()}
 
     def setup(self, stage: str | None = None) -> None:
         if self.encoded:
@@ -126,11 +133,12 @@ class ClassificationDataModule(SplitLoaders, L.LightningDataModule):
                     "or list every label in dataset.labels"
                 )
         if len(known) < 2:
-            raise SeqlabError(f"the train split has only the label(s) {known}; a classifier needs at least two")
+            raise SeqlabError(f"the train split has only the label(s) {known}; a classifier needs at "
+                              "least two")
         if self.label_names is not None and len(self.label_names) != len(known):
-            raise SeqlabError(f"dataset.label_names has {len(self.label_names)} name(s) for the {len(known)} labels "
-                              f"{known}; give one name per label, in the order of dataset.labels (or of the "
-                              "sorted labels found in train)")
+            raise SeqlabError(f"dataset.label_names has {len(self.label_names)} name(s) for the {len(known)} "
+                              f"labels {known}; give one name per label, in the order of dataset.labels (or "
+                              "of the sorted labels found in train)")
         self.labels = known
         if self.pretrained:
             self._encode_pretrained()
@@ -144,7 +152,7 @@ class ClassificationDataModule(SplitLoaders, L.LightningDataModule):
         index = {label: i for i, label in enumerate(self.labels)}
         return [index[y] for _, y in self.rows[split]]
 
-    # -- a pretrained model's own tokenizer ---------------------------------------------------------------------
+    # -- a pretrained model's own tokenizer ------------------------------------------------------------------
     @property
     def pretrained(self) -> str | None:
         return self.tokenizer_options.pretrained
@@ -152,13 +160,11 @@ class ClassificationDataModule(SplitLoaders, L.LightningDataModule):
     def _encode_pretrained(self) -> None:
         """Encodes with the pretrained tokenizer, cutting texts at dataset.tokenizer.max_length or the model's
         positions, whichever is fewer; how many texts were cut is printed once."""
-        from seqlab.models.gpt2_lm import context_size
-        from seqlab.pretrained.transformers_models import load_config, load_tokenizer
-
         option = "model.net.pretrained"  # which dataset.tokenizer.pretrained follows
         self.tokenizer = load_tokenizer(self.pretrained, option, self.tracking_uri)
         positions = context_size(load_config(self.pretrained, option, self.tracking_uri))
-        self.max_length = min(self.tokenizer_options.max_length, positions or self.tokenizer_options.max_length)
+        cap = self.tokenizer_options.max_length
+        self.max_length = min(cap, positions or cap)
         self.tokenizer.model_max_length = self.max_length  # what the saved tokenizer cuts at when predicting
         cut = {}
         for split in SPLITS:
@@ -168,15 +174,16 @@ class ClassificationDataModule(SplitLoaders, L.LightningDataModule):
                                    self._label_ids(split))
         if any(cut.values()) and (self.trainer is None or self.trainer.global_rank == 0):
             counts = ", ".join(f"{split} {n}" for split, n in cut.items())
-            print(f"{self.name}: cut texts longer than {self.max_length} tokens (dataset.tokenizer.max_length="
-                  f"{self.tokenizer_options.max_length}, the model's positions: {positions}): {counts}",
+            print(f"{self.name}: cut texts longer than {self.max_length} tokens "
+                  f"(dataset.tokenizer.max_length={self.tokenizer_options.max_length}, the model's "
+                  f"positions: {positions}): {counts}",
                   file=sys.stderr)
 
     def _cut(self, ids: list[int]) -> list[int]:
         """The first max_length - 1 tokens and the last one (the end token the tokenizer adds)."""
         return ids[: self.max_length - 1] + ids[-1:]
 
-    # -- what the model and task are sized from ----------------------------------------------------------------
+    # -- what the model and task are sized from --------------------------------------------------------------
     @property
     def display_labels(self) -> list[str]:
         return self.label_names or self.labels
@@ -207,9 +214,10 @@ class ClassificationDataModule(SplitLoaders, L.LightningDataModule):
         collate = ClassificationCollator(ids, labels, pad_id)
         # a generator of its own: starting an epoch leaves the global random state (dropout masks) untouched
         return DataLoader(list(range(len(ids))), batch_sampler=sampler, collate_fn=collate,
-                          num_workers=self.num_workers, generator=torch.Generator().manual_seed(self.split_seed))
+                          num_workers=self.num_workers,
+                          generator=torch.Generator().manual_seed(self.split_seed))
 
-    # -- checkpoints: the tokenizer and labels travel with the weights -------------------------------------------
+    # -- checkpoints: the tokenizer and labels travel with the weights ---------------------------------------
     def state_dict(self) -> dict:
         trained = self.tokenizer is not None and not self.pretrained  # a pretrained one reloads by its name
         return {"tokenizer": self.tokenizer.to_str() if trained else None, "labels": self.labels,
@@ -217,8 +225,6 @@ class ClassificationDataModule(SplitLoaders, L.LightningDataModule):
                 "max_length": self.max_length if self.pretrained else None}
 
     def load_state_dict(self, state: dict) -> None:
-        from tokenizers import Tokenizer
-
         if state.get("tokenizer"):
             self.tokenizer = Tokenizer.from_str(state["tokenizer"])
         self.labels = state.get("labels") or self.labels
@@ -231,8 +237,9 @@ class ClassificationDataModule(SplitLoaders, L.LightningDataModule):
     def data_splits(self) -> dict[str, tuple[list[str], int]]:
         """Each split's files (train's for a test split carved from it) and rows."""
         named = {split: self.files[split] or self.files["train"] for split in SPLITS}
-        return {split: ([] if self.examples is not None else [f"{self.data_dir}/{named[split]}"], len(self.rows[split]))
-                for split in SPLITS}
+        files = {split: [] if self.examples is not None else [f"{self.data_dir}/{named[split]}"]
+                 for split in SPLITS}
+        return {split: (files[split], len(self.rows[split])) for split in SPLITS}
 
 
 class ClassificationCollator:

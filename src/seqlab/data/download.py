@@ -1,9 +1,4 @@
-"""Fetch the public datasets into data/<dataset>/<file>, from their origins or from a mirror, and check them.
-
-SEQLAB_DATA_MIRROR (a folder or an http(s) URL holding <dataset>/<file>, the layout written here) replaces the
-origins, for machines without internet. Downloads go through pooch, with a progress bar; every file must have the
-sha256 pinned below, and is written to a temporary name and renamed when whole.
-"""
+"""Fetch the public datasets into data/<dataset>/<file>, from their origins or a mirror, and check them."""
 
 from __future__ import annotations
 
@@ -21,6 +16,11 @@ from pathlib import Path
 
 from seqlab.errors import SeqlabError
 
+# requests and pooch are imported where a file is downloaded: seqlab.commands.download imports this module at
+# its top and starts fast
+
+# a folder or an http(s) URL holding <dataset>/<file> (the layout written here) that replaces the origins, for
+# machines without internet
 MIRROR_ENV = "SEQLAB_DATA_MIRROR"
 GITHUB = "https://raw.githubusercontent.com"
 
@@ -64,8 +64,8 @@ DATASETS: dict[str, dict[str, Origin]] = {
     },
 }
 
-# each public dataset's license, as its origin states it (written into what is trained on it, e.g. a NER pipeline's
-# meta.json)
+# each public dataset's license, as its origin states it (written into what is trained on it, e.g. a NER
+# pipeline's meta.json)
 LICENSES: dict[str, str] = {
     "sst2": "none stated; cite Socher et al. 2013",
     "tinyshakespeare": "MIT (char-rnn repository); the text is public domain",
@@ -74,7 +74,8 @@ LICENSES: dict[str, str] = {
 }
 
 
-# sha256 of each file as written into data/<dataset>/ (after extraction): a changed or corrupted file is refused
+# sha256 of each file as written into data/<dataset>/ (after extraction): a changed or corrupted file
+# is refused
 SHA256: dict[str, str] = {
     "sst2/train.tsv": "48eac26399f8456935f81dd9e3a745c1430adb6c62e233ccfe22db4a0d15d1d1",
     "sst2/dev.tsv": "54a9c12c77e402fc14d6a66a506f24d999f596b0176eb777c972cccc2f9cc4b0",
@@ -102,9 +103,10 @@ def ensure_files(source: str | None, data_dir: str | Path, files: list[str]) -> 
         return data_dir
     if source is None:
         if not data_dir.is_dir():
-            raise SeqlabError(f"data dir {data_dir} does not exist; set dataset.data_dir to the folder of your files")
-        raise SeqlabError(f"{data_dir / missing[0]} does not exist; put the file there or set dataset.data_dir "
-                          "and the dataset's file names")
+            raise SeqlabError(f"data dir {data_dir} does not exist; set dataset.data_dir to the folder of "
+                              "your files")
+        raise SeqlabError(f"{data_dir / missing[0]} does not exist; put the file there or set "
+                          "dataset.data_dir and the dataset's file names")
     if source not in DATASETS:
         raise SeqlabError(f"unknown dataset source '{source}'; sources: {', '.join(DATASETS)}")
     try:
@@ -112,14 +114,16 @@ def ensure_files(source: str | None, data_dir: str | Path, files: list[str]) -> 
         probe = tempfile.NamedTemporaryFile(dir=data_dir, prefix=".write-check-")
         probe.close()
     except OSError as err:
-        raise SeqlabError(f"cannot create data dir {data_dir} ({err.strerror or err}); set paths.data_dir to a "
-                          "folder you can write") from None
+        raise SeqlabError(f"cannot create data dir {data_dir} ({err.strerror or err}); set paths.data_dir to "
+                          "a folder you can write") from None
     for name in missing:
         fetch(source, name, data_dir)
     return data_dir
 
 
 def fetch(source: str, name: str, data_dir: Path) -> Path:
+    """data_dir/name, downloaded from the origin or the mirror; the file must have the sha256 pinned in
+    SHA256, and is written to a temporary name and renamed when whole."""
     if name not in DATASETS[source]:
         raise SeqlabError(f"{source} has no file '{name}'; its files: {', '.join(DATASETS[source])}")
     mirror = os.environ.get(MIRROR_ENV)
@@ -127,11 +131,13 @@ def fetch(source: str, name: str, data_dir: Path) -> Path:
     where = f"{mirror.rstrip('/')}/{source}/{name}" if mirror else DATASETS[source][name].url
     problem = check(source, name, data)
     if problem:
-        raise SeqlabError(f"fetched {source}/{name} from {where}, but {problem}; nothing was written to {data_dir}")
+        raise SeqlabError(f"fetched {source}/{name} from {where}, but {problem}; nothing was written to "
+                          f"{data_dir}")
     digest, pinned = hashlib.sha256(data).hexdigest(), SHA256[f"{source}/{name}"]
     if digest != pinned:
-        raise SeqlabError(f"fetched {source}/{name} from {where}, but its sha256 is {digest}, not the {pinned} seqlab "
-                          f"pins: the file is corrupted or changed; nothing was written to {data_dir}")
+        raise SeqlabError(f"fetched {source}/{name} from {where}, but its sha256 is {digest}, not the "
+                          f"{pinned} seqlab pins: the file is corrupted or changed; nothing was written to "
+                          f"{data_dir}")
     target = data_dir / name
     partial = target.with_name(f".{name}.partial")
     partial.write_bytes(data)
@@ -184,7 +190,8 @@ def check(source: str, name: str, data: bytes) -> str | None:
     if source == "sst2" and lines[0].rstrip() != "sentence\tlabel":
         return f"its header is {lines[0][:40]!r}, not 'sentence<TAB>label'"
     if source == "wnut17":
-        bad = next((i for i, line in enumerate(lines, 1) if line.strip() and len(line.split("\t")) != 2), None)
+        bad_lines = (i for i, line in enumerate(lines, 1) if line.strip() and len(line.split("\t")) != 2)
+        bad = next(bad_lines, None)
         if bad is not None:
             return f"line {bad} is not 'token<TAB>tag'"
     return None
@@ -195,6 +202,7 @@ def _get(url: str) -> bytes:
     """The bytes at url, downloaded by pooch with a progress bar on stderr."""
     import pooch
 
-    pooch.get_logger().setLevel("WARNING")  # the bar says what is downloading; not the temporary file it goes to
+    # the bar says what is downloading; not the temporary file it goes to
+    pooch.get_logger().setLevel("WARNING")
     with tempfile.TemporaryDirectory(prefix="seqlab-download-") as folder:
         return Path(pooch.retrieve(url, known_hash=None, path=folder, progressbar=True)).read_bytes()

@@ -1,12 +1,4 @@
-"""Plain text for language modelling: Tiny Shakespeare or any UTF-8 corpus.
-
-Reads the documents (plain text, or one column of tsv/csv/jsonl tables: text_column) as a stream, splits them by
-position (train / val / test shares of the characters), trains the tokenizer on train only (or loads a pretrained
-model's), encodes each split into one token stream (documents joined by the end-of-text token), kept in memory-mapped
-files under cache_dir (token_cache: built once per corpus and tokenizer, so that memory stays flat however large the
-corpus), and serves contiguous blocks: {input_ids [B, T], labels [B, T]}. Checkpoints keep the trained tokenizer and
-the position in the epoch's blocks, so that a resumed run goes on exactly where it stopped. The masked-LM datamodule
-changes the tokenizer, the separator and the blocks (masked_language_model_datamodule)."""
+"""Plain text for language modelling: Tiny Shakespeare or any UTF-8 corpus."""
 
 from __future__ import annotations
 
@@ -25,11 +17,21 @@ from seqlab.data.text_tokenizer import TextTokenizerOptions, tokenizer_from_str,
 from seqlab.data.token_blocks import BlockCollator, BlockSampler, TokenBlocks
 from seqlab.data.token_cache import TokenCache, TokenIds
 from seqlab.errors import SeqlabError
+from seqlab.pretrained.transformers_models import load_tokenizer
 
 PROMPT_CHARS = 24  # default sample prompt: the start of the validation text, up to this many characters
 
 
 class LanguageModelDataModule(SplitLoaders, L.LightningDataModule):
+    """Reads the documents (plain text, or one column of tsv/csv/jsonl tables: text_column) as a stream,
+    splits them by position (train / val / test shares of the characters), trains the tokenizer on train only
+    (or loads a pretrained model's), encodes each split into one token stream (documents joined by the
+    end-of-text token), kept in memory-mapped files under cache_dir (token_cache: built once per corpus and
+    tokenizer, so that memory stays flat however large the corpus), and serves contiguous blocks:
+    {input_ids [B, T], labels [B, T]}. Checkpoints keep the trained tokenizer and the position in the epoch's
+    blocks, so that a resumed run goes on exactly where it stopped. The masked-LM datamodule changes the
+    tokenizer, the separator and the blocks (masked_language_model_datamodule)."""
+
     task_name = "language_model"
     options_class = TextTokenizerOptions  # of dataset.tokenizer
 
@@ -91,8 +93,6 @@ class LanguageModelDataModule(SplitLoaders, L.LightningDataModule):
         cache = TokenCache(self.cache_dir, self.name, TextCorpus(paths, self.text_column, self.fractions))
         if self.tokenizer is None:  # a tokenizer restored from a checkpoint is kept
             if self.tokenizer_options.pretrained:
-                from seqlab.pretrained.transformers_models import load_tokenizer
-
                 self.tokenizer = load_tokenizer(self.tokenizer_options.pretrained)
             else:
                 self.tokenizer = cache.tokenizer(self.tokenizer_options, self._train_tokenizer,
@@ -103,7 +103,7 @@ class LanguageModelDataModule(SplitLoaders, L.LightningDataModule):
             start = val_opening[:PROMPT_CHARS]
             self.prompts = [start.rsplit(" ", 1)[0] if " " in start else start]
 
-    # -- what a masked-LM datamodule does otherwise -------------------------------------------------------------
+    # -- what a masked-LM datamodule does otherwise ----------------------------------------------------------
     def _train_tokenizer(self, texts: Iterable[str]):
         return train_text_tokenizer(texts, self.tokenizer_options)
 
@@ -117,8 +117,8 @@ class LanguageModelDataModule(SplitLoaders, L.LightningDataModule):
 
     @property
     def block_stride(self) -> int:
-        """Tokens of the stream between one block's start and the next's: block_size (each block also reads the
-        successor of its last token)."""
+        """Tokens of the stream between one block's start and the next's: block_size (each block also reads
+        the successor of its last token)."""
         return self.block_size
 
     def _check_lengths(self, paths) -> None:
@@ -133,11 +133,11 @@ class LanguageModelDataModule(SplitLoaders, L.LightningDataModule):
         for split_name in ("val", "test"):
             if len(self.streams[split_name]) < 2:
                 raise SeqlabError(
-                    f"the {split_name} split of {corpus} has fewer than 2 tokens; use a longer corpus or a larger "
-                    f"share for it in dataset.split"
+                    f"the {split_name} split of {corpus} has fewer than 2 tokens; use a longer corpus or a "
+                    "larger share for it in dataset.split"
                 )
 
-    # -- what the model and task are sized from ----------------------------------------------------------------
+    # -- what the model and task are sized from --------------------------------------------------------------
     def model_kwargs(self) -> dict:
         return {"vocab_size": len(self.tokenizer)}
 
@@ -167,9 +167,10 @@ class LanguageModelDataModule(SplitLoaders, L.LightningDataModule):
     def _collator(self, sampler: BlockSampler):
         return BlockCollator(self.tokenizer.pad_token_id)
 
-    # -- checkpoints: the tokenizer and the position in the epoch travel with the weights --------------------------
+    # -- checkpoints: the tokenizer and the position in the epoch travel with the weights --------------------
     def state_dict(self) -> dict:
-        trained = self.tokenizer is not None and not self.tokenizer_options.pretrained  # a pretrained one reloads
+        # a pretrained tokenizer reloads by its name
+        trained = self.tokenizer is not None and not self.tokenizer_options.pretrained
         return {"tokenizer": self.tokenizer.backend_tokenizer.to_str() if trained else None,
                 "position": training_position(self.trainer)}
 

@@ -1,15 +1,11 @@
-"""Unlabelled text for masked-language-model (BERT) pretraining: Tiny Shakespeare, SST-2's sentences, any UTF-8
-corpus.
-
-The corpus is read and split as for language modelling (language_model_datamodule), the WordPiece tokenizer is
-trained on the train split (or a pretrained model's own is loaded, to continue its pretraining), documents are joined
-by [SEP], and the stream is served in blocks of [CLS] ... [SEP] of block_size tokens, masked by transformers'
-DataCollatorForLanguageModeling: {input_ids, attention_mask, labels [B, T]}.
-"""
+"""Unlabelled text for masked-language-model (BERT) pretraining: Tiny Shakespeare, SST-2's sentences, any
+UTF-8 corpus."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+
+from transformers import DataCollatorForLanguageModeling
 
 from seqlab.data.language_model_datamodule import LanguageModelDataModule
 from seqlab.data.masked_blocks import MaskedBlocks, SeededMasking
@@ -20,13 +16,18 @@ from seqlab.errors import SeqlabError
 
 
 class MaskedLanguageModelDataModule(LanguageModelDataModule):
+    """The corpus is read and split as for language modelling, the WordPiece tokenizer is trained on the train
+    split (or a pretrained model's own is loaded, to continue its pretraining), documents are joined by [SEP],
+    and the stream is served in blocks of [CLS] ... [SEP] of block_size tokens, masked by transformers'
+    DataCollatorForLanguageModeling: {input_ids, attention_mask, labels [B, T]}."""
+
     task_name = "masked_language_model"
     options_class = WordPieceOptions
 
     def __init__(self, *args, mlm_probability: float = 0.15, block_size: int = 128, **kwargs):
         if not isinstance(block_size, int) or block_size < 3:
-            raise SeqlabError(f"dataset.block_size={block_size} must be a whole number of at least 3: [CLS], a "
-                              "token and [SEP]")
+            raise SeqlabError(f"dataset.block_size={block_size} must be a whole number of at least 3: [CLS], "
+                              "a token and [SEP]")
         if not 0 < mlm_probability < 1:
             raise SeqlabError(f"dataset.mlm_probability={mlm_probability} must lie in (0, 1)")
         super().__init__(*args, block_size=block_size, **kwargs)
@@ -41,9 +42,9 @@ class MaskedLanguageModelDataModule(LanguageModelDataModule):
     def setup(self, stage: str | None = None) -> None:
         super().setup(stage)
         if None in (self.tokenizer.mask_token_id, self.tokenizer.cls_token_id, self.tokenizer.sep_token_id):
-            raise SeqlabError(f"the tokenizer of '{self.tokenizer_options.pretrained}' lacks [MASK], [CLS] or [SEP]: "
-                              "it is not a masked language model's; give an encoder (BERT-like) as "
-                              "model.net.pretrained")
+            raise SeqlabError(f"the tokenizer of '{self.tokenizer_options.pretrained}' lacks [MASK], [CLS] "
+                              "or [SEP]: it is not a masked language model's; give an encoder (BERT-like) "
+                              "as model.net.pretrained")
 
     @property
     def separator_id(self) -> int:
@@ -62,7 +63,5 @@ class MaskedLanguageModelDataModule(LanguageModelDataModule):
         return MaskedBlocks(stream, self.block_size, self.tokenizer.cls_token_id, self.separator_id)
 
     def _collator(self, sampler: BlockSampler):
-        from transformers import DataCollatorForLanguageModeling
-
         masking = DataCollatorForLanguageModeling(self.tokenizer, mlm_probability=self.mlm_probability)
         return SeededMasking(masking, self.shuffle_seed, sampler)

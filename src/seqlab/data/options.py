@@ -1,5 +1,4 @@
-"""Checks of dataset options shared by the datamodules: option dataclasses (tokenizer options) built from a config
-mapping, and the sample caps; each bad value is named where it is set."""
+"""Checks of the dataset options the datamodules share; each bad value is named where it is set."""
 
 from __future__ import annotations
 
@@ -10,8 +9,9 @@ from seqlab.errors import SeqlabError
 
 
 def options_from_config(cls, options: dict | None, where: str, at_least: dict[str, tuple[int, str]]):
-    """cls(**options), once every key is a field of cls, every Literal field holds one of its choices and every
-    field named in at_least holds a whole number of at least its bound (name -> (bound, why it is the bound))."""
+    """An option dataclass (tokenizer options) built from a config mapping: cls(**options), once every key is
+    a field of cls, every Literal field holds one of its choices and every field named in at_least holds a
+    whole number of at least its bound (name -> (bound, why it is the bound))."""
     options = dict(options or {})
     known = {f.name for f in fields(cls)}
     for key in options:
@@ -26,7 +26,8 @@ def options_from_config(cls, options: dict | None, where: str, at_least: dict[st
     for name, (least, why) in at_least.items():
         value = getattr(made, name)
         if not isinstance(value, int) or isinstance(value, bool) or value < least:
-            raise SeqlabError(f"{where}.{name} must be a whole number of at least {least}{f' ({why})' if why else ''}")
+            raise SeqlabError(f"{where}.{name} must be a whole number of at least "
+                              f"{least}{f' ({why})' if why else ''}")
     return made
 
 

@@ -1,5 +1,7 @@
-"""File readers: UTF-8 lines and labelled tables (tsv, csv, jsonl). Every malformed input ends in a SeqlabError
-that names the file and line, never in a traceback from deep inside a parser."""
+"""File readers: UTF-8 lines and labelled tables (tsv, csv, jsonl).
+
+Every malformed input ends in a SeqlabError that names the file and line, never in a traceback from deep
+inside a parser."""
 
 from __future__ import annotations
 
@@ -59,7 +61,8 @@ def table_format(path: str | Path, format: str | None) -> str:
     """The format given, else the one the extension names."""
     if format is not None:
         if format not in FORMATS:
-            raise SeqlabError(f"dataset.format={format!r} is not a valid choice; choices: {', '.join(FORMATS)}")
+            raise SeqlabError(f"dataset.format={format!r} is not a valid choice; choices: "
+                              f"{', '.join(FORMATS)}")
         return format
     suffix = Path(path).suffix.lstrip(".").lower()
     if suffix in FORMATS:
@@ -93,7 +96,8 @@ def read_table(path: str | Path, format: str | None, columns: dict[str, str]) ->
             raise SeqlabError(f"{path}, line {line}: no value for column '{missing[0]}'")
         empty = [c for c in columns if not str(record[c]).strip()]
         if empty:  # an empty label would become a class of its own, an empty text a row with nothing to read
-            raise SeqlabError(f"{path}, line {line}: the column '{empty[0]}' is empty; fill it in or remove the row")
+            raise SeqlabError(f"{path}, line {line}: the column '{empty[0]}' is empty; fill it in or remove "
+                              "the row")
         rows.append({c: str(record[c]) for c in columns})
     return rows
 
@@ -110,7 +114,8 @@ def _jsonl_records(path: Path, lines: list[str]) -> list[tuple[int, dict]]:
     return records
 
 
-def _delimited_records(path: Path, lines: list[str], delimiter: str) -> tuple[list[tuple[int, dict]], list[str]]:
+def _delimited_records(path: Path, lines: list[str],
+                       delimiter: str) -> tuple[list[tuple[int, dict]], list[str]]:
     """Records with the line each starts on; csv may quote fields across lines, tsv has no quoting."""
     if not lines:
         return [], []
@@ -130,5 +135,6 @@ def _delimited_records(path: Path, lines: list[str], delimiter: str) -> tuple[li
                 records.append((start, dict(zip(header, fields, strict=True))))
             start = reader.line_num + 1
     except csv.Error as err:
-        raise SeqlabError(f"{path}, line {reader.line_num}: not valid {'TSV' if quoting else 'CSV'} ({err})") from None
+        raise SeqlabError(f"{path}, line {reader.line_num}: not valid "
+                          f"{'TSV' if quoting else 'CSV'} ({err})") from None
     return records, header or []

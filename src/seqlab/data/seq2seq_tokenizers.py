@@ -1,10 +1,5 @@
 """Source and target tokenizers of a translator (Hugging Face `tokenizers`): word-level or BPE, trained on the
-train split only, with <pad> = 0, <unk> = 1, <bos> = 2, <eos> = 3.
-
-Text is cut SentencePiece-style: spaces become a "▁" mark on the word that follows, and punctuation is split
-off, so decoding gives back detokenized text as written ("A man, riding." -> ▁A ▁man , ▁riding .), up to NFKC
-normalization ("…" -> "...").
-"""
+train split only, with <pad> = 0, <unk> = 1, <bos> = 2, <eos> = 3."""
 
 from __future__ import annotations
 
@@ -38,6 +33,9 @@ class Seq2SeqTokenizerOptions:
 
 
 def train_tokenizer(texts: Iterable[str], options: Seq2SeqTokenizerOptions) -> Tokenizer:
+    """Text is cut SentencePiece-style: spaces become a "▁" mark on the word that follows, and punctuation is
+    split off, so decoding gives back detokenized text as written ("A man, riding." -> ▁A ▁man , ▁riding .),
+    up to NFKC normalization ("…" -> "...")."""
     if options.kind == "word":
         tokenizer = Tokenizer(WordLevel(unk_token=UNK))
         trainer = WordLevelTrainer(vocab_size=options.vocab_size, min_frequency=options.min_frequency,
@@ -61,11 +59,13 @@ def special_ids(tokenizer: Tokenizer) -> dict[str, int]:
            (("pad_id", PAD), ("unk_id", UNK), ("bos_id", BOS), ("eos_id", EOS))}
     missing = [name for name, value in ids.items() if value is None]
     if missing:
-        raise SeqlabError(f"the tokenizer has no {', '.join(missing)}: it was not made by seqlab's translation data")
+        raise SeqlabError(f"the tokenizer has no {', '.join(missing)}: it was not made by seqlab's "
+                          "translation data")
     return ids
 
 
-def encode(tokenizer: Tokenizer, texts: Sequence[str], max_length: int, bos: bool) -> tuple[list[list[int]], list[int]]:
+def encode(tokenizer: Tokenizer, texts: Sequence[str], max_length: int,
+           bos: bool) -> tuple[list[list[int]], list[int]]:
     """Token ids per text, cut to max_length tokens, then <eos> appended (and <bos> put first when asked);
     returns them and the positions of the texts that were cut."""
     ids = special_ids(tokenizer)
@@ -85,8 +85,8 @@ def decode(tokenizer: Tokenizer, sequences: Sequence[Sequence[int]]) -> list[str
 
 
 def display_tokens(tokenizer: Tokenizer, ids: Sequence[int]) -> list[str]:
-    """Tokens as shown on plots: a word's first piece without its space mark, a piece that continues a word after
-    "·" (punctuation and special tokens as they are)."""
+    """Tokens as shown on plots: a word's first piece without its space mark, a piece that continues a word
+    after "·" (punctuation and special tokens as they are)."""
     shown: list[str] = []
     for token in (tokenizer.id_to_token(i) or UNK for i in ids):
         after_space = bool(shown) and shown[-1] == SPACE_MARK

@@ -1,12 +1,13 @@
-"""What the datamodules share: the train, val and test dataloaders, each from the datamodule's one
-`_loader(split, batch_size, shuffle)` (train shuffled in batches of `batch_size`, val and test in order in batches
-of `eval_batch_size`), and the position in an epoch that a checkpoint carries so that a resumed run skips the
-batches it already trained on."""
+"""What the datamodules share: their three dataloaders, and the position in an epoch a checkpoint carries."""
 
 from __future__ import annotations
 
 
 class SplitLoaders:
+    """The train, val and test dataloaders, each from the datamodule's one `_loader(split, batch_size,
+    shuffle)` (train shuffled in batches of `batch_size`, val and test in order in batches of
+    `eval_batch_size`); a resumed run skips the batches it already trained on (resume_sampler)."""
+
     batch_size: int
     eval_batch_size: int
     resume_position: tuple[int, ...] | None = None  # of a restored checkpoint: see training_position
@@ -24,14 +25,15 @@ class SplitLoaders:
         return self._loader("test", self.eval_batch_size, shuffle=False)
 
     def restore_position(self, state: dict) -> None:
-        """Takes the position a checkpoint's datamodule state holds (none: the epoch starts from its first batch)."""
+        """Takes the position a checkpoint's datamodule state holds (none: the epoch starts from its first
+        batch)."""
         self.resume_position = tuple(state["position"]) if state.get("position") else None
 
     def resume_sampler(self, sampler, world_size: int, unit: int = 1) -> None:
         """Hands a training sampler the epoch being resumed and what of it is done, in the sampler's own unit
-        (`unit` items a batch: 1 for batch samplers, the batch size for samplers of examples). A run resumed on
-        another number of ranks skips the same share of the epoch: batches done per rank * the ranks then, over
-        the ranks now (up to a rank's batch retrained)."""
+        (`unit` items a batch: 1 for batch samplers, the batch size for samplers of examples). A run resumed
+        on another number of ranks skips the same share of the epoch: batches done per rank * the ranks then,
+        over the ranks now (up to a rank's batch retrained)."""
         if self.resume_position is None:
             return
         epoch, done, *rest = self.resume_position
@@ -40,8 +42,9 @@ class SplitLoaders:
 
 
 def training_position(trainer) -> list[int] | None:
-    """[epoch, batches trained in it on each rank, ranks] while a Trainer is fitting, for a checkpoint to resume
-    mid-epoch."""
+    """[epoch, batches trained in it on each rank, ranks] while a Trainer is fitting, for a checkpoint to
+    resume mid-epoch."""
     if trainer is None or not trainer.training:
         return None
-    return [trainer.current_epoch, trainer.fit_loop.epoch_loop.batch_progress.current.processed, trainer.world_size]
+    batches = trainer.fit_loop.epoch_loop.batch_progress.current.processed
+    return [trainer.current_epoch, batches, trainer.world_size]

@@ -1,5 +1,4 @@
-"""Plain-text corpora: UTF-8 documents named by file or glob pattern, read as a stream and split by position into
-train, validation and test (the first 90% of the characters, the next 5%, the last 5% by default)."""
+"""Plain-text corpora: UTF-8 documents named by file or glob pattern, streamed and split by position."""
 
 from __future__ import annotations
 
@@ -29,7 +28,8 @@ def corpus_paths(data_dir: str | Path, files: list[str]) -> list[Path]:
         if is_pattern(name):
             found = sorted(Path(p) for p in glob.glob(str(data_dir / name)) if Path(p).is_file())
             if not found:
-                raise SeqlabError(f"no file in {data_dir} matches '{name}'; fix dataset.files or dataset.data_dir")
+                raise SeqlabError(f"no file in {data_dir} matches '{name}'; fix dataset.files or "
+                                  "dataset.data_dir")
             paths += found
         else:
             paths.append(data_dir / name)
@@ -46,10 +46,10 @@ def check_fractions(fractions: list[float]) -> tuple[float, float, float]:
 
 class TextCorpus:
     """Documents read as a stream, never whole: each file is a document, its lines with LF endings; with a
-    text_column the files are tables (tsv, csv or jsonl, by extension; a table is read whole, one file at a time)
-    and a document is that column, one row a line. A document with no text is skipped. The documents, laid end to
-    end, are cut at the given shares of their characters into train, val and test (a document may straddle a
-    cut)."""
+    text_column the files are tables (tsv, csv or jsonl, by extension; a table is read whole, one file at a
+    time) and a document is that column, one row a line. A document with no text is skipped. The documents,
+    laid end to end, are cut at the given shares of their characters into train, val and test (a document may
+    straddle a cut; by default the first 90% of the characters, the next 5%, the last 5%)."""
 
     def __init__(self, paths: list[Path], text_column: str | None, fractions: tuple[float, float, float]):
         self.paths, self.text_column, self.fractions = paths, text_column, fractions
@@ -58,7 +58,8 @@ class TextCorpus:
         """Document `index`'s lines, without their endings."""
         path = self.paths[index]
         if self.text_column:
-            return (row[self.text_column] for row in read_table(path, None, {self.text_column: "dataset.text_column"}))
+            rows = read_table(path, None, {self.text_column: "dataset.text_column"})
+            return (row[self.text_column] for row in rows)
         return iter_utf8_lines(path)
 
     @functools.cached_property
@@ -72,7 +73,8 @@ class TextCorpus:
                 text = text or bool(line.strip())
             lengths.append(characters if text else 0)
         if not any(lengths):
-            raise SeqlabError(f"the corpus ({', '.join(map(str, self.paths))}) has no text; check dataset.files")
+            raise SeqlabError(f"the corpus ({', '.join(map(str, self.paths))}) has no text; check "
+                              "dataset.files")
         return lengths
 
     @property
@@ -82,9 +84,9 @@ class TextCorpus:
         return [0, round(total * train), round(total * (train + val)), total]
 
     def segments(self, until: str = "test") -> Iterator[tuple[str, int, str]]:
-        """(split, document, text) in corpus order, up to the end of split `until`: the text of a document's piece
-        in a split comes in segments, each a line with its ending or, where a cut falls inside a line, a part of
-        one."""
+        """(split, document, text) in corpus order, up to the end of split `until`: the text of a document's
+        piece in a split comes in segments, each a line with its ending or, where a cut falls inside a line, a
+        part of one."""
         cuts, position, split, last = self.cuts, 0, 0, SPLITS.index(until)
         for index, length in enumerate(self.lengths):
             start, position = position, position + length
@@ -107,8 +109,8 @@ class TextCorpus:
 
 
 class TrainText:
-    """The train split's text for a tokenizer to learn from, as whole_line_texts of TEXT_LINES lines or more; each
-    iteration reads the files again."""
+    """The train split's text for a tokenizer to learn from, as whole_line_texts of TEXT_LINES lines or more;
+    each iteration reads the files again."""
 
     def __init__(self, corpus: TextCorpus):
         self.corpus = corpus
@@ -118,11 +120,11 @@ class TrainText:
 
 
 def whole_line_texts(segments: Iterable[tuple[str, int, str]], min_lines: int) -> Iterator[str]:
-    """Each piece of a document (the segments of one split and document) as texts of at least `min_lines` lines,
-    cut only between a line that ends in a character other than whitespace and one that starts with one: no
-    tokenizer's splitting (characters; words, punctuation and whitespace runs; GPT-2's byte-level pattern; BERT's)
-    joins the two sides of such a cut, so that a tokenizer trained on the texts is the one trained on each piece
-    whole."""
+    """Each piece of a document (the segments of one split and document) as texts of at least `min_lines`
+    lines, cut only between a line that ends in a character other than whitespace and one that starts with
+    one: no tokenizer's splitting (characters; words, punctuation and whitespace runs; GPT-2's byte-level
+    pattern; BERT's) joins the two sides of such a cut, so that a tokenizer trained on the texts is the one
+    trained on each piece whole."""
     for _, piece in itertools.groupby(segments, key=lambda segment: segment[:2]):
         lines: list[str] = []
         for _, _, text in piece:

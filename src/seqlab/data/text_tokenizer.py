@@ -1,8 +1,4 @@
-"""Tokenizers for language modelling (Hugging Face `tokenizers`), trained on the train split only: one token per
-character, per word (words, punctuation and whitespace runs, so that decoding gives the text back), or byte-level
-BPE as GPT-2 uses. Each is wrapped in a transformers fast tokenizer, so that it saves with save_pretrained and
-loads back with AutoTokenizer.from_pretrained beside a model. End of text (<|endoftext|>) doubles as padding.
-"""
+"""Tokenizers for language modelling (Hugging Face `tokenizers`), trained on the train split only."""
 
 from __future__ import annotations
 
@@ -10,6 +6,9 @@ import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Literal
+
+from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
+from transformers import PreTrainedTokenizerFast
 
 from seqlab.data.options import options_from_config
 
@@ -31,9 +30,10 @@ class TextTokenizerOptions:
 
 
 def train_text_tokenizer(texts: Iterable[str], options: TextTokenizerOptions):
-    """A transformers fast tokenizer trained on `texts` (the train split)."""
-    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
-
+    """A transformers fast tokenizer trained on `texts` (the train split): one token per character, per word
+    (words, punctuation and whitespace runs, so that decoding gives the text back), or byte-level BPE as GPT-2
+    uses. Wrapped so, it saves with save_pretrained and loads back with AutoTokenizer.from_pretrained beside a
+    model. End of text (<|endoftext|>) doubles as padding."""
     if options.kind == "bpe":
         tokenizer = Tokenizer(models.BPE())
         tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
@@ -57,11 +57,8 @@ def train_text_tokenizer(texts: Iterable[str], options: TextTokenizerOptions):
 
 
 def wrap_tokenizer(tokenizer):
-    """A `tokenizers` Tokenizer made by train_text_tokenizer -> the transformers fast tokenizer around it (byte-level
-    BPE has no <unk>: every byte is in its alphabet)."""
-    from tokenizers import models
-    from transformers import PreTrainedTokenizerFast
-
+    """A `tokenizers` Tokenizer made by train_text_tokenizer -> the transformers fast tokenizer around it
+    (byte-level BPE has no <unk>: every byte is in its alphabet)."""
     specials = {"unk_token": UNK} if isinstance(tokenizer.model, models.WordLevel) else {}
     return PreTrainedTokenizerFast(tokenizer_object=tokenizer, eos_token=EOS, pad_token=EOS,
                                    clean_up_tokenization_spaces=False, **specials)
@@ -69,15 +66,13 @@ def wrap_tokenizer(tokenizer):
 
 def tokenizer_from_str(text: str):
     """A trained tokenizer back from the JSON text a checkpoint keeps (its backend_tokenizer.to_str())."""
-    from tokenizers import Tokenizer
-
     return wrap_tokenizer(Tokenizer.from_str(text))
 
 
 def encode_text(tokenizer, segments: Iterable[str]) -> Iterator[list[int]]:
-    """Token ids of one text given in segments (a piece of a document, streamed), in order: the text is cut into
-    pieces of CHUNK_LINES whole lines, encoded BATCH_CHUNKS pieces at a time in parallel; each batch's ids are
-    yielded. No special tokens added."""
+    """Token ids of one text given in segments (a piece of a document, streamed), in order: the text is cut
+    into pieces of CHUNK_LINES whole lines, encoded BATCH_CHUNKS pieces at a time in parallel; each batch's
+    ids are yielded. No special tokens added."""
     backend = getattr(tokenizer, "backend_tokenizer", None)
     chunks = line_chunks(segments)
     while batch := list(itertools.islice(chunks, BATCH_CHUNKS)):
@@ -89,8 +84,8 @@ def encode_text(tokenizer, segments: Iterable[str]) -> Iterator[list[int]]:
 
 
 def line_chunks(segments: Iterable[str]) -> Iterator[str]:
-    """Segments of one text, each but the last ending a line, cut into pieces of CHUNK_LINES of the text's lines
-    (str.splitlines'), the last piece shorter."""
+    """Segments of one text, each but the last ending a line, cut into pieces of CHUNK_LINES of the text's
+    lines (str.splitlines'), the last piece shorter."""
     lines: list[str] = []
     for segment in segments:
         for line in segment.splitlines(keepends=True):

@@ -1,13 +1,4 @@
-"""Contiguous blocks of a token stream for next-token prediction.
-
-A block starting at s is ids[s : s + block_size + 1]: the model reads the first block_size tokens and predicts
-each one's successor. Training (shuffle=True) cuts the stream at a new random offset each epoch and shuffles the
-blocks, so that the model sees every boundary; seeded by (seed, epoch), a run repeats exactly. Evaluation cuts at
-offset 0, in order, and keeps the last, shorter block, so that every token but the first is predicted once.
-With several ranks each takes every num_replicas-th block; ranks short of one repeat a block (whose tokens then
-count twice in evaluation metrics aggregated over ranks, as with torch's DistributedSampler). A run resumed in the
-middle of an epoch skips the blocks that epoch already trained on (`resume_at`).
-"""
+"""Contiguous blocks of a token stream for next-token prediction."""
 
 from __future__ import annotations
 
@@ -26,8 +17,12 @@ IGNORE = -100  # label of padding: no loss
 
 
 class TokenBlocks(Dataset):
-    """Index: a start position in the stream (a tensor, or a split's memory-mapped TokenIds); item: the block's ids
-    (block_size + 1 of them, fewer at the end)."""
+    """Index: a start position in the stream (a tensor, or a split's memory-mapped TokenIds); item: the
+    block's ids (block_size + 1 of them, fewer at the end).
+
+    The block starting at s is ids[s : s + block_size + 1]: the model reads the first block_size tokens and
+    predicts each one's successor.
+    """
 
     def __init__(self, ids: TokenIds | torch.Tensor, block_size: int):
         self.ids, self.block_size = ids, block_size
@@ -40,8 +35,19 @@ class TokenBlocks(Dataset):
 
 
 class BlockSampler(Sampler[int]):
-    def __init__(self, n_tokens: int, block_size: int, shuffle: bool, seed: int = 0, max_blocks: int | None = None,
-                 num_replicas: int = 1, rank: int = 0):
+    """The blocks' start positions.
+
+    Training (shuffle=True) cuts the stream at a new random offset each epoch and shuffles the blocks, so
+    that the model sees every boundary; seeded by (seed, epoch), a run repeats exactly.
+    Evaluation cuts at offset 0, in order, and keeps the last, shorter block, so that every token but the
+    first is predicted once.
+    With several ranks each takes every num_replicas-th block; ranks short of one repeat a block (whose tokens
+    then count twice in evaluation metrics aggregated over ranks, as with torch's DistributedSampler).
+    A run resumed in the middle of an epoch skips the blocks that epoch already trained on (`resume_at`).
+    """
+
+    def __init__(self, n_tokens: int, block_size: int, shuffle: bool, seed: int = 0,
+                 max_blocks: int | None = None, num_replicas: int = 1, rank: int = 0):
         super().__init__()
         self.n_tokens, self.block_size, self.shuffle, self.seed = n_tokens, block_size, shuffle, seed
         self.max_blocks, self.num_replicas, self.rank = max_blocks, num_replicas, rank
@@ -90,8 +96,8 @@ class BlockSampler(Sampler[int]):
 
 
 class BlockCollator:
-    """Blocks -> {input_ids [B, T], labels [B, T]}; a short block is padded with pad_id and its padded labels are
-    IGNORE."""
+    """Blocks -> {input_ids [B, T], labels [B, T]}; a short block is padded with pad_id and its padded labels
+    are IGNORE."""
 
     def __init__(self, pad_id: int):
         self.pad_id = pad_id

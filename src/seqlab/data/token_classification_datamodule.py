@@ -1,10 +1,4 @@
-"""Entity-annotated sentences for a token classifier: WNUT-17 or the user's own CoNLL/IOB2 or JSONL files, read
-(and cached as spaCy Docs) as the spaCy NER runs read them, then each sentence's words cut into the pretrained
-model's sub-word pieces with its word-level IOB2 tags on their first pieces (seqlab.data.word_pieces).
-
-Batches: {input_ids, attention_mask, labels [B, T] (IGNORE off first pieces), index [B] (the row in its split)},
-padded per batch by transformers' DataCollatorForTokenClassification, grouped by length. The gold Docs stay at
-hand, so that predictions per word become Docs with entities and are scored by spaCy's scorer."""
+"""Entity-annotated sentences for a token classifier: WNUT-17 or the user's own CoNLL/IOB2 or JSONL files."""
 
 from __future__ import annotations
 
@@ -12,19 +6,34 @@ import sys
 from typing import Literal
 
 import lightning as L
+import spacy
 import torch
+from spacy.tokens import DocBin
 from torch.utils.data import DataLoader
+from transformers import DataCollatorForTokenClassification
 
 from seqlab.data.batching import LengthGroupedBatchSampler
 from seqlab.data.split_loaders import SplitLoaders, training_position
 from seqlab.data.word_pieces import EncodedSentence, check_fast, cut_warning, encode_words, word_tags
 from seqlab.errors import SeqlabError
+from seqlab.models.gpt2_lm import context_size
 from seqlab.ner.dataset import SPLITS, NerDataset
 from seqlab.ner.evaluation import SplitScores, score_docs
 from seqlab.ner.word_tags import iob_tags, tagged_doc
+from seqlab.pretrained.transformers_models import load_config, load_tokenizer
 
 
 class TokenClassificationDataModule(NerDataset, SplitLoaders, L.LightningDataModule):
+    """Sentences read (and cached as spaCy Docs) as the spaCy NER runs read them, then each sentence's words
+    cut into the pretrained model's sub-word pieces with its word-level IOB2 tags on their first pieces
+    (seqlab.data.word_pieces).
+
+    Batches: {input_ids, attention_mask, labels [B, T] (IGNORE off first pieces), index [B] (the row in its
+    split)}, padded per batch by transformers' DataCollatorForTokenClassification, grouped by length. The gold
+    Docs stay at hand, so that predictions per word become Docs with entities and are scored by spaCy's
+    scorer.
+    """
+
     task_name = "ner"
 
     def __init__(
@@ -50,13 +59,14 @@ class TokenClassificationDataModule(NerDataset, SplitLoaders, L.LightningDataMod
         max_eval_samples: int | None = None,
     ):
         L.LightningDataModule.__init__(self)
-        NerDataset.__init__(self, name, data_dir, source, train_file, val_file, test_file, format, stray_i_tags,
-                            test_fraction, split_seed, cache_dir, max_train_samples, max_eval_samples)
+        NerDataset.__init__(self, name, data_dir, source, train_file, val_file, test_file, format,
+                            stray_i_tags, test_fraction, split_seed, cache_dir, max_train_samples,
+                            max_eval_samples)
         if batch_size < 1 or eval_batch_size < 1:
             raise SeqlabError("dataset.batch_size and dataset.eval_batch_size must be at least 1")
         if max_length is not None and max_length < 3:
-            raise SeqlabError(f"dataset.max_length={max_length} must be at least 3 (two special tokens and a word), "
-                              "or null for the model's own limit")
+            raise SeqlabError(f"dataset.max_length={max_length} must be at least 3 (two special tokens and a "
+                              "word), or null for the model's own limit")
         self.pretrained, self.lang, self.requested_length = pretrained, lang, max_length
         self.batch_size, self.eval_batch_size, self.num_workers = batch_size, eval_batch_size, num_workers
         self.tokenizer = None
@@ -71,17 +81,11 @@ class TokenClassificationDataModule(NerDataset, SplitLoaders, L.LightningDataMod
     def setup(self, stage: str | None = None) -> None:
         if self.encoded:
             return
-        import spacy
-        from spacy.tokens import DocBin
-
-        from seqlab.models.gpt2_lm import context_size
-        from seqlab.pretrained.transformers_models import load_config, load_tokenizer
-
         paths = self.docbins(self.lang)
         self.tags = ["O"] + [f"{prefix}-{label}" for label in self.labels for prefix in ("B", "I")]
         if self.checkpoint_tags is not None and self.checkpoint_tags != self.tags:
-            raise SeqlabError(f"the checkpoint was trained on the tags {self.checkpoint_tags} and the data has "
-                              f"{self.tags}: resume it on the data it was trained on")
+            raise SeqlabError(f"the checkpoint was trained on the tags {self.checkpoint_tags} and the data "
+                              f"has {self.tags}: resume it on the data it was trained on")
         self.tokenizer = load_tokenizer(self.pretrained)
         check_fast(self.tokenizer, self.pretrained)
         limit = context_size(load_config(self.pretrained))
@@ -91,7 +95,8 @@ class TokenClassificationDataModule(NerDataset, SplitLoaders, L.LightningDataMod
         for split in SPLITS:
             self.docs[split] = list(DocBin().from_disk(paths[split]).get_docs(vocab))
             words = [[t.text for t in doc] for doc in self.docs[split]]
-            tags = [[index.get(tag, 0) for tag in iob_tags(doc)] for doc in self.docs[split]]  # unseen types: O
+            # a type train has not seen is tagged O
+            tags = [[index.get(tag, 0) for tag in iob_tags(doc)] for doc in self.docs[split]]
             self.encoded[split] = encode_words(self.tokenizer, words, self.max_length, tags)
             self.cut[split] = sum(e.cut for e in self.encoded[split])
         if sum(self.cut.values()):
@@ -100,7 +105,7 @@ class TokenClassificationDataModule(NerDataset, SplitLoaders, L.LightningDataMod
             print(cut_warning(sum(self.cut.values()), total, self.max_length, f"sentences ({counts})"),
                   file=sys.stderr)
 
-    # -- what the model and task are sized from ----------------------------------------------------------------
+    # -- what the model and task are sized from --------------------------------------------------------------
     def model_kwargs(self) -> dict:
         return {"labels": self.tags}
 
@@ -111,7 +116,7 @@ class TokenClassificationDataModule(NerDataset, SplitLoaders, L.LightningDataMod
         """Sentences, words and entities per split, I- tags repaired, sentences cut at the position limit."""
         return {split: {**self.stats[split], "cut_sentences": self.cut[split]} for split in SPLITS}
 
-    # -- predictions -> scored Docs ------------------------------------------------------------------------------
+    # -- predictions -> scored Docs --------------------------------------------------------------------------
     def score(self, split: str, predicted: dict[int, list[int]]) -> SplitScores:
         """Tag ids predicted at each sentence's first pieces ({row: ids}) -> Docs with entities, scored."""
         id2label = dict(enumerate(self.tags))
@@ -123,8 +128,6 @@ class TokenClassificationDataModule(NerDataset, SplitLoaders, L.LightningDataMod
 
     # -- batches ---------------------------------------------------------------------------------------------
     def _loader(self, split: str, batch_size: int, shuffle: bool) -> DataLoader:
-        from transformers import DataCollatorForTokenClassification
-
         encoded, trainer = self.encoded[split], self.trainer
         sampler = LengthGroupedBatchSampler(
             [len(e.input_ids) for e in encoded], batch_size, shuffle, seed=self.split_seed,
@@ -132,12 +135,14 @@ class TokenClassificationDataModule(NerDataset, SplitLoaders, L.LightningDataMod
         )
         if shuffle:
             self.resume_sampler(sampler, trainer.world_size if trainer else 1)
-        collate = IndexedCollator(DataCollatorForTokenClassification(self.tokenizer, return_tensors="pt"), encoded)
+        pad = DataCollatorForTokenClassification(self.tokenizer, return_tensors="pt")
+        collate = IndexedCollator(pad, encoded)
         # a generator of its own: starting an epoch leaves the global random state (dropout masks) untouched
         return DataLoader(list(range(len(encoded))), batch_sampler=sampler, collate_fn=collate,
-                          num_workers=self.num_workers, generator=torch.Generator().manual_seed(self.split_seed))
+                          num_workers=self.num_workers,
+                          generator=torch.Generator().manual_seed(self.split_seed))
 
-    # -- checkpoints: the tags and the position in the epoch travel with the weights ------------------------------
+    # -- checkpoints: the tags and the position in the epoch travel with the weights -------------------------
     def state_dict(self) -> dict:
         return {"tags": self.tags, "position": training_position(self.trainer)}
 
@@ -147,7 +152,8 @@ class TokenClassificationDataModule(NerDataset, SplitLoaders, L.LightningDataMod
 
 
 class IndexedCollator:
-    """Rows of a split -> a padded batch (transformers' token-classification collator) with the rows' indices."""
+    """Rows of a split -> a padded batch (transformers' token-classification collator) with the rows'
+    indices."""
 
     def __init__(self, collator, encoded: list[EncodedSentence]):
         self.collator, self.encoded = collator, encoded

@@ -1,10 +1,4 @@
-"""Sentence pairs for translation: Multi30k (any two of en, de, fr) or the user's own parallel text.
-
-Reads each split (two aligned files, or one TSV of pairs), leaves out or rejects pairs with an empty side, trains a
-source and a target tokenizer on train, encodes every split once (sentences longer than max_length tokens are cut,
-counted and reported once), and serves length-grouped, per-batch padded batches:
-{src_ids [B, S], src_mask [B, S], tgt_ids [B, T] (<bos> ... <eos>), index [B]} (index: the pair's row in its split).
-"""
+"""Sentence pairs for translation: Multi30k (any two of en, de, fr) or the user's own parallel text."""
 
 from __future__ import annotations
 
@@ -14,13 +8,20 @@ from typing import Literal
 
 import lightning as L
 import torch
+from tokenizers import Tokenizer
 from torch.utils.data import DataLoader
 
 from seqlab.data.batching import LengthGroupedBatchSampler, pad_sequences
 from seqlab.data.download import ensure_files
 from seqlab.data.options import check_sample_caps
 from seqlab.data.parallel_readers import read_parallel
-from seqlab.data.seq2seq_tokenizers import Seq2SeqTokenizerOptions, decode, encode, special_ids, train_tokenizer
+from seqlab.data.seq2seq_tokenizers import (
+    Seq2SeqTokenizerOptions,
+    decode,
+    encode,
+    special_ids,
+    train_tokenizer,
+)
 from seqlab.data.split_loaders import SplitLoaders, training_position
 from seqlab.errors import SeqlabError
 
@@ -28,6 +29,13 @@ SPLITS = ("train", "val", "test")
 
 
 class TranslationDataModule(SplitLoaders, L.LightningDataModule):
+    """Reads each split (two aligned files, or one TSV of pairs), leaves out or rejects pairs with an empty
+    side, trains a source and a target tokenizer on train, encodes every split once (sentences longer than
+    max_length tokens are cut, counted and reported once), and serves length-grouped, per-batch padded
+    batches: {src_ids [B, S], src_mask [B, S], tgt_ids [B, T] (<bos> ... <eos>), index [B]} (index: the
+    pair's row in its split).
+    """
+
     task_name = "translation"
 
     def __init__(
@@ -64,19 +72,23 @@ class TranslationDataModule(SplitLoaders, L.LightningDataModule):
                     raise SeqlabError(f"unknown language code dataset.{option}={code!r} for {name}; "
                                       f"languages: {', '.join(known)}")
         if src_lang == tgt_lang:
-            raise SeqlabError(f"dataset.src_lang and dataset.tgt_lang are both {src_lang!r}; pick two languages")
+            raise SeqlabError(f"dataset.src_lang and dataset.tgt_lang are both {src_lang!r}; "
+                              "pick two languages")
         if batch_size < 1 or eval_batch_size < 1:
             raise SeqlabError("dataset.batch_size and dataset.eval_batch_size must be at least 1")
         if not isinstance(max_length, int) or max_length < 1:
             raise SeqlabError(f"dataset.max_length={max_length!r} must be a whole number of at least 1")
         check_sample_caps(max_train_samples, max_eval_samples, "pair")
         columns = list(tsv_columns) if tsv_columns is not None else [0, 1]
-        if len(columns) != 2 or any(not isinstance(c, int) or c < 0 for c in columns) or columns[0] == columns[1]:
-            raise SeqlabError(f"dataset.tsv_columns={columns} must be two different column numbers [source, target]")
+        numbers = all(isinstance(c, int) and c >= 0 for c in columns)
+        if len(columns) != 2 or not numbers or columns[0] == columns[1]:
+            raise SeqlabError(f"dataset.tsv_columns={columns} must be two different column numbers "
+                              "[source, target]")
         self.files = {"train": train, "val": val, "test": test}
         for split, files in self.files.items():
             if files is None:
-                raise SeqlabError(f"dataset.{split} is not set; give [source file, target file] or one .tsv file")
+                raise SeqlabError(f"dataset.{split} is not set; give [source file, target file] or one .tsv "
+                                  "file")
         self.name, self.data_dir, self.source = name, data_dir, source
         self.src_lang, self.tgt_lang = src_lang, tgt_lang
         self.tsv_columns, self.tsv_header, self.empty_lines = tuple(columns), tsv_header, empty_lines
@@ -105,19 +117,21 @@ class TranslationDataModule(SplitLoaders, L.LightningDataModule):
         caps = {"train": self.max_train_samples, "val": self.max_eval_samples, "test": self.max_eval_samples}
         for split in SPLITS:
             files = self.files[split]
-            text = read_parallel(files if isinstance(files, str) else list(files), self.data_dir, self.tsv_columns,
-                                 self.tsv_header, self.empty_lines, f"dataset.{split}")
+            text = read_parallel(files if isinstance(files, str) else list(files), self.data_dir,
+                                 self.tsv_columns, self.tsv_header, self.empty_lines, f"dataset.{split}")
             if not text.pairs:
-                raise SeqlabError(f"the {split} split ({', '.join(self._file_names(split))} in {self.data_dir}) has "
-                                  f"no sentence pairs; check the files or dataset.{split}")
+                raise SeqlabError(f"the {split} split ({', '.join(self._file_names(split))} in "
+                                  f"{self.data_dir}) has no sentence pairs; check the files or "
+                                  f"dataset.{split}")
             self.pairs[split] = text.pairs[: caps[split]] if caps[split] else text.pairs
             self.report[split] = {"pairs": len(self.pairs[split]), "skipped_empty": text.skipped_empty}
         if self.src_tokenizer is None:  # tokenizers restored from a checkpoint are kept
             self.src_tokenizer = train_tokenizer((s for s, _ in self.pairs["train"]), self.src_options)
             self.tgt_tokenizer = train_tokenizer((t for _, t in self.pairs["train"]), self.tgt_options)
         for split in SPLITS:
-            sources, cut_src = encode(self.src_tokenizer, [s for s, _ in self.pairs[split]], self.max_length, False)
-            targets, cut_tgt = encode(self.tgt_tokenizer, [t for _, t in self.pairs[split]], self.max_length, True)
+            pairs = self.pairs[split]
+            sources, cut_src = encode(self.src_tokenizer, [s for s, _ in pairs], self.max_length, False)
+            targets, cut_tgt = encode(self.tgt_tokenizer, [t for _, t in pairs], self.max_length, True)
             self.encoded[split] = (sources, targets)
             self.report[split].update(truncated_source=len(cut_src), truncated_target=len(cut_tgt))
         self._report_once()
@@ -136,7 +150,7 @@ class TranslationDataModule(SplitLoaders, L.LightningDataModule):
             print(f"{self.name}: cut sentences longer than dataset.max_length={self.max_length} tokens "
                   f"(source/target per split: {counts})", file=sys.stderr)
 
-    # -- what the model and task are sized from ----------------------------------------------------------------
+    # -- what the model and task are sized from --------------------------------------------------------------
     def model_kwargs(self) -> dict:
         return {"src_vocab_size": self.src_tokenizer.get_vocab_size(),
                 "tgt_vocab_size": self.tgt_tokenizer.get_vocab_size(),
@@ -172,17 +186,16 @@ class TranslationDataModule(SplitLoaders, L.LightningDataModule):
         collate = PairCollator(sources, targets, special_ids(self.tgt_tokenizer)["pad_id"])
         # a generator of its own: starting an epoch leaves the global random state (dropout masks) untouched
         return DataLoader(list(range(len(sources))), batch_sampler=sampler, collate_fn=collate,
-                          num_workers=self.num_workers, generator=torch.Generator().manual_seed(self.split_seed))
+                          num_workers=self.num_workers,
+                          generator=torch.Generator().manual_seed(self.split_seed))
 
-    # -- checkpoints: the tokenizers travel with the weights -----------------------------------------------------
+    # -- checkpoints: the tokenizers travel with the weights -------------------------------------------------
     def state_dict(self) -> dict:
         return {"source_tokenizer": self.src_tokenizer.to_str() if self.src_tokenizer else None,
                 "target_tokenizer": self.tgt_tokenizer.to_str() if self.tgt_tokenizer else None,
                 "max_length": self.max_length, "position": training_position(self.trainer)}
 
     def load_state_dict(self, state: dict) -> None:
-        from tokenizers import Tokenizer
-
         if state.get("source_tokenizer") and state.get("target_tokenizer"):
             self.src_tokenizer = Tokenizer.from_str(state["source_tokenizer"])
             self.tgt_tokenizer = Tokenizer.from_str(state["target_tokenizer"])
@@ -196,7 +209,8 @@ class TranslationDataModule(SplitLoaders, L.LightningDataModule):
     def data_splits(self) -> dict[str, tuple[list[str], int]]:
         """Each split's files and sentence pairs."""
         folder = Path(self.data_dir).expanduser()
-        return {split: ([str(folder / n) for n in self._file_names(split)], len(self.pairs[split])) for split in SPLITS}
+        return {split: ([str(folder / n) for n in self._file_names(split)], len(self.pairs[split]))
+                for split in SPLITS}
 
 
 class PairCollator:

@@ -1,4 +1,4 @@
-"""Word-level tokenizer (Hugging Face `tokenizers`): vocabulary from the train split only, <pad> = 0, <unk> = 1."""
+"""Word-level tokenizer (Hugging Face `tokenizers`): vocabulary from the train split only."""
 
 from __future__ import annotations
 
@@ -26,18 +26,21 @@ class WordTokenizerOptions:
     max_vocab_size: int = 20000  # special tokens included
     max_length: int = 128  # tokens kept per text
     split: Literal["words", "whitespace"] = "words"
-    pretrained: str | None = None  # a pretrained model whose own tokenizer replaces this one (max_length still cuts)
+    # a pretrained model whose own tokenizer replaces this one (max_length still cuts)
+    pretrained: str | None = None
 
     @classmethod
     def from_config(cls, options: dict | None, where: str = "dataset.tokenizer") -> WordTokenizerOptions:
         return options_from_config(cls, options, where, {
-            "min_frequency": (1, ""), "max_length": (1, ""), "max_vocab_size": (3, "two special tokens and a word")})
+            "min_frequency": (1, ""), "max_length": (1, ""),
+            "max_vocab_size": (3, "two special tokens and a word"),
+        })
 
 
 def train_word_tokenizer(texts: Iterable[str], options: WordTokenizerOptions) -> Tokenizer:
-    """<pad> = 0, <unk> = 1, then the train split's words by frequency. The words are counted without the special
-    tokens, then the vocabulary is built with them first: a corpus holding a literal "<unk>" (PTB-style text does)
-    would otherwise leave a hole in the ids, and an id past the embedding's rows."""
+    """<pad> = 0, <unk> = 1, then the train split's words by frequency. The words are counted without the
+    special tokens, then the vocabulary is built with them first: a corpus holding a literal "<unk>"
+    (PTB-style text does) would otherwise leave a hole in the ids, and an id past the embedding's rows."""
     counter = Tokenizer(WordLevel(unk_token=UNK))
     steps = [normalizers.NFKC()] + ([normalizers.Lowercase()] if options.lowercase else [])
     counter.normalizer = normalizers.Sequence(steps)

@@ -1,1 +1,2 @@
-"""Decoding a trained encoder-decoder: greedy search and beam search with a length penalty."""
+"""Search for an output token by token: greedy and beam search for the translator, beam search for the
+language models too."""

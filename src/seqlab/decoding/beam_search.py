@@ -1,14 +1,5 @@
-"""Beam search, one for every model that decodes step by step: the translator (after its encoder) and the language
-models (after the prompt, for what transformers' generate() does not drive).
-
-Each sentence keeps beam_size hypotheses, ranked by log-probability; a hypothesis that emits <eos> among the step's
-best beam_size candidates is finished, scored by its log-probability divided by a length penalty; a sentence is
-done when it has beam_size finished hypotheses or reaches its length limit (its open hypotheses are then finished
-as they are). A hook takes transformers' logits processors (repetition penalty, n-gram bans, temperature, top-k,
-...), and candidates can be drawn from the distribution instead of taken best first (beam sampling). With
-beam_size 1 and no processors it picks the tokens greedy search picks (its scores are divided by the length
-penalty, unless alpha is 0).
-"""
+"""Beam search, one for every model that decodes step by step: the translator (after its encoder) and the
+language models (after the prompt, where transformers' generate() does not drive them)."""
 
 from __future__ import annotations
 
@@ -25,8 +16,8 @@ class Steps(Protocol):
     """A model decoding one token at a time, for N rows at once."""
 
     def step(self, tokens: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any, torch.Tensor | None]:
-        """tokens [N, t] (each row's whole history) -> (next-token logits [N, V], new state, attention [N, S] or
-        None)."""
+        """tokens [N, t] (each row's whole history) -> (next-token logits [N, V], new state, attention [N, S]
+        or None)."""
 
     def select(self, state: Any, rows: torch.Tensor) -> Any:
         """The state of the given rows, in that order (hypotheses are reordered at every step)."""
@@ -46,8 +37,9 @@ class EncoderDecoderSteps:
 
 
 @torch.no_grad()
-def beam_search(model, src: torch.Tensor, src_mask: torch.Tensor, bos_id: int, eos_id: int, beam_size: int = 5,
-                alpha: float = 0.6, limits: SearchLimits = DEFAULT_LIMITS) -> list[Hypothesis]:
+def beam_search(model, src: torch.Tensor, src_mask: torch.Tensor, bos_id: int, eos_id: int,
+                beam_size: int = 5, alpha: float = 0.6,
+                limits: SearchLimits = DEFAULT_LIMITS) -> list[Hypothesis]:
     """src, src_mask [N, S] -> the best translation per sentence. `model` has encode() and step()."""
     if beam_size < 1:
         raise SeqlabError(f"beam_size={beam_size} must be at least 1")
@@ -63,13 +55,23 @@ def beam_search(model, src: torch.Tensor, src_mask: torch.Tensor, bos_id: int, e
 
 
 @torch.no_grad()
-def search(steps: Steps, tokens: torch.Tensor, state, beam_size: int, eos_id: int | None, max_steps: list[int],
-           penalty: Callable[[int], float], processors=None, sample: bool = False,
+def search(steps: Steps, tokens: torch.Tensor, state, beam_size: int, eos_id: int | None,
+           max_steps: list[int], penalty: Callable[[int], float], processors=None, sample: bool = False,
            source_lengths: list[int] | None = None) -> list[list[Hypothesis]]:
-    """tokens [n * beam_size, p]: each sentence's prefix (<bos>, or a prompt) on beam_size rows; state: the
+    """Beam search over `steps`, for n sentences at once.
+
+    Each sentence keeps beam_size hypotheses, ranked by log-probability; a hypothesis that emits <eos> among
+    the step's best beam_size candidates is finished, scored by its log-probability divided by
+    penalty(length); a sentence is done when it has beam_size finished hypotheses or reaches its length limit
+    (its open hypotheses are then finished as they are). With beam_size 1 and no processors it picks the
+    tokens greedy search picks (only its scores differ: they are divided by the penalty).
+
+    tokens [n * beam_size, p]: each sentence's prefix (<bos>, or a prompt) on beam_size rows; state: the
     model's state for those rows (None: the steps make it from the prefix). processors(tokens, log_probs) ->
-    log_probs changes each step's scores; sample draws the candidates. Returns each sentence's finished
-    hypotheses (tokens after the prefix, <eos> left out), best first; attention rows are cut to source_lengths."""
+    log_probs changes each step's scores (transformers' logits processors: repetition penalty, n-gram bans,
+    temperature, top-k...); sample draws the candidates from the distribution instead of taking them best
+    first (beam sampling). Returns each sentence's finished hypotheses (tokens after the prefix, <eos> left
+    out), best first; attention rows are cut to source_lengths."""
     k, prefix, device = beam_size, tokens.size(1), tokens.device
     n = tokens.size(0) // k
     scores = torch.full((n, k), float("-inf"), device=device)
@@ -84,7 +86,8 @@ def search(steps: Steps, tokens: torch.Tensor, state, beam_size: int, eos_id: in
         attention_rows = None
         if weights is not None:
             attention_rows = weights[:steps, : source_lengths[sentence] if source_lengths else None].cpu()
-        finished[sentence].append(Hypothesis(sequence[prefix:].tolist(), score / penalty(steps), attention_rows, ended))
+        hypothesis = Hypothesis(sequence[prefix:].tolist(), score / penalty(steps), attention_rows, ended)
+        finished[sentence].append(hypothesis)
 
     for t in range(max(max_steps)):
         logits, state, weights = steps.step(tokens, state)
@@ -95,14 +98,16 @@ def search(steps: Steps, tokens: torch.Tensor, state, beam_size: int, eos_id: in
         history = None
         if weights is not None:
             history = weights[:, None] if attention is None else torch.cat([attention, weights[:, None]], 1)
-        top_scores, top_index = _candidates((scores.view(-1, 1) + log_probs).view(n, k * vocab), 2 * k, sample)
+        candidates = (scores.view(-1, 1) + log_probs).view(n, k * vocab)
+        top_scores, top_index = _candidates(candidates, 2 * k, sample)
         origin = top_index // vocab + sentence_base  # row of the hypothesis each candidate extends
         word = top_index % vocab
         is_eos = word == eos_id if eos_id is not None else torch.zeros_like(word, dtype=torch.bool)
         for b, j in (is_eos[:, :k] & top_scores[:, :k].isfinite()).nonzero().tolist():
             if not done[b]:
                 row = int(origin[b, j])
-                finish(b, tokens[row], None if history is None else history[row], float(top_scores[b, j]), t + 1, True)
+                weights_row = None if history is None else history[row]
+                finish(b, tokens[row], weights_row, float(top_scores[b, j]), t + 1, True)
         live_scores, pick = top_scores.masked_fill(is_eos, float("-inf")).topk(k, dim=1)
         rows = origin.gather(1, pick).view(-1)
         tokens = torch.cat([tokens[rows], word.gather(1, pick).view(-1, 1)], 1)
@@ -118,8 +123,8 @@ def search(steps: Steps, tokens: torch.Tensor, state, beam_size: int, eos_id: in
                 for j in range(k):
                     if torch.isfinite(scores[b, j]):
                         row = b * k + j
-                        finish(b, tokens[row], None if attention is None else attention[row], float(scores[b, j]),
-                               t + 1, False)
+                        weights_row = None if attention is None else attention[row]
+                        finish(b, tokens[row], weights_row, float(scores[b, j]), t + 1, False)
                 done[b] = True
         if all(done):
             break
@@ -127,8 +132,8 @@ def search(steps: Steps, tokens: torch.Tensor, state, beam_size: int, eos_id: in
 
 
 def _candidates(candidates: torch.Tensor, width: int, sample: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    """Each sentence's `width` candidates [n, width], best first: the most likely, or drawn from the distribution
-    (fewer where fewer are possible, the rest filled with -inf)."""
+    """Each sentence's `width` candidates [n, width], best first: the most likely, or drawn from the
+    distribution (fewer where fewer are possible, the rest filled with -inf)."""
     width = min(width, candidates.size(1))
     if not sample:
         return candidates.topk(width, dim=1)

@@ -11,7 +11,8 @@ import torch
 class Hypothesis:
     tokens: list[int]  # the generated token ids, without <bos> (or the prompt) and <eos>
     score: float  # log-probability (beam search: divided by the length penalty)
-    attention: torch.Tensor | None = None  # [steps, source length]: one row per generated token, <eos> included
+    # [steps, source length]: one row per generated token, <eos> included
+    attention: torch.Tensor | None = None
     ended: bool = False  # stopped at <eos> (rather than at the length limit)
 
 

@@ -1,19 +1,27 @@
-"""How to continue a prompt: the decoding options of `make generate`, checked once, and turned into what
-transformers' generate() takes (a GenerationConfig) or into transformers' logits processors for models that
-generate() does not drive (the recurrent language model, and text beyond a transformers model's context)."""
+"""How to continue a prompt: the decoding options of `make generate`, checked once."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
 from seqlab.errors import SeqlabError
+
+# transformers is imported where used: seqlab.commands.generate imports this module at its top and starts fast
 
 
 @dataclass
 class GenerationOptions:
+    """Turned into what transformers' generate() takes (a GenerationConfig), or into transformers' logits
+    processors for the models generate() does not drive (the recurrent language model, and text beyond a
+    transformers model's context)."""
+
     max_new_tokens: int = 200  # tokens to add to the prompt (fewer when the end-of-text token comes first)
     min_new_tokens: int = 0  # end-of-text is forbidden before this many new tokens
-    do_sample: bool | None = None  # sample; false: the most likely token (greedy, beams); None: unless num_beams > 1
+    # sample; false: the most likely token (greedy, beams); None: unless num_beams > 1
+    do_sample: bool | None = None
     temperature: float = 1.0  # > 0; below 1 sharpens the distribution, above 1 flattens it
     top_k: int = 0  # sample among the k most likely tokens only; 0: no limit
     top_p: float = 1.0  # in (0, 1]: sample among the most likely tokens whose probabilities add up to top_p
@@ -27,9 +35,6 @@ class GenerationOptions:
     @classmethod
     def from_mapping(cls, values: dict) -> GenerationOptions:
         """Options from a config mapping (unknown keys ignored), with types checked and values validated."""
-        from omegaconf import OmegaConf
-        from omegaconf.errors import OmegaConfBaseException
-
         known = {k: v for k, v in values.items() if k in cls.__dataclass_fields__}
         try:
             options = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(cls), known))
@@ -50,8 +55,8 @@ class GenerationOptions:
             raise SeqlabError(f"min_new_tokens={self.min_new_tokens} must lie between 0 and max_new_tokens")
         if self.temperature <= 0:
             raise SeqlabError(
-                f"temperature={self.temperature} must be above 0; for the most likely token at every step use "
-                "do_sample=false"
+                f"temperature={self.temperature} must be above 0; for the most likely token at every step "
+                "use do_sample=false"
             )
         if not 0 < self.top_p <= 1:
             raise SeqlabError(f"top_p={self.top_p} must lie in (0, 1]; 1 turns nucleus sampling off")
@@ -77,11 +82,13 @@ class GenerationOptions:
         return asdict(self)
 
     def generation_config(self, eos_token_id: int | None, pad_token_id: int | None):
-        """transformers GenerationConfig for generate(); sampling knobs only when sampling, so that transformers
-        has nothing to warn about."""
+        """transformers GenerationConfig for generate(); sampling knobs only when sampling, so that
+        transformers has nothing to warn about."""
         from transformers import GenerationConfig
 
-        sampling = {"temperature": self.temperature, "top_k": self.top_k, "top_p": self.top_p} if self.sampling else {}
+        sampling = {}
+        if self.sampling:
+            sampling = {"temperature": self.temperature, "top_k": self.top_k, "top_p": self.top_p}
         return GenerationConfig(
             # every value given, 0 included: None would let a saved model's generation_config.json decide
             max_new_tokens=self.max_new_tokens, min_new_tokens=self.min_new_tokens,
@@ -92,8 +99,8 @@ class GenerationOptions:
         )
 
     def logits_processors(self, prompt_length: int, eos_token_id: int | None):
-        """transformers' logits processors in the order generate() applies them: penalties and bans, then (when
-        sampling) temperature, top-k and top-p."""
+        """transformers' logits processors in the order generate() applies them: penalties and bans, then
+        (when sampling) temperature, top-k and top-p."""
         from transformers import (
             LogitsProcessorList,
             MinNewTokensLengthLogitsProcessor,
@@ -110,7 +117,9 @@ class GenerationOptions:
         if self.no_repeat_ngram_size:
             processors.append(NoRepeatNGramLogitsProcessor(self.no_repeat_ngram_size))
         if self.min_new_tokens and eos_token_id is not None:
-            processors.append(MinNewTokensLengthLogitsProcessor(prompt_length, self.min_new_tokens, eos_token_id))
+            processors.append(
+                MinNewTokensLengthLogitsProcessor(prompt_length, self.min_new_tokens, eos_token_id)
+            )
         if self.sampling:
             keep = 2 if self.num_beams > 1 else 1
             if self.temperature != 1.0:

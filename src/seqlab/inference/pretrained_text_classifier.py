@@ -1,17 +1,23 @@
-"""A fine-tuned transformers classifier that labels raw texts, saved the Hugging Face way: save_pretrained of the
-model (config.json with its labels, model.safetensors) and of its tokenizer in one folder, which from_pretrained,
-seqlab's `mlflow:<run_id>` and this class load back."""
+"""A fine-tuned transformers classifier that labels raw texts."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import torch
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from seqlab.errors import SeqlabError
+from seqlab.inference.checkpoint_reader import net_state_dict
+from seqlab.inference.net_builder import build_net
+from seqlab.pretrained.transformers_models import load_tokenizer
 
 
 class PretrainedTextClassifier:
+    """Saved the Hugging Face way: save_pretrained of the model (config.json with its labels,
+    model.safetensors) and of its tokenizer in one folder, which from_pretrained, seqlab's `mlflow:<run_id>`
+    and this class load back."""
+
     def __init__(self, model, tokenizer):
         self.model = model.eval()
         self.tokenizer = tokenizer
@@ -19,8 +25,6 @@ class PretrainedTextClassifier:
 
     @classmethod
     def from_folder(cls, folder: str | Path) -> PretrainedTextClassifier:
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
         folder = Path(folder)
         if not (folder / "config.json").is_file():
             raise SeqlabError(f"{folder} holds no config.json: not a fine-tuned transformers classifier")
@@ -29,14 +33,12 @@ class PretrainedTextClassifier:
 
     @classmethod
     def from_checkpoint(cls, checkpoint: dict, data: dict) -> PretrainedTextClassifier:
-        """From a Lightning checkpoint of model=pretrained_classifier (`data`: its datamodule's state): the net
-        rebuilt from model.net.pretrained with the checkpoint's weights, and that model's own tokenizer."""
-        from seqlab.inference.net_builder import build_net
-        from seqlab.pretrained.transformers_models import load_tokenizer
-
+        """From a Lightning checkpoint of model=pretrained_classifier (`data`: its datamodule's state): the
+        net rebuilt from model.net.pretrained with the checkpoint's weights, and that model's own
+        tokenizer."""
         config = checkpoint["net_config"]
         net = build_net(config)
-        net.load_state_dict({k[len("net."):]: v for k, v in checkpoint["state_dict"].items() if k.startswith("net.")})
+        net.load_state_dict(net_state_dict(checkpoint))
         tokenizer = load_tokenizer(config["pretrained"], "model.net.pretrained", config.get("tracking_uri"))
         tokenizer.model_max_length = data.get("max_length") or tokenizer.model_max_length
         return cls(net.model, tokenizer)
@@ -49,8 +51,8 @@ class PretrainedTextClassifier:
 
     @torch.no_grad()
     def predict(self, texts: list[str], batch_size: int = 64) -> list[dict]:
-        """One {text, label, probability} per text: the most likely label and its softmax probability; texts longer
-        than the tokenizer's model_max_length (the length the model was fine-tuned on) are cut."""
+        """One {text, label, probability} per text: the most likely label and its softmax probability; texts
+        longer than the tokenizer's model_max_length (the length the model was fine-tuned on) are cut."""
         results = []
         for start in range(0, len(texts), batch_size):
             chunk = [str(t) for t in texts[start : start + batch_size]]
@@ -66,6 +68,6 @@ class PretrainedTextClassifier:
 
     def attention_maps(self, texts: list[str], folder: str | Path) -> list[Path]:
         """Per-layer PNGs of every head's attention over each text, in `folder`."""
-        from seqlab.reports.attention_maps import write_attention_maps
+        from seqlab.reports.attention_maps import write_attention_maps  # matplotlib: only these plots need it
 
         return write_attention_maps(self.model, self.tokenizer, list(texts), Path(folder))

@@ -1,11 +1,4 @@
-"""Decoding a language model one step at a time, where transformers' generate() does not drive it: seqlab's
-recurrent model (it carries a hidden state instead of a key-value cache, and has no context limit), and a
-transformers model asked for more tokens than its context holds (a sliding window over the last context-size
-tokens). Greedy, sampling, beam search and beam sampling (the one beam search of seqlab.decoding), over
-transformers' own logits processors (temperature, top-k, top-p, repetition penalty, no-repeat n-grams, minimum
-length), with end-of-text handling and a transformers streamer, as generate() has them. The processors always see
-the whole text, prompt included, whatever the window.
-"""
+"""Decoding a language model one step at a time, where transformers' generate() does not drive it."""
 
 from __future__ import annotations
 
@@ -16,7 +9,8 @@ from seqlab.inference.generation_options import GenerationOptions
 
 
 class RecurrentSteps:
-    """models.rnn_lm: the prompt once, then one token at a time from the carried state."""
+    """models.rnn_lm: the prompt once, then one token at a time from the carried state (a hidden state instead
+    of a key-value cache, and no context limit)."""
 
     def __init__(self, model):
         self.model = model
@@ -31,8 +25,8 @@ class RecurrentSteps:
 
 class SlidingWindowSteps:
     """A transformers causal LM that reads at most the last `context` tokens. While the whole text fits, the
-    key-value cache holds the earlier tokens; once the window slides every position shifts, the cache no longer
-    matches, and each step reads the whole window again."""
+    key-value cache holds the earlier tokens; once the window slides every position shifts, the cache no
+    longer matches, and each step reads the whole window again."""
 
     def __init__(self, model, context: int, use_cache: bool = True):
         self.model, self.context, self.use_cache = model, context, use_cache
@@ -55,7 +49,15 @@ class SlidingWindowSteps:
 @torch.no_grad()
 def generate_stepwise(steps, input_ids: torch.Tensor, options: GenerationOptions, eos_token_id: int | None,
                       pad_token_id: int, streamer=None) -> torch.Tensor:
-    """input_ids [1, T] (one prompt) -> [num_return_sequences, T + new] token ids; rows that ended are padded."""
+    """input_ids [1, T] (one prompt) -> [num_return_sequences, T + new] token ids; rows that ended are
+    padded.
+
+    For seqlab's recurrent model, and for a transformers model asked for more tokens than its context holds
+    (SlidingWindowSteps). Greedy, sampling, beam search and beam sampling (the one beam search of
+    seqlab.decoding), over transformers' own logits processors (temperature, top-k, top-p, repetition penalty,
+    no-repeat n-grams, minimum length), with end-of-text handling and a transformers streamer, as generate()
+    has them. The processors always see the whole text, prompt included, whatever the window.
+    """
     processors = options.logits_processors(input_ids.size(1), eos_token_id)
     if options.num_beams > 1:
         return _beam_search(steps, input_ids, options, processors, eos_token_id, pad_token_id)
@@ -83,15 +85,17 @@ def generate_stepwise(steps, input_ids: torch.Tensor, options: GenerationOptions
     return ids
 
 
-def _beam_search(steps, input_ids: torch.Tensor, options: GenerationOptions, processors, eos_token_id: int | None,
-                 pad_token_id: int) -> torch.Tensor:
-    """The num_return_sequences best of num_beams hypotheses, ranked (as generate() ranks them) by log-probability
-    per new token; with sampling the candidates of each step are drawn from the processed distribution."""
+def _beam_search(steps, input_ids: torch.Tensor, options: GenerationOptions, processors,
+                 eos_token_id: int | None, pad_token_id: int) -> torch.Tensor:
+    """The num_return_sequences best of num_beams hypotheses, ranked (as generate() ranks them) by
+    log-probability per new token; with sampling the candidates of each step are drawn from the processed
+    distribution."""
     beams = options.num_beams
     [found] = search(steps, input_ids.repeat(beams, 1), None, beams, eos_token_id, [options.max_new_tokens],
                      lambda length: float(length), processors, sample=options.sampling)
     prompt = input_ids[0].tolist()
-    best = [prompt + h.tokens + ([eos_token_id] if h.ended else []) for h in found[: options.num_return_sequences]]
+    returned = found[: options.num_return_sequences]
+    best = [prompt + h.tokens + ([eos_token_id] if h.ended else []) for h in returned]
     best = best or [prompt]  # nothing the processors allowed
     out = torch.full((len(best), max(len(seq) for seq in best)), pad_token_id, dtype=torch.long,
                      device=input_ids.device)

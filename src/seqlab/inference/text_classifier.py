@@ -1,8 +1,4 @@
-"""A trained text classifier, loaded from a bundle directory or a Lightning checkpoint, that labels raw texts.
-
-Bundle layout: net.json (the net's constructor arguments and _target_), model.safetensors, tokenizer.json,
-labels.json. Only classes under seqlab.models can be rebuilt: nothing in a bundle is run as code.
-"""
+"""A trained text classifier, loaded from a bundle folder or a Lightning checkpoint, that labels raw texts."""
 
 from __future__ import annotations
 
@@ -16,10 +12,15 @@ from tokenizers import Tokenizer
 from seqlab.data.batching import pad_sequences
 from seqlab.data.word_tokenizer import PAD, encode_texts
 from seqlab.errors import SeqlabError
+from seqlab.inference.checkpoint_reader import net_state_dict, read_checkpoint
 from seqlab.inference.net_builder import build_net
 
 
 class TextClassifier:
+    """Bundle layout: net.json (the net's constructor arguments and _target_), model.safetensors,
+    tokenizer.json, labels.json. Only classes under seqlab.models can be rebuilt: nothing in a bundle is run
+    as code."""
+
     def __init__(self, net: torch.nn.Module, net_config: dict, tokenizer: Tokenizer, labels: list[str]):
         self.net = net.eval()
         self.net_config = net_config
@@ -40,22 +41,20 @@ class TextClassifier:
     def from_checkpoint(cls, path: str | Path):
         """The classifier a checkpoint holds: a TextClassifier, or a PretrainedTextClassifier for a fine-tuned
         transformers encoder."""
-        from seqlab.inference.checkpoint_reader import read_checkpoint
-
         path = Path(path)
         checkpoint = read_checkpoint(path, "classification")
         data = next((v for v in checkpoint.values() if isinstance(v, dict) and v.get("label_names")), None)
         if data is not None and (checkpoint.get("net_config") or {}).get("pretrained"):
+            # imported here: it needs transformers, which a logged TextClassifier model does not list
             from seqlab.inference.pretrained_text_classifier import PretrainedTextClassifier
 
             return PretrainedTextClassifier.from_checkpoint(checkpoint, data)
         if data is None or not data.get("tokenizer") or not checkpoint.get("net_config"):
-            raise SeqlabError(f"{path} is not a seqlab classification checkpoint (no labels, tokenizer or net "
-                              "config); a translator's checkpoint goes to pipelines/translate.py, a language "
-                              "model's run to pipelines/generate.py run_id=<id>")
+            raise SeqlabError(f"{path} is not a seqlab classification checkpoint (no labels, tokenizer or "
+                              "net config); a translator's checkpoint goes to pipelines/translate.py, a "
+                              "language model's run to pipelines/generate.py run_id=<id>")
         net = build_net(checkpoint["net_config"])
-        prefix = "net."
-        net.load_state_dict({k[len(prefix) :]: v for k, v in checkpoint["state_dict"].items() if k.startswith(prefix)})
+        net.load_state_dict(net_state_dict(checkpoint))
         return cls(net, checkpoint["net_config"], Tokenizer.from_str(data["tokenizer"]), data["label_names"])
 
     def save_bundle(self, folder: str | Path) -> Path:

@@ -1,13 +1,4 @@
-"""A trained language model and its tokenizer that continue prompts: GPT-2 (or any transformers causal LM,
-through generate() with its key-value cache, and a sliding window beyond its context) or seqlab's recurrent model
-(through stepwise_decoding).
-
-Saved layouts (what a training run logs as its `model` artifact):
-- transformers: save_pretrained of the model and the tokenizer (config.json, model.safetensors, tokenizer.json,
-  ...); from_pretrained(<folder>) loads either back.
-- recurrent: net.json (the net's constructor arguments and _target_), model.safetensors, and the tokenizer's
-  save_pretrained files. Only classes under seqlab.models are rebuilt: nothing in a folder is run as code.
-"""
+"""A trained language model and its tokenizer that continue prompts."""
 
 from __future__ import annotations
 
@@ -15,15 +6,30 @@ import json
 from pathlib import Path
 
 import torch
+from safetensors.torch import load_model, save_model
+from transformers import TextStreamer
 
 from seqlab.errors import SeqlabError
 from seqlab.inference.generation_options import GenerationOptions
+from seqlab.inference.net_builder import build_net
+from seqlab.inference.stepwise_decoding import RecurrentSteps, SlidingWindowSteps, generate_stepwise
+from seqlab.models.gpt2_lm import GPT2LanguageModel, context_size
+from seqlab.pretrained.transformers_models import is_local, load_causal_lm, load_tokenizer
 
 
 class TextGenerator:
-    def __init__(self, model: torch.nn.Module, tokenizer, net_config: dict | None = None):
-        from seqlab.models.gpt2_lm import GPT2LanguageModel
+    """GPT-2 (or any transformers causal LM, through generate() with its key-value cache, and a sliding window
+    beyond its context) or seqlab's recurrent model (through stepwise_decoding).
 
+    Saved layouts (what a training run logs as its `model` artifact):
+    - transformers: save_pretrained of the model and the tokenizer (config.json, model.safetensors,
+      tokenizer.json, ...); from_pretrained(<folder>) loads either back.
+    - recurrent: net.json (the net's constructor arguments and _target_), model.safetensors, and the
+      tokenizer's save_pretrained files. Only classes under seqlab.models are rebuilt: nothing in a folder is
+      run as code.
+    """
+
+    def __init__(self, model: torch.nn.Module, tokenizer, net_config: dict | None = None):
         self.model = model.model if isinstance(model, GPT2LanguageModel) else model  # unwrap seqlab's GPT-2
         self.tokenizer = tokenizer
         self.net_config = net_config
@@ -35,8 +41,6 @@ class TextGenerator:
     @property
     def context_size(self) -> int | None:
         """Most tokens the model can attend over at once; None: no limit (recurrent)."""
-        from seqlab.models.gpt2_lm import context_size
-
         return context_size(self.model.config) if self.uses_transformers else None
 
     @property
@@ -47,34 +51,27 @@ class TextGenerator:
     @classmethod
     def load(cls, source: str, option: str = "pretrained") -> TextGenerator:
         """From a saved folder, or a hub name (gpt2, distilgpt2) when no such folder exists."""
-        from seqlab.pretrained.transformers_models import is_local, load_causal_lm, load_tokenizer
-
         if is_local(str(source)):
             return cls.from_directory(source, option)
         return cls(load_causal_lm(source, option), load_tokenizer(source, option))
 
     @classmethod
     def from_directory(cls, folder: str | Path, option: str = "pretrained") -> TextGenerator:
-        from seqlab.pretrained.transformers_models import load_causal_lm, load_tokenizer
-
         folder = Path(folder).expanduser()
         if not folder.is_dir():
             raise SeqlabError(f"{option}={folder}: no such folder")
         if (folder / "net.json").is_file():
-            from safetensors.torch import load_model
-
-            from seqlab.inference.net_builder import build_net
-
             try:
                 net_config = json.loads((folder / "net.json").read_text())
                 net = build_net(net_config)
                 load_model(net, str(folder / "model.safetensors"))  # restores tied weights
-            except (OSError, ValueError, TypeError, RuntimeError) as err:  # JSON, arguments, missing or other weights
+            # the JSON, the arguments, missing or other weights
+            except (OSError, ValueError, TypeError, RuntimeError) as err:
                 raise SeqlabError(f"{folder} is not a saved seqlab language model: "
                                   f"{str(err).splitlines()[0][:300]}") from None
             if not hasattr(net, "forward_with_state"):
-                raise SeqlabError(f"{folder} holds a {type(net).__name__}, not a language model; generate from a "
-                                  "language-model run (experiment=textgen_rnn or gpt2_*)")
+                raise SeqlabError(f"{folder} holds a {type(net).__name__}, not a language model; generate "
+                                  "from a language-model run (experiment=textgen_rnn or gpt2_*)")
             return cls(net, load_tokenizer(str(folder), option), net_config)
         if (folder / "config.json").is_file():
             return cls(load_causal_lm(str(folder), option), load_tokenizer(str(folder), option))
@@ -90,8 +87,6 @@ class TextGenerator:
                 config.pad_token_id = tok.pad_token_id
             self.model.save_pretrained(folder)
         else:
-            from safetensors.torch import save_model
-
             (folder / "net.json").write_text(json.dumps(self.net_config, indent=2))
             save_model(self.model, str(folder / "model.safetensors"))  # handles tied weights
         self.tokenizer.save_pretrained(folder)
@@ -99,8 +94,8 @@ class TextGenerator:
 
     # -- generating ----------------------------------------------------------------------------------------
     def encode_prompt(self, prompt: str) -> torch.Tensor:
-        """Prompt ids [1, T]; a prompt longer than the model's context is an error (a longer continuation is not:
-        it slides the window)."""
+        """Prompt ids [1, T]; a prompt longer than the model's context is an error (a longer continuation is
+        not: it slides the window)."""
         if prompt is None or not str(prompt):
             raise SeqlabError('the prompt is empty; pass prompt="some text" to continue')
         ids = self.tokenizer.encode(str(prompt), add_special_tokens=False)
@@ -109,18 +104,18 @@ class TextGenerator:
         limit = self.context_size
         if limit is not None and len(ids) > limit:
             raise SeqlabError(
-                f"the prompt is {len(ids)} tokens long, longer than the model's context of {limit} tokens; shorten "
-                f"the prompt to at most {limit} tokens"
+                f"the prompt is {len(ids)} tokens long, longer than the model's context of {limit} tokens; "
+                f"shorten the prompt to at most {limit} tokens"
             )
         return torch.tensor([ids], device=self.device)
 
     @torch.no_grad()
-    def generate_ids(self, prompt: str, options: GenerationOptions, streamer=None) -> tuple[list[int], list[list[int]]]:
+    def generate_ids(self, prompt: str, options: GenerationOptions,
+                     streamer=None) -> tuple[list[int], list[list[int]]]:
         """The prompt's ids and each continuation's new ids (up to end-of-text, which is kept). A transformers
-        model goes through generate() while prompt and continuation fit its context, and through a sliding window
-        over its last context-size tokens beyond; the recurrent model carries its state, with no limit."""
-        from seqlab.inference.stepwise_decoding import RecurrentSteps, SlidingWindowSteps, generate_stepwise
-
+        model goes through generate() while prompt and continuation fit its context, and through a sliding
+        window over its last context-size tokens beyond; the recurrent model carries its state, with no
+        limit."""
         options.check()
         input_ids = self.encode_prompt(prompt)
         if options.seed is not None:
@@ -153,8 +148,6 @@ class TextGenerator:
         checked before anything is printed."""
         streamer = None
         if stream and self.can_stream(options):
-            from transformers import TextStreamer
-
             options.check()
             self.encode_prompt(prompt)  # a prompt too long or empty fails here, not after it was printed
             streamer = TextStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)

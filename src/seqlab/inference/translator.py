@@ -1,9 +1,4 @@
-"""A trained translator, loaded from a bundle directory or a Lightning checkpoint, that translates raw text.
-
-Bundle layout: net.json (the net's constructor arguments and _target_), model.safetensors, source_tokenizer.json,
-target_tokenizer.json, decoding.json (beam size, length penalty, length limits, the source max_length).
-Only classes under seqlab.models can be rebuilt: nothing in a bundle is run as code.
-"""
+"""A trained translator, loaded from a bundle folder or a Lightning checkpoint, that translates raw text."""
 
 from __future__ import annotations
 
@@ -18,11 +13,14 @@ from tokenizers import Tokenizer
 from seqlab.data.batching import pad_sequences
 from seqlab.data.seq2seq_tokenizers import decode, display_tokens, encode, special_ids
 from seqlab.decoding.hypothesis import SearchLimits
-from seqlab.decoding.translate_search import translation_search
+from seqlab.decoding.translation_search import translation_search
 from seqlab.errors import SeqlabError
+from seqlab.inference.checkpoint_reader import net_state_dict, read_checkpoint
 from seqlab.inference.net_builder import build_net
 
-DEFAULT_DECODING = {"beam_size": 5, "length_penalty": 0.6, "max_len_a": 1.5, "max_len_b": 10, "max_length": 50}
+DEFAULT_DECODING = {
+    "beam_size": 5, "length_penalty": 0.6, "max_len_a": 1.5, "max_len_b": 10, "max_length": 50,
+}
 
 
 @dataclass
@@ -32,12 +30,18 @@ class Translation:
     source_tokens: list[str]  # as the model saw them, <eos> included
     target_tokens: list[str]  # as generated, <eos> included when reached
     attention: torch.Tensor | None  # [target tokens, source tokens]; None without attention
-    truncated: bool = False  # the source was longer than max_length tokens: its end was cut before translating
+    # the source was longer than max_length tokens: its end was cut before translating
+    truncated: bool = False
 
 
 class Translator:
-    def __init__(self, net: torch.nn.Module, net_config: dict, src_tokenizer: Tokenizer, tgt_tokenizer: Tokenizer,
-                 decoding: dict | None = None):
+    """Bundle layout: net.json (the net's constructor arguments and _target_), model.safetensors,
+    source_tokenizer.json, target_tokenizer.json, decoding.json (beam size, length penalty, length limits, the
+    source max_length). Only classes under seqlab.models can be rebuilt: nothing in a bundle is run as
+    code."""
+
+    def __init__(self, net: torch.nn.Module, net_config: dict, src_tokenizer: Tokenizer,
+                 tgt_tokenizer: Tokenizer, decoding: dict | None = None):
         self.net = net.eval()
         self.net_config = net_config
         self.src_tokenizer, self.tgt_tokenizer = src_tokenizer, tgt_tokenizer
@@ -63,16 +67,14 @@ class Translator:
 
     @classmethod
     def from_checkpoint(cls, path: str | Path) -> Translator:
-        from seqlab.inference.checkpoint_reader import read_checkpoint
-
         path = Path(path)
         checkpoint = read_checkpoint(path, "translation")
-        data = next((v for v in checkpoint.values() if isinstance(v, dict) and v.get("target_tokenizer")), None)
+        data = next((v for v in checkpoint.values() if isinstance(v, dict) and v.get("target_tokenizer")),
+                    None)
         if data is None or not checkpoint.get("net_config"):
             raise SeqlabError(f"{path} is not a seqlab translation checkpoint (no tokenizers or net config)")
         net = build_net(checkpoint["net_config"])
-        prefix = "net."
-        net.load_state_dict({k[len(prefix):]: v for k, v in checkpoint["state_dict"].items() if k.startswith(prefix)})
+        net.load_state_dict(net_state_dict(checkpoint))
         decoding = {**checkpoint.get("decoding", {}), "max_length": data.get("max_length", 50)}
         return cls(net, checkpoint["net_config"], Tokenizer.from_str(data["source_tokenizer"]),
                    Tokenizer.from_str(data["target_tokenizer"]), decoding)
@@ -81,7 +83,8 @@ class Translator:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "net.json").write_text(json.dumps(self.net_config, indent=2))
-        save_model(self.net, str(folder / "model.safetensors"))  # handles the tied output and embedding weights
+        # save_model handles the tied output and embedding weights
+        save_model(self.net, str(folder / "model.safetensors"))
         self.src_tokenizer.save(str(folder / "source_tokenizer.json"))
         self.tgt_tokenizer.save(str(folder / "target_tokenizer.json"))
         (folder / "decoding.json").write_text(json.dumps(self.decoding, indent=2))
@@ -90,9 +93,10 @@ class Translator:
     @torch.no_grad()
     def translate(self, texts: list[str], beam_size: int | None = None, length_penalty: float | None = None,
                   batch_size: int = 64) -> list[Translation]:
-        """One Translation per text, in order; beam_size 1 is greedy search (default: the run's beam size). Each
-        text is stripped; a blank one is translated as an empty line, without the model. A text longer than the
-        run's max_length tokens is cut to it, as training cut its sentences (Translation.truncated)."""
+        """One Translation per text, in order; beam_size 1 is greedy search (default: the run's beam size).
+        Each text is stripped; a blank one is translated as an empty line, without the model. A text longer
+        than the run's max_length tokens is cut to it, as training cut its sentences
+        (Translation.truncated)."""
         beam = beam_size if beam_size is not None else self.decoding["beam_size"]
         if isinstance(beam, bool) or not isinstance(beam, int) or beam < 1:
             raise SeqlabError(f"beam_size={beam!r} must be a whole number of at least 1")
@@ -101,18 +105,20 @@ class Translator:
             raise SeqlabError(f"length_penalty={alpha!r} must be a number (0: rank by log-probability alone)")
         limits = SearchLimits(self.decoding["max_len_a"], self.decoding["max_len_b"])
         texts = [str(t).strip() for t in texts]
-        results: list[Translation | None] = [Translation(t, "", [], [], None) if not t else None for t in texts]
+        results: list[Translation | None] = [
+            Translation(t, "", [], [], None) if not t else None for t in texts
+        ]
         kept = [i for i, t in enumerate(texts) if t]
-        encoded_kept, cut = encode(self.src_tokenizer, [texts[i] for i in kept], int(self.decoding["max_length"]),
-                                   bos=False)
+        max_length = int(self.decoding["max_length"])
+        encoded_kept, cut = encode(self.src_tokenizer, [texts[i] for i in kept], max_length, bos=False)
         encoded = dict(zip(kept, encoded_kept, strict=True))
         truncated = {kept[i] for i in cut}
         order = sorted(kept, key=lambda i: len(encoded[i]))  # little padding per batch
         for start in range(0, len(order), batch_size):
             rows = order[start:start + batch_size]
             src_ids, src_mask = pad_sequences([encoded[i] for i in rows], self.src_pad)
-            hypotheses = translation_search(self.net, src_ids, src_mask, self.ids["bos_id"], self.ids["eos_id"],
-                                            beam, float(alpha), limits)
+            hypotheses = translation_search(self.net, src_ids, src_mask, self.ids["bos_id"],
+                                            self.ids["eos_id"], beam, float(alpha), limits)
             texts_out = decode(self.tgt_tokenizer, [h.tokens for h in hypotheses])
             for row, hypothesis, text in zip(rows, hypotheses, texts_out, strict=True):
                 target = hypothesis.tokens + ([self.ids["eos_id"]] if hypothesis.ended else [])

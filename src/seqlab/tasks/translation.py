@@ -17,7 +17,7 @@ from torch import nn
 from torchmetrics import MeanMetric
 
 from seqlab.decoding.hypothesis import SearchLimits
-from seqlab.decoding.translate_search import translation_search
+from seqlab.decoding.translation_search import translation_search
 from seqlab.errors import SeqlabError
 from seqlab.tasks.base import SeqlabTask, checked_label_smoothing, perplexity
 

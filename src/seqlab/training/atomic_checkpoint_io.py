@@ -1,5 +1,4 @@
-"""Checkpoints written to a temporary file beside their target and renamed into place, so that a kill during a
-save never leaves a half-written checkpoint, nor destroys the previous one."""
+"""Checkpoints written to a temporary file beside their target and renamed into place."""
 
 from __future__ import annotations
 
@@ -11,6 +10,8 @@ from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
+    """A kill during a save never leaves a half-written checkpoint, nor destroys the previous one."""
+
     def save_checkpoint(self, checkpoint: dict, path, storage_options=None) -> None:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)

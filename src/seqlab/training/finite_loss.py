@@ -24,6 +24,7 @@ class FiniteLossCheck(L.Callback):
         last = newest_checkpoint(self.dirpath)
         where = f"the last good checkpoint is {last}" if last else "no checkpoint was written before it"
         raise SeqlabError(
-            f"the training loss became {value} at step {trainer.global_step} (epoch {trainer.current_epoch}); "
-            f"{where}; lower model.optimizer.lr or set trainer.gradient_clip_val (e.g. 1.0), then train again"
+            f"the training loss became {value} at step {trainer.global_step} "
+            f"(epoch {trainer.current_epoch}); {where}; lower model.optimizer.lr or set "
+            "trainer.gradient_clip_val (e.g. 1.0), then train again"
         )

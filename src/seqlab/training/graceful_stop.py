@@ -1,6 +1,4 @@
-"""Ctrl-C (SIGINT) and SIGTERM stop training at the end of the current batch with a checkpoint saved, so that
-`resume=<run_id>` goes on from that very step. A second Ctrl-C stops at once. Lightning also stops for SIGTERM
-during validation and at an epoch's end: the checkpoint is then saved as its SIGTERMException goes by."""
+"""Ctrl-C (SIGINT) and SIGTERM stop training at the end of the current batch with a checkpoint saved."""
 
 from __future__ import annotations
 
@@ -16,6 +14,10 @@ INTERRUPTED = "interrupted.ckpt"
 
 
 class GracefulStop(L.Callback):
+    """Saves INTERRUPTED so that `resume=<run_id>` goes on from that very step. A second Ctrl-C stops at once.
+    Lightning also stops for SIGTERM during validation and at an epoch's end: the checkpoint is then saved as
+    its SIGTERMException goes by."""
+
     def __init__(self, dirpath: str):
         self.dirpath = Path(dirpath)
         self.interrupted = False
@@ -35,7 +37,8 @@ class GracefulStop(L.Callback):
 
     def on_exception(self, trainer, pl_module, exception) -> None:
         self._restore()
-        if isinstance(exception, SIGTERMException) and trainer.state.fn == TrainerFn.FITTING and not self.saved:
+        fitting = trainer.state.fn == TrainerFn.FITTING
+        if isinstance(exception, SIGTERMException) and fitting and not self.saved:
             self._save(trainer)
 
     def _restore(self) -> None:

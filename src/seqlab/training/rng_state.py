@@ -1,6 +1,4 @@
-"""Random-number generator states saved in every checkpoint and restored with it, so that a resumed run draws
-the same dropout masks and samples as one that never stopped. Stored as tensors and plain Python values, so the
-checkpoint still loads with torch.load(weights_only=True)."""
+"""Random-number generator states saved in every checkpoint and restored with it."""
 
 from __future__ import annotations
 
@@ -14,6 +12,8 @@ KEY = "rng_states"
 
 
 def collect_rng_states() -> dict:
+    """Python's, numpy's, torch's and CUDA's states, as tensors and plain Python values, so that the
+    checkpoint still loads with torch.load(weights_only=True)."""
     name, keys, pos, has_gauss, cached = np.random.get_state()
     states = {
         "python": random.getstate(),
@@ -36,6 +36,8 @@ def set_rng_states(states: dict) -> None:
 
 
 class RngStateCheckpoint(L.Callback):
+    """A resumed run draws the same dropout masks and samples as one that never stopped."""
+
     def on_save_checkpoint(self, trainer, pl_module, checkpoint: dict) -> None:
         checkpoint[KEY] = collect_rng_states()
 

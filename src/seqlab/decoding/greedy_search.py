@@ -1,4 +1,4 @@
-"""Greedy search: at each step the most likely next token, for a whole batch at once."""
+"""Greedy search of an encoder-decoder: at each step the most likely next token, for a whole batch at once."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from seqlab.decoding.hypothesis import DEFAULT_LIMITS, Hypothesis, SearchLimits
 @torch.no_grad()
 def greedy_search(model, src: torch.Tensor, src_mask: torch.Tensor, bos_id: int, eos_id: int,
                   limits: SearchLimits = DEFAULT_LIMITS) -> list[Hypothesis]:
-    """src, src_mask [N, S] -> one hypothesis per sentence. `model` has encode() and step() (models.seq2seq)."""
+    """src, src_mask [N, S] -> one hypothesis per sentence. `model` has encode() and step()
+    (models.seq2seq)."""
     memory, state = model.encode(src, src_mask)
     max_steps = limits.per_sentence(src_mask)
     n = src.size(0)
