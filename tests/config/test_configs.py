@@ -125,3 +125,18 @@ def test_a_gpt2_context_shorter_than_the_blocks_is_refused(hydra_compose):
     cfg = hydra_compose(["experiment=gpt2_scratch", "model.net.n_positions=64"])
     with pytest.raises(SeqlabError, match=r"model.net.n_positions=64 is shorter than dataset.block_size=\d+: a block"):
         check_config(cfg)
+
+
+@pytest.mark.parametrize("experiment, supplied", [
+    ("sentiment_lstm", {"vocab_size", "num_classes"}),
+    ("translate_attention", {"src_vocab_size", "tgt_vocab_size"}),
+    ("gpt2_scratch", {"vocab_size"}),
+])
+def test_an_unknown_net_option_lists_what_a_config_may_set_not_what_the_data_supplies(hydra_compose, experiment,
+                                                                                        supplied):
+    cfg = hydra_compose([f"experiment={experiment}", "+model.net.no_such_option=1"])
+    with pytest.raises(SeqlabError, match=r"unknown option model.net.no_such_option; options of \w+: ") as caught:
+        check_config(cfg)
+    options = set(str(caught.value).rpartition(": ")[2].split(", "))
+    assert options and not options & supplied, options
+    assert "dropout" in options or "n_layer" in options  # a real option is still offered

@@ -195,6 +195,7 @@ def test_the_real_sst2_reads_whole(tmp_path, monkeypatch):
     sizes = {split: len(data.texts(split)) for split in ("train", "val", "test")}
     assert sizes == {"train": 67349 - 3367, "val": 872, "test": 3367}
     assert data.labels == ["0", "1"] and data.model_kwargs()["pad_id"] == 0
+    assert set(data.model_kwargs()) <= ClassificationDataModule.MODEL_ARGUMENTS
 
 
 @pytest.mark.parametrize("position, world_size, skipped", [

@@ -125,6 +125,7 @@ def test_datamodule_joins_files_with_end_of_text_and_trains_the_tokenizer_on_tra
     assert datamodule.prompts and datamodule.prompts[0]  # the start of the validation text
     assert datamodule.task_kwargs()["char_level"] is True
     assert datamodule.model_kwargs() == {"vocab_size": len(tokenizer)}
+    assert set(datamodule.model_kwargs()) == LanguageModelDataModule.MODEL_ARGUMENTS
 
 
 @pytest.mark.parametrize(

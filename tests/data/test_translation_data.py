@@ -122,6 +122,7 @@ def test_batches_hold_padded_sources_and_targets(tmp_path):
     assert batch["src_ids"].shape == batch["src_mask"].shape and len(batch["index"]) == 8
     assert (batch["tgt_ids"][:, 0] == 2).all() and (batch["src_ids"][~batch["src_mask"]] == 0).all()
     kwargs = datamodule.model_kwargs()
+    assert set(kwargs) == TranslationDataModule.MODEL_ARGUMENTS  # what the config check leaves out of the options
     assert kwargs["src_vocab_size"] == datamodule.src_tokenizer.get_vocab_size() and kwargs["pad_id"] == 0
     assert datamodule.task_kwargs() == {"pad_id": 0, "bos_id": 2, "eos_id": 3}
 

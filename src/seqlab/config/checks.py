@@ -17,10 +17,6 @@ from seqlab.config.metric_direction import direction
 from seqlab.config.project import CONF_DIR
 from seqlab.errors import SeqlabError
 
-# arguments the pipeline supplies from the data, not from the config
-SUPPLIED = {"vocab_size", "num_classes", "pad_id", "unk_id", "net", "optimizer", "scheduler",
-            "src_vocab_size", "tgt_vocab_size"}
-
 
 def task_of(target: str) -> str:
     return getattr(get_class(target), "task_name", "unknown")
@@ -60,17 +56,17 @@ def check_model_fits_dataset(cfg: DictConfig) -> None:
         )
 
 
-def check_arguments(node: DictConfig, where: str) -> None:
-    """Every key of `node` is a parameter of its _target_, with a value of the annotated type."""
+def check_arguments(node: DictConfig, where: str, supplied: frozenset[str] = frozenset()) -> None:
+    """Every key of `node` is a parameter of its _target_, with a value of the annotated type; the message
+    lists the parameters a config may set (not those `supplied` from the data)."""
     target = get_class(node._target_)
     params, hints = _parameters(target)
     for key in node:
         if key.startswith("_") or key == "name" and "name" not in params:
             continue
         if key not in params:
-            raise SeqlabError(
-                f"unknown option {where}.{key}; options of {target.__name__}: {', '.join(sorted(params - SUPPLIED))}"
-            )
+            options = ", ".join(sorted(params - supplied))
+            raise SeqlabError(f"unknown option {where}.{key}; options of {target.__name__}: {options}")
         value = node[key]
         if key in hints and value is not None and not isinstance(value, (DictConfig, ListConfig)):
             _check_type(value, hints[key], f"{where}.{key}")
@@ -185,5 +181,6 @@ def check_config(cfg: DictConfig) -> None:
     check_context(cfg)
     check_arguments(cfg.dataset, "dataset")
     if "net" in cfg.model:
-        check_arguments(cfg.model.net, "model.net")
+        datamodule = get_class(cfg.dataset._target_)
+        check_arguments(cfg.model.net, "model.net", getattr(datamodule, "MODEL_ARGUMENTS", frozenset()))
     check_model_fits_dataset(cfg)

@@ -188,6 +188,8 @@ class ClassificationDataModule(SplitLoaders, L.LightningDataModule):
     def display_labels(self) -> list[str]:
         return self.label_names or self.labels
 
+    MODEL_ARGUMENTS = frozenset({"labels", "vocab_size", "num_classes", "pad_id", "unk_id"})
+
     def model_kwargs(self) -> dict:
         if self.pretrained:
             return {"labels": self.display_labels}

@@ -138,6 +138,8 @@ class LanguageModelDataModule(SplitLoaders, L.LightningDataModule):
                 )
 
     # -- what the model and task are sized from --------------------------------------------------------------
+    MODEL_ARGUMENTS = frozenset({"vocab_size"})
+
     def model_kwargs(self) -> dict:
         return {"vocab_size": len(self.tokenizer)}
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 
 class SplitLoaders:
     """The train, val and test dataloaders, each from the datamodule's one `_loader(split, batch_size,
     shuffle)` (train shuffled in batches of `batch_size`, val and test in order in batches of
     `eval_batch_size`); a resumed run skips the batches it already trained on (resume_sampler)."""
 
+    # the net's arguments that model_kwargs() takes from the data (the config check does not offer them)
+    MODEL_ARGUMENTS: ClassVar[frozenset[str]] = frozenset()
     batch_size: int
     eval_batch_size: int
     resume_position: tuple[int, ...] | None = None  # of a restored checkpoint: see training_position

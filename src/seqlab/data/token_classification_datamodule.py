@@ -106,6 +106,8 @@ class TokenClassificationDataModule(NerDataset, SplitLoaders, L.LightningDataMod
                   file=sys.stderr)
 
     # -- what the model and task are sized from --------------------------------------------------------------
+    MODEL_ARGUMENTS = frozenset({"labels"})
+
     def model_kwargs(self) -> dict:
         return {"labels": self.tags}
 

@@ -151,6 +151,8 @@ class TranslationDataModule(SplitLoaders, L.LightningDataModule):
                   f"(source/target per split: {counts})", file=sys.stderr)
 
     # -- what the model and task are sized from --------------------------------------------------------------
+    MODEL_ARGUMENTS = frozenset({"src_vocab_size", "tgt_vocab_size", "pad_id"})
+
     def model_kwargs(self) -> dict:
         return {"src_vocab_size": self.src_tokenizer.get_vocab_size(),
                 "tgt_vocab_size": self.tgt_tokenizer.get_vocab_size(),
