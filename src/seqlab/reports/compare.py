@@ -1,7 +1,9 @@
-"""Compare runs: rank them by a metric, show their swept and differing params and durations, set them side by side
-per family or model (mean and spread, and the pretraining they started from, apart), plot and write a report.
+"""Compare runs: rank them by a metric, show their swept and differing params and durations, set them side by
+side per family or model (mean and spread, and the pretraining they started from, apart), plot and write a
+report.
 
-rich and matplotlib are imported only when a table is printed or a plot drawn, so that a bad option fails at once.
+rich and matplotlib are imported only when a table is printed or a plot drawn, so that a bad option fails at
+once.
 """
 
 from __future__ import annotations
@@ -45,15 +47,16 @@ def _most_common(runs: list[dict], param: str, default: str) -> str:
 
 
 def default_mode(metric: str, runs: list[dict]) -> str:
-    """The runs' optimized_mode when `metric` is what they optimized; else min for a loss, perplexity, bits per
-    character or epoch time, max for the rest (accuracy, F1, BLEU, tokens per second)."""
+    """The runs' optimized_mode when `metric` is what they optimized; else min for a loss, perplexity, bits
+    per character or epoch time, max for the rest (accuracy, F1, BLEU, tokens per second)."""
     if metric == _most_common(runs, "optimized_metric", "val/acc"):
         return _most_common(runs, "optimized_mode", "max")
     return direction(metric) or "max"
 
 
 def score(run: dict, metric: str) -> float:
-    """The run's best value of `metric` when that is what it optimized (its objective), else the last value."""
+    """The run's best value of `metric` when that is what it optimized (its objective), else the last
+    value."""
     from seqlab.tracking.sweep import OBJECTIVE
 
     if run["params"].get("optimized_metric") == metric and OBJECTIVE in run["metrics"]:
@@ -62,8 +65,8 @@ def score(run: dict, metric: str) -> float:
 
 
 def swept_keys(runs: list[dict]) -> list[str]:
-    """Keys of the command-line overrides (the runs' `overrides` tag) whose values differ between the runs: what a
-    sweep varied, in the order the command gave them."""
+    """Keys of the command-line overrides (the runs' `overrides` tag) whose values differ between the runs:
+    what a sweep varied, in the order the command gave them."""
     keys = dict.fromkeys(k for r in runs for k in r["overrides"])
     return [k for k in keys if len({r["overrides"].get(k) for r in runs}) > 1]
 
@@ -80,7 +83,8 @@ def value_of(run: dict, key: str) -> str:
 
 
 def rank(runs: list[dict], mode: str) -> list[dict]:
-    """FINISHED runs first, then the others (FAILED, KILLED, RUNNING); within each, by score, runs without one last."""
+    """FINISHED runs first, then the others (FAILED, KILLED, RUNNING); within each, by score, runs without one
+    last."""
     sign = -1 if mode == "max" else 1
     return sorted(runs, key=lambda r: (r["status"] != "FINISHED", math.isnan(r["score"]),
                                        0.0 if math.isnan(r["score"]) else sign * r["score"]))
@@ -157,9 +161,9 @@ def curve_label(run: dict) -> str:
 
 def write_plots(uri: str, ranked: list[dict], finished: list[dict], metric: str, swept: list[str], out_dir: Path,
                 slug: str, by: str = "model") -> list[Path]:
-    """The spread per family or model (`by`) of the metric and of its test counterpart, and the metric against each
-    swept key, over every FINISHED run with a score; the validation curves of the first CURVES runs of the
-    ranking."""
+    """The spread per family or model (`by`) of the metric and of its test counterpart, and the metric against
+    each swept key, over every FINISHED run with a score; the validation curves of the first CURVES runs of
+    the ranking."""
     from seqlab.reports.plots import curves_png, scatter_png, spread_png
 
     values = group_summary.group_values(finished, metric, by)
@@ -177,7 +181,8 @@ def write_plots(uri: str, ranked: list[dict], finished: list[dict], metric: str,
 
 
 def markdown(experiment, sweep, metric, mode, runs, finished, params, best, plots, summary=()) -> str:
-    """The report: the ranking's headline, the per-group summary (`summary`, Markdown lines), the runs, the plots."""
+    """The report: the ranking's headline, the per-group summary (`summary`, Markdown lines), the runs, the
+    plots."""
     said = f"Best: **{best['name']}** (`{best['run_id']}`), {best['score']:.4f}." if best else \
         f"No FINISHED run has {metric} yet."
     lines = [f"# Runs of {experiment}" + (f", sweep {sweep}" if sweep else ""), "",

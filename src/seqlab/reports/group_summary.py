@@ -1,8 +1,8 @@
-"""Runs side by side per group: per family where the runs have one (the transfer report's `family` tag), else per
-model. Each group's FINISHED runs give the mean and spread (sample sd) of the ranked metric, of its test counterpart
-(val/acc -> test/acc), of the seconds spent training (train/epoch_sec summed over epochs) and of the runs' wall
-seconds. The pretraining runs that fine-tuned runs started from (their seqlab.pretrained_from tag) are summed up
-apart, with their own time: it is paid once, not by each run of the table."""
+"""Runs side by side per group: per family where the runs have one (the transfer report's `family` tag), else
+per model. Each group's FINISHED runs give the mean and spread (sample sd) of the ranked metric, of its test
+counterpart (val/acc -> test/acc), of the seconds spent training (train/epoch_sec summed over epochs) and of
+the runs' wall seconds. The pretraining runs that fine-tuned runs started from (their seqlab.pretrained_from
+tag) are summed up apart, with their own time: it is paid once, not by each run of the table."""
 
 from __future__ import annotations
 
@@ -33,7 +33,8 @@ def test_counterpart(metric: str) -> str | None:
 
 
 def train_seconds(tracking_uri: str, run_id: str) -> float:
-    """Seconds a run spent in training batches: its train/epoch_sec summed over epochs (NaN when it logged none)."""
+    """Seconds a run spent in training batches: its train/epoch_sec summed over epochs (NaN when it logged
+    none)."""
     history = metric_history(tracking_uri, run_id, EPOCH_SECONDS)
     return sum(value for _, value in history) if history else math.nan
 
@@ -50,8 +51,8 @@ def columns(metric: str) -> list[str]:
 
 
 def group_values(finished: list[dict], metric: str, by: str) -> dict[str, dict[str, list[float]]]:
-    """{column: {group: the values of its runs}} over the FINISHED runs with a score; values a run lacks are left
-    out. The seconds columns read run["train_seconds"], which summarize sets."""
+    """{column: {group: the values of its runs}} over the FINISHED runs with a score; values a run lacks are
+    left out. The seconds columns read run["train_seconds"], which summarize sets."""
     test = test_counterpart(metric)
     values: dict[str, dict[str, list[float]]] = {c: {} for c in columns(metric)}
     for run in finished:
@@ -66,8 +67,8 @@ def group_values(finished: list[dict], metric: str, by: str) -> dict[str, dict[s
 
 
 def summarize(tracking_uri: str, finished: list[dict], metric: str, by: str) -> dict[str, dict]:
-    """{group: {"runs": n, column: spread}} over the FINISHED runs with a score, groups sorted by name; each run
-    gets run["train_seconds"]."""
+    """{group: {"runs": n, column: spread}} over the FINISHED runs with a score, groups sorted by name; each
+    run gets run["train_seconds"]."""
     for run in finished:
         run["train_seconds"] = train_seconds(tracking_uri, run["run_id"])
     values = group_values(finished, metric, by)
@@ -76,8 +77,8 @@ def summarize(tracking_uri: str, finished: list[dict], metric: str, by: str) -> 
 
 
 def pretraining_runs(tracking_uri: str, finished: list[dict], by: str) -> list[dict]:
-    """The runs the FINISHED runs were fine-tuned from (seqlab.pretrained_from), each with its train seconds and
-    `used_by`: {group: how many runs started from it}. Runs outside this store's reach are left out."""
+    """The runs the FINISHED runs were fine-tuned from (seqlab.pretrained_from), each with its train seconds
+    and `used_by`: {group: how many runs started from it}. Runs outside this store's reach are left out."""
     used_by: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for run in finished:
         source = run["tags"].get(PRETRAINED_FROM)

@@ -32,8 +32,9 @@ def confusion_matrix_png(matrix, labels: list[str], path: str | Path, title: str
 
 
 def spread_png(panels: dict[str, dict[str, list[float]]], path: str | Path, group: str = "model") -> Path:
-    """One panel per metric ({metric: {group: values}}, e.g. dev and test accuracy), each group's values (one per
-    seed) as points beside their mean and one standard deviation; the groups in the same order in every panel."""
+    """One panel per metric ({metric: {group: values}}, e.g. dev and test accuracy), each group's values (one
+    per seed) as points beside their mean and one standard deviation; the groups in the same order in every
+    panel."""
     import statistics
 
     groups = sorted({name for by_group in panels.values() for name in by_group})
@@ -108,8 +109,8 @@ def attention_heatmap_png(weights, source_tokens: list[str], target_tokens: list
 
 
 def self_attention_heads_png(heads, tokens: list[str], path: str | Path, title: str = "") -> Path:
-    """One layer's self-attention weights [heads, tokens, tokens]: a heatmap per head, four heads to a row, the keys
-    (attended to) along x and the queries (attending) down y."""
+    """One layer's self-attention weights [heads, tokens, tokens]: a heatmap per head, four heads to a row,
+    the keys (attended to) along x and the queries (attending) down y."""
     columns = min(4, len(heads))
     rows = -(-len(heads) // columns)
     side = max(2.5, 0.18 * len(tokens) + 1.5)

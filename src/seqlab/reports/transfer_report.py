@@ -1,7 +1,7 @@
 """The transfer report (make transfer-report): the small BERT pretrained once as a masked language model
 (experiment=transfer_pretrain), then every family of conf/family/ over the seeds in one Hydra multirun of
-experiment=transfer_report, each run through pipelines/train.py exactly as a user runs it, then `make compare` over
-that multirun: mean and spread per family, and the pretraining's time apart."""
+experiment=transfer_report, each run through pipelines/train.py exactly as a user runs it, then `make compare`
+over that multirun: mean and spread per family, and the pretraining's time apart."""
 
 from __future__ import annotations
 
@@ -80,7 +80,8 @@ def run_train(args: list[str], env: dict) -> int:
 
 
 def pretrain(options: TransferReportOptions, env: dict) -> str:
-    """Runs experiment=transfer_pretrain into a run folder of a unique name, by which its run is found; its run id."""
+    """Runs experiment=transfer_pretrain into a run folder of a unique name, by which its run is found; its
+    run id."""
     from seqlab.tracking.run_lookup import reading, run_in_folder
 
     folder = f"transfer-pretraining-{uuid.uuid4().hex[:8]}"
@@ -99,7 +100,8 @@ def pretrain(options: TransferReportOptions, env: dict) -> str:
 
 
 def train_families(options: TransferReportOptions, source: str | None, env: dict) -> tuple[str, str]:
-    """One multirun of experiment=transfer_report over families x seeds; (its sweep id, its MLflow experiment)."""
+    """One multirun of experiment=transfer_report over families x seeds; (its sweep id, its MLflow
+    experiment)."""
     from seqlab.tracking.run_lookup import reading, sweep_experiment, sweep_ids_since
 
     started = time.time()
