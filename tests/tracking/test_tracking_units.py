@@ -128,6 +128,17 @@ def test_a_run_without_a_logged_model_is_named_with_its_status(tracking_uri):
         load_run_model(tracking_uri, "feedc0de")
 
 
+def test_every_model_kind_has_its_logger_and_an_unknown_kind_is_refused_before_anything_is_sent(tmp_path):
+    from seqlab.tasks.outputs import ModelKind
+    from seqlab.tracking.mlflow_tracker import MODEL_LOGGERS, MlflowTracker
+
+    assert set(MODEL_LOGGERS) == set(ModelKind)
+    tracker = MlflowTracker(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    with pytest.raises(ValueError, match="'classifier' is not a valid ModelKind"):
+        tracker.log_model(tmp_path, "classifier")
+    assert not (tmp_path / "mlflow.db").exists()
+
+
 def test_logger_csv_keeps_what_is_logged_outside_lightning(tmp_path):
     """A spaCy run logs only through its tracker: with logger=csv its scores, params and tags land in files too."""
     import csv

@@ -1,8 +1,5 @@
-"""Runs side by side per group: per family where the runs have one (the transfer report's `family` tag), else per
-model. Each group's FINISHED runs give the mean and spread (sample sd) of the ranked metric, of its test counterpart
-(val/acc -> test/acc), of the seconds spent training (train/epoch_sec summed over epochs) and of the runs' wall
-seconds. The pretraining runs that fine-tuned runs started from (their seqlab.pretrained_from tag) are summed up
-apart, with their own time: it is paid once, not by each run of the table."""
+"""Runs side by side per group (family or model): the mean and spread of their metric and seconds, with the
+pretraining runs they started from apart."""
 
 from __future__ import annotations
 
@@ -19,7 +16,7 @@ RUN_SECONDS = "run seconds"      # column: the run's wall time, start to end
 
 
 def grouping(runs: list[dict]) -> str:
-    """'family' when any run has a family tag, else 'model'."""
+    """'family' when any run has a family tag (the transfer report's), else 'model'."""
     return "family" if any(r["tags"].get("family") for r in runs) else "model"
 
 
@@ -33,7 +30,8 @@ def test_counterpart(metric: str) -> str | None:
 
 
 def train_seconds(tracking_uri: str, run_id: str) -> float:
-    """Seconds a run spent in training batches: its train/epoch_sec summed over epochs (NaN when it logged none)."""
+    """Seconds a run spent in training batches: its train/epoch_sec summed over epochs (NaN when it logged
+    none)."""
     history = metric_history(tracking_uri, run_id, EPOCH_SECONDS)
     return sum(value for _, value in history) if history else math.nan
 
@@ -50,15 +48,16 @@ def columns(metric: str) -> list[str]:
 
 
 def group_values(finished: list[dict], metric: str, by: str) -> dict[str, dict[str, list[float]]]:
-    """{column: {group: the values of its runs}} over the FINISHED runs with a score; values a run lacks are left
-    out. The seconds columns read run["train_seconds"], which summarize sets."""
+    """{column: {group: the values of its runs}} over the FINISHED runs with a score; values a run lacks are
+    left out. The seconds columns read run["train_seconds"], which summarize sets."""
     test = test_counterpart(metric)
     values: dict[str, dict[str, list[float]]] = {c: {} for c in columns(metric)}
     for run in finished:
         group = group_of(run, by)
         row = {metric: run["score"], test: run["metrics"].get(test, math.nan) if test else math.nan,
                TRAIN_SECONDS: run.get("train_seconds", math.nan), RUN_SECONDS: run["seconds"]}
-        for column in columns(metric):  # every group in every column, with no values where its runs logged none
+        # every group in every column, with no values where its runs logged none
+        for column in columns(metric):
             kept = values[column].setdefault(group, [])
             if not math.isnan(row[column]):
                 kept.append(row[column])
@@ -66,8 +65,10 @@ def group_values(finished: list[dict], metric: str, by: str) -> dict[str, dict[s
 
 
 def summarize(tracking_uri: str, finished: list[dict], metric: str, by: str) -> dict[str, dict]:
-    """{group: {"runs": n, column: spread}} over the FINISHED runs with a score, groups sorted by name; each run
-    gets run["train_seconds"]."""
+    """{group: {"runs": n, column: spread}} over the FINISHED runs with a score, groups sorted by name: the
+    mean and spread (sample sd) of the ranked metric, of its test counterpart (val/acc -> test/acc), of the
+    seconds spent training (train/epoch_sec summed over epochs) and of the runs' wall seconds. Each run gets
+    run["train_seconds"]."""
     for run in finished:
         run["train_seconds"] = train_seconds(tracking_uri, run["run_id"])
     values = group_values(finished, metric, by)
@@ -76,8 +77,9 @@ def summarize(tracking_uri: str, finished: list[dict], metric: str, by: str) -> 
 
 
 def pretraining_runs(tracking_uri: str, finished: list[dict], by: str) -> list[dict]:
-    """The runs the FINISHED runs were fine-tuned from (seqlab.pretrained_from), each with its train seconds and
-    `used_by`: {group: how many runs started from it}. Runs outside this store's reach are left out."""
+    """The runs the FINISHED runs were fine-tuned from (seqlab.pretrained_from), each with its train seconds
+    and `used_by`: {group: how many runs started from it}, summed up apart from the groups: their time is paid
+    once, not by each run of the table. Runs outside this store's reach are left out."""
     used_by: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for run in finished:
         source = run["tags"].get(PRETRAINED_FROM)
@@ -110,8 +112,8 @@ def rows(groups: dict[str, dict], metric: str) -> list[list[str]]:
 def pretraining_line(source: dict) -> str:
     users = ", ".join(f"{group} ({n} run{'s' if n > 1 else ''})" for group, n in source["used_by"].items())
     training = "" if math.isnan(source["train_seconds"]) else f" ({source['train_seconds']:.0f} s training)"
-    return (f"run `{source['run_id']}` ({source['name']}, experiment {source['experiment']}, {source['status']}): "
-            f"{source['seconds']:.0f} s{training}, the start of {users}")
+    return (f"run `{source['run_id']}` ({source['name']}, experiment {source['experiment']}, "
+            f"{source['status']}): {source['seconds']:.0f} s{training}, the start of {users}")
 
 
 def markdown(groups: dict[str, dict], sources: list[dict], metric: str, by: str) -> list[str]:
@@ -120,9 +122,9 @@ def markdown(groups: dict[str, dict], sources: list[dict], metric: str, by: str)
     header = [by, "runs", *columns(metric)]
     lines = [f"## Per {by}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in rows(groups, metric)]
-    lines += ["", f"Mean ± sd over each {by}'s FINISHED runs: {metric} as ranked (a run's best when it optimized "
-                  f"it), {TRAIN_SECONDS} the seconds in training batches (train/epoch_sec summed), {RUN_SECONDS} "
-                  "the whole run."]
+    lines += ["", f"Mean ± sd over each {by}'s FINISHED runs: {metric} as ranked (a run's best when it "
+                  f"optimized it), {TRAIN_SECONDS} the seconds in training batches (train/epoch_sec summed), "
+                  f"{RUN_SECONDS} the whole run."]
     if sources:
         lines += ["", "Pretraining, apart from the table (paid once, not by each run):", ""]
         lines += [f"- {pretraining_line(source)}" for source in sources]
@@ -130,6 +132,7 @@ def markdown(groups: dict[str, dict], sources: list[dict], metric: str, by: str)
 
 
 def print_groups(groups: dict[str, dict], sources: list[dict], metric: str, by: str) -> None:
+    # rich is imported only when a table is printed: `make compare` starts fast and a bad option fails at once
     from rich.console import Console
     from rich.table import Table
 

@@ -1,7 +1,8 @@
-"""Figures logged with runs, drawn with matplotlib's file backend."""
+"""Figures of run reports and of compare, drawn with matplotlib's file backend (no display needed)."""
 
 from __future__ import annotations
 
+import statistics
 from pathlib import Path
 
 import matplotlib
@@ -10,7 +11,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 
-def confusion_matrix_png(matrix, labels: list[str], path: str | Path, title: str = "confusion matrix") -> Path:
+def confusion_matrix_png(matrix, labels: list[str], path: str | Path,
+                         title: str = "confusion matrix") -> Path:
     """Counts per (gold, predicted) pair, gold on rows."""
     counts = [[int(x) for x in row] for row in matrix]
     size = max(3.5, 0.6 * len(labels) + 2)
@@ -24,7 +26,8 @@ def confusion_matrix_png(matrix, labels: list[str], path: str | Path, title: str
     peak = max((max(row) for row in counts), default=0)
     for i, row in enumerate(counts):
         for j, value in enumerate(row):
-            ax.text(j, i, str(value), ha="center", va="center", color="white" if value > peak / 2 else "black")
+            color = "white" if value > peak / 2 else "black"
+            ax.text(j, i, str(value), ha="center", va="center", color=color)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -32,13 +35,13 @@ def confusion_matrix_png(matrix, labels: list[str], path: str | Path, title: str
 
 
 def spread_png(panels: dict[str, dict[str, list[float]]], path: str | Path, group: str = "model") -> Path:
-    """One panel per metric ({metric: {group: values}}, e.g. dev and test accuracy), each group's values (one per
-    seed) as points beside their mean and one standard deviation; the groups in the same order in every panel."""
-    import statistics
-
+    """One panel per metric ({metric: {group: values}}, e.g. dev and test accuracy), each group's values (one
+    per seed) as points beside their mean and one standard deviation; the groups in the same order in every
+    panel."""
     groups = sorted({name for by_group in panels.values() for name in by_group})
     width = max(4, 1.2 * len(groups) + 2)
-    fig, axes = plt.subplots(1, max(1, len(panels)), figsize=(width * max(1, len(panels)), 3.8), squeeze=False)
+    count = max(1, len(panels))
+    fig, axes = plt.subplots(1, count, figsize=(width * count, 3.8), squeeze=False)
     for ax, (metric, by_group) in zip(axes.flat, panels.items(), strict=False):
         for x, name in enumerate(groups):
             values = by_group.get(name, [])
@@ -48,7 +51,8 @@ def spread_png(panels: dict[str, dict[str, list[float]]], path: str | Path, grou
             sd = statistics.stdev(values) if len(values) > 1 else 0.0
             ax.errorbar([x + 0.15], [statistics.mean(values)], yerr=[sd], fmt="D", color="black", capsize=4)
         tilted = len(groups) > 4  # long names side by side would overlap
-        ax.set_xticks(range(len(groups)), groups, rotation=30 if tilted else 0, ha="right" if tilted else "center")
+        ax.set_xticks(range(len(groups)), groups, rotation=30 if tilted else 0,
+                      ha="right" if tilted else "center")
         ax.set_ylabel(metric)
         ax.set_title(f"{metric} per {group} (mean ± sd)")
     fig.tight_layout()
@@ -95,7 +99,8 @@ def attention_heatmap_png(weights, source_tokens: list[str], target_tokens: list
                           title: str = "", axes: tuple[str, str] = ("source", "translation")) -> Path:
     """A translation's attention weights [target tokens, source tokens]: source along x, target down y (or any
     attention's [queries, keys], with the axes named by `axes`: x, then y)."""
-    fig, ax = plt.subplots(figsize=(max(4.0, 0.4 * len(source_tokens) + 2), max(3.0, 0.35 * len(target_tokens) + 1.5)))
+    size = (max(4.0, 0.4 * len(source_tokens) + 2), max(3.0, 0.35 * len(target_tokens) + 1.5))
+    fig, ax = plt.subplots(figsize=size)
     image = _attention_image(ax, weights, source_tokens, target_tokens)
     ax.set_xlabel(axes[0])
     ax.set_ylabel(axes[1])
@@ -108,8 +113,8 @@ def attention_heatmap_png(weights, source_tokens: list[str], target_tokens: list
 
 
 def self_attention_heads_png(heads, tokens: list[str], path: str | Path, title: str = "") -> Path:
-    """One layer's self-attention weights [heads, tokens, tokens]: a heatmap per head, four heads to a row, the keys
-    (attended to) along x and the queries (attending) down y."""
+    """One layer's self-attention weights [heads, tokens, tokens]: a heatmap per head, four heads to a row,
+    the keys (attended to) along x and the queries (attending) down y."""
     columns = min(4, len(heads))
     rows = -(-len(heads) // columns)
     side = max(2.5, 0.18 * len(tokens) + 1.5)

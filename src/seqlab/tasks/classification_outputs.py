@@ -11,7 +11,7 @@ from seqlab.data.word_tokenizer import PAD, encode_texts
 from seqlab.inference.pretrained_text_classifier import PretrainedTextClassifier
 from seqlab.inference.text_classifier import TextClassifier
 from seqlab.reports.plots import attention_heatmap_png, confusion_matrix_png
-from seqlab.tasks.outputs import RunOutputs
+from seqlab.tasks.outputs import ModelKind, RunOutputs
 
 
 def write_classification_outputs(task, datamodule, run_dir: Path) -> RunOutputs:
@@ -31,13 +31,15 @@ def write_classification_outputs(task, datamodule, run_dir: Path) -> RunOutputs:
         classifier.save_pretrained(bundle)
         if task.attention_sentences:
             classifier.attention_maps(datamodule.texts("val")[: task.attention_sentences], folder / "attention")
-        return RunOutputs(reports=folder, model_dir=bundle, model_kind="text_classifier", examples=texts)
+        return RunOutputs(reports=folder, model_dir=bundle, model_kind=ModelKind.TEXT_CLASSIFIER,
+                          examples=texts)
     if hasattr(task.net, "attention_weights") and task.attention_sentences > 0:
         sentences = datamodule.texts("val")[: task.attention_sentences]
         write_attention_maps(task.net.cpu().eval(), datamodule.tokenizer, sentences, folder / "attention")
     TextClassifier(task.net.cpu(), task.net_config, datamodule.tokenizer, labels).save_bundle(bundle)
     return RunOutputs(
-        reports=folder, model_dir=bundle, model_kind="text_classifier", extra={"tokenizer": bundle / "tokenizer.json"},
+        reports=folder, model_dir=bundle, model_kind=ModelKind.TEXT_CLASSIFIER,
+        extra={"tokenizer": bundle / "tokenizer.json"},
         examples=texts,
     )
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from seqlab.inference.text_generator import TextGenerator
-from seqlab.tasks.outputs import RunOutputs
+from seqlab.tasks.outputs import ModelKind, RunOutputs
 
 
 def write_language_model_outputs(task, datamodule, run_dir: Path) -> RunOutputs:
@@ -19,5 +19,5 @@ def write_language_model_outputs(task, datamodule, run_dir: Path) -> RunOutputs:
         task.append_samples(folder, "final model (the best checkpoint)", datamodule.tokenizer)
     TextGenerator(net, datamodule.tokenizer, task.net_config).save_pretrained(bundle)
     datamodule.tokenizer.save_pretrained(tokenizer_dir)
-    return RunOutputs(reports=folder, model_dir=bundle, model_kind="language_model",
+    return RunOutputs(reports=folder, model_dir=bundle, model_kind=ModelKind.LANGUAGE_MODEL,
                       extra={"tokenizer": tokenizer_dir}, examples=list(task.sample_prompts))

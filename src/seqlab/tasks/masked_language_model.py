@@ -16,7 +16,7 @@ from torchmetrics.classification import MulticlassAccuracy
 
 from seqlab.data.token_blocks import IGNORE
 from seqlab.tasks.base import SeqlabTask, perplexity, weight_decay_groups
-from seqlab.tasks.outputs import RunOutputs
+from seqlab.tasks.outputs import ModelKind, RunOutputs
 
 
 class MaskedLanguageModelTask(SeqlabTask):
@@ -79,4 +79,4 @@ class MaskedLanguageModelTask(SeqlabTask):
         folder = run_dir / "model"
         self.cpu().net.model.save_pretrained(folder)
         datamodule.tokenizer.save_pretrained(folder)
-        return RunOutputs(model_dir=folder, model_kind="masked_language_model")
+        return RunOutputs(model_dir=folder, model_kind=ModelKind.MASKED_LANGUAGE_MODEL)

@@ -12,7 +12,7 @@ from seqlab.inference.entity_tagger import LANG_KEY, EntityTagger
 from seqlab.ner.evaluation import score_docs
 from seqlab.ner.runs import write_reports
 from seqlab.reports.attention_maps import write_attention_maps
-from seqlab.tasks.outputs import RunOutputs
+from seqlab.tasks.outputs import ModelKind, RunOutputs
 
 ATTENTION_SENTENCES = 3  # dev sentences whose attention maps the reports draw
 
@@ -31,6 +31,6 @@ def write_token_classification_outputs(task, datamodule, run_dir: Path) -> RunOu
     setattr(model.config, LANG_KEY, datamodule.lang)
     model.cpu().save_pretrained(bundle)
     datamodule.tokenizer.save_pretrained(bundle)
-    return RunOutputs(reports=folder, model_dir=bundle, model_kind="token_classifier",
+    return RunOutputs(reports=folder, model_dir=bundle, model_kind=ModelKind.TOKEN_CLASSIFIER,
                       examples=[doc.text for doc in datamodule.docs["test"][:ATTENTION_SENTENCES]])
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from seqlab.inference.translator import Translation, Translator
 from seqlab.reports.plots import attention_heatmap_png
-from seqlab.tasks.outputs import RunOutputs
+from seqlab.tasks.outputs import ModelKind, RunOutputs
 
 
 def write_translation_outputs(task, datamodule, run_dir: Path) -> RunOutputs:
@@ -30,7 +30,8 @@ def write_translation_outputs(task, datamodule, run_dir: Path) -> RunOutputs:
         write_heatmaps(translator.translate(sources), folder / "attention")
     (folder / "data.json").write_text(json.dumps(datamodule.report, indent=2))
     translator.save_bundle(bundle)
-    return RunOutputs(reports=folder, model_dir=bundle, model_kind="translator", examples=datamodule.sources("test"))
+    return RunOutputs(reports=folder, model_dir=bundle, model_kind=ModelKind.TRANSLATOR,
+                      examples=datamodule.sources("test"))
 
 
 def write_translations(triples: list[tuple[str, str, str]], table: Path, sample: Path, sample_size: int) -> None:

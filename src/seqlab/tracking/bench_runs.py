@@ -1,7 +1,5 @@
-"""Benchmark reports in MLflow: one run per suite report in the experiment `bench` (`bench-quick` for --quick, whose
-figures only check the machinery), tagged with the commit, the suite and the machine, every figure of the report as
-a metric (its side-by-side cases' figures, ratios and targets, its presets' results; a yes or no as 1 or 0) and the
-report itself as an artifact, so that runs from other machines and commits compare in the MLflow UI."""
+"""Benchmark reports in MLflow: one run per suite report, so that runs from other machines and commits
+compare in the MLflow UI."""
 
 from __future__ import annotations
 
@@ -10,6 +8,9 @@ import os
 import re
 from pathlib import Path
 
+from seqlab.tracking.mlflow_tracker import MlflowTracker
+
+# --quick reports only check the machinery: their figures go to an experiment of their own
 EXPERIMENT, QUICK_EXPERIMENT = "bench", "bench-quick"
 SKIPPED = {"history", "history_steps", "runs", "machine", "overrides", "calibration", "shared_settings"}
 METRICS_PER_CALL = 500
@@ -22,8 +23,9 @@ def tracking_uri(root: Path) -> str:
 
 
 def report_metrics(report: dict) -> dict[str, float]:
-    """Every number in the report (not its per-run lists, histories or machine), by its path: cases/lstm64/sides/
-    seqlab/epoch_sec."""
+    """Every number in the report (its side-by-side cases' figures, ratios and targets, its presets' results;
+    a yes or no as 1 or 0; not its per-run lists, histories or machine), by its path:
+    cases/lstm64/sides/seqlab/epoch_sec."""
     metrics: dict[str, float] = {}
 
     def walk(node, path: list[str]) -> None:
@@ -41,9 +43,8 @@ def report_metrics(report: dict) -> dict[str, float]:
 
 
 def log_bench_report(root: Path, report_path: Path) -> str:
-    """Logs one suite's report as a FINISHED run of the bench experiment; returns its run id."""
-    from seqlab.tracking.mlflow_tracker import MlflowTracker
-
+    """Logs one suite's report as a FINISHED run of the bench experiment, tagged with the commit, the suite
+    and the machine, its figures as metrics and the report itself as an artifact; returns the run id."""
     report = json.loads(report_path.read_text())
     commit, machine = report.get("git_commit", "unknown"), report.get("machine", {})
     tags = {"git_commit": commit, "suite": report["suite"], "quick": str(bool(report.get("quick"))).lower(),
@@ -51,8 +52,8 @@ def log_bench_report(root: Path, report_path: Path) -> str:
             **{f"machine.{k}": str(v) for k, v in machine.items()}}
     tracker = MlflowTracker(tracking_uri(root), artifact_root=str(root / "outputs" / "mlartifacts"))
     experiment = QUICK_EXPERIMENT if report.get("quick") else EXPERIMENT
-    tracker.start(experiment, f"{report['suite']} {commit[:8]}", {f"machine.{k}": v for k, v in machine.items()},
-                  tags, str(report_path.parent))
+    params = {f"machine.{k}": v for k, v in machine.items()}
+    tracker.start(experiment, f"{report['suite']} {commit[:8]}", params, tags, str(report_path.parent))
     metrics = report_metrics(report)
     items = list(metrics.items())
     for i in range(0, len(items), METRICS_PER_CALL):

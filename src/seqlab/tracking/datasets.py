@@ -25,8 +25,8 @@ def data_splits(name: str, datamodule) -> list[DataSplit]:
 
 
 def file_sha256(path: str) -> str:
-    """The file's sha256, read once while it is unchanged: the data params and every split that names the file (a
-    test split carved from train) share one read."""
+    """The file's sha256, read once while it is unchanged: the data params and every split that names the file
+    (a test split carved from train) share one read."""
     stat = os.stat(path)
     return _sha256(os.path.realpath(path), stat.st_size, stat.st_mtime_ns)
 
@@ -41,8 +41,10 @@ def _sha256(path: str, size: int, mtime_ns: int) -> str:
 
 
 def dataset_inputs(splits: list[DataSplit]) -> list:
-    """MLflow DatasetInputs, one a split, tagged with the split as MLflow's dataset context. The digest covers the
-    files' bytes, the split and its size, so that a changed file or another carve-out is another dataset."""
+    """MLflow DatasetInputs, one a split, tagged with the split as MLflow's dataset context. The digest
+    covers the files' bytes, the split and its size, so that a changed file or another carve-out is another
+    dataset."""
+    # MLflow is imported here only: train imports this module whatever the logger
     from mlflow.entities import Dataset, DatasetInput, InputTag
     from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
 
@@ -50,7 +52,8 @@ def dataset_inputs(splits: list[DataSplit]) -> list:
     for split in splits:
         key = json.dumps([split.split, split.rows, [file_sha256(f) for f in split.files]])
         source = json.dumps({"uris": list(split.files)})
-        dataset = Dataset(name=f"{split.dataset}-{split.split}", digest=hashlib.sha256(key.encode()).hexdigest()[:16],
-                          source_type="local", source=source, profile=json.dumps({"num_rows": split.rows}))
+        digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+        dataset = Dataset(name=f"{split.dataset}-{split.split}", digest=digest, source_type="local",
+                          source=source, profile=json.dumps({"num_rows": split.rows}))
         inputs.append(DatasetInput(dataset, tags=[InputTag(MLFLOW_DATASET_CONTEXT, split.split)]))
     return inputs

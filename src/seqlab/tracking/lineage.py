@@ -1,12 +1,10 @@
-"""Lineage between runs: a run whose model.net.pretrained is mlflow:<run_id> starts from the model that run logged.
-The new run is tagged PRETRAINED_FROM=<run_id> when it starts; once it finishes, the run it came from lists it in
-FINETUNED_BY (comma-separated run ids), so that the MLflow UI shows the link from both ends. A run with
-model.net.from_scratch takes that model's architecture and tokenizer but none of its weights: no lineage."""
+"""Lineage between runs: a run whose model.net.pretrained is mlflow:<run_id> starts from the model that run
+logged, and the MLflow UI shows the link from both ends."""
 
 from __future__ import annotations
 
-PRETRAINED_FROM = "seqlab.pretrained_from"
-FINETUNED_BY = "seqlab.finetuned_by"
+PRETRAINED_FROM = "seqlab.pretrained_from"  # on the new run when it starts: the run id it came from
+FINETUNED_BY = "seqlab.finetuned_by"  # on the source run once the new one finishes: comma-separated run ids
 RUN_PREFIX = "mlflow:"  # model.net.pretrained=mlflow:<run_id>
 
 
@@ -18,8 +16,9 @@ def source_run(pretrained) -> str | None:
 
 
 def weights_run(net) -> str | None:
-    """The run whose weights a model (its model.net config, or None) starts from: the run of model.net.pretrained's
-    mlflow:<run_id>, unless model.net.from_scratch is set."""
+    """The run whose weights a model (its model.net config, or None) starts from: the run of
+    model.net.pretrained's mlflow:<run_id>, unless model.net.from_scratch is set (that model's architecture
+    and tokenizer, none of its weights: no lineage)."""
     if not net or net.get("from_scratch"):
         return None
     return source_run(net.get("pretrained"))

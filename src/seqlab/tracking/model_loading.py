@@ -1,5 +1,5 @@
-"""Load what a finished MLflow run logged: its pyfunc model, what that model answers with (a classifier, translator,
-text generator or entity recognizer), or the folder of its from_pretrained model."""
+"""Load what a finished MLflow run logged: its pyfunc model, what that model answers with, or the folder of
+its from_pretrained model."""
 
 from __future__ import annotations
 
@@ -11,6 +11,9 @@ from pathlib import Path
 
 from seqlab.errors import SeqlabError
 from seqlab.tracking.pyfunc_model import MODEL_NAME
+from seqlab.tracking.run_lookup import get_run
+
+# MLflow is imported where used: the commands import this module at start-up
 
 LOCAL_STORE = "sqlite:///outputs/mlflow.db"  # conf/logger/mlflow.yaml's default
 PROGRESS_ENV = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
@@ -35,8 +38,6 @@ def load_run_model(tracking_uri: str, run_id: str):
     import mlflow
     from mlflow.exceptions import MlflowException
 
-    from seqlab.tracking.run_lookup import get_run
-
     run = get_run(tracking_uri, run_id)
     mlflow.set_tracking_uri(tracking_uri)
     try:
@@ -49,8 +50,8 @@ def load_run_model(tracking_uri: str, run_id: str):
 
 
 def load_run_predictor(tracking_uri: str, run_id: str, attribute: str, what: str):
-    """What the run's pyfunc model answers with, its `attribute` (classifier, translator, generator, recognizer);
-    a run of another family is a SeqlabError: "run ... logged no <what>"."""
+    """What the run's pyfunc model answers with, its `attribute` (classifier, translator, generator,
+    recognizer); a run of another family is a SeqlabError: "run ... logged no <what>"."""
     found = getattr(load_run_model(tracking_uri, run_id).unwrap_python_model(), attribute, None)
     if found is None:
         raise SeqlabError(f"run '{run_id}' logged no {what}")
@@ -59,12 +60,11 @@ def load_run_predictor(tracking_uri: str, run_id: str, attribute: str, what: str
 
 @functools.cache  # the tokenizer, config and weights of one run are read from one download
 def run_model_folder(tracking_uri: str | None, run_id: str, option: str = "model.net.pretrained") -> Path:
-    """The folder holding the config.json of the model run `run_id` logged (a save_pretrained folder), downloaded
-    once; `tracking_uri` None: MLflow's own (MLFLOW_TRACKING_URI, else the local store seqlab writes)."""
+    """The folder holding the config.json of the model run `run_id` logged (a save_pretrained folder),
+    downloaded once; `tracking_uri` None: MLflow's own (MLFLOW_TRACKING_URI, else the local store seqlab
+    writes)."""
     import mlflow
     from mlflow.exceptions import MlflowException
-
-    from seqlab.tracking.run_lookup import get_run
 
     tracking_uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or LOCAL_STORE
     if not run_id:

@@ -1,8 +1,5 @@
-"""Runs whose process is gone. A run killed by SIGKILL (or by the end of its machine or container) cannot end
-itself and would stay RUNNING forever. Each run carries the identity of the process writing it (tag `process`:
-host, boot, pid namespace, pid and the process's start time, so that a reused pid is not mistaken for it); a
-later run on the same store ends as KILLED the runs of this host whose process no longer exists, with a tag
-saying so. They resume like any killed run (`resume=<run_id>`)."""
+"""Runs whose process is gone: a run killed by SIGKILL (or by the end of its machine or container) cannot end
+itself, and a later run on the same store ends it as KILLED instead of leaving it RUNNING forever."""
 
 from __future__ import annotations
 
@@ -11,14 +8,16 @@ import socket
 import sys
 from pathlib import Path
 
+# on each run: the identity of the process writing it (host, boot, pid namespace, pid and the process's start
+# time, so that a reused pid is not mistaken for it)
 PROCESS_TAG = "process"
 ENDED_BY_TAG = "ended_by"
 ENDED_BY = "its process was gone (SIGKILL, a crash or the machine's end); marked by a later run"
 
 
 def process_identity(pid: int | None = None) -> str | None:
-    """host/boot id/pid namespace/pid/start time of process `pid` (this one by default); None where /proc cannot
-    tell (not Linux), or for a process that does not run (none with that pid, or a zombie)."""
+    """host/boot id/pid namespace/pid/start time of process `pid` (this one by default); None where /proc
+    cannot tell (not Linux), or for a process that does not run (none with that pid, or a zombie)."""
     pid = os.getpid() if pid is None else pid
     try:
         boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
@@ -40,9 +39,9 @@ def process_tag() -> dict[str, str]:
 
 
 def is_gone(identity: str, here: str | None = None) -> bool:
-    """True only when `identity` is a process of this host, boot and pid namespace that no longer runs; a process
-    of another host or namespace cannot be checked from here and never counts as gone. `here`: this process's
-    identity, when the caller has it already."""
+    """True only when `identity` is a process of this host, boot and pid namespace that no longer runs; a
+    process of another host or namespace cannot be checked from here and never counts as gone. `here`: this
+    process's identity, when the caller has it already."""
     here = here or process_identity()
     parts = identity.split("/")
     if here is None or len(parts) != 5:
@@ -66,7 +65,8 @@ def running_pid(identity: str) -> int | None:
 
 
 def end_orphaned_runs(client) -> list[str]:
-    """Ends as KILLED every RUNNING run of this host whose process is gone; returns their ids."""
+    """Ends as KILLED every RUNNING run of this host whose process is gone, with a tag saying so; returns
+    their ids. They resume like any killed run (`resume=<run_id>`)."""
     here = process_identity()
     if here is None:
         return []
@@ -84,6 +84,6 @@ def end_orphaned_runs(client) -> list[str]:
             client.set_terminated(run.info.run_id, "KILLED")
             ended.append(run.info.run_id)
     if ended:
-        print(f"note: {len(ended)} run(s) had stayed RUNNING after their process was gone and are now KILLED: "
-              f"{', '.join(ended)}; continue one with resume=<run_id>", file=sys.stderr)
+        print(f"note: {len(ended)} run(s) had stayed RUNNING after their process was gone and are now "
+              f"KILLED: {', '.join(ended)}; continue one with resume=<run_id>", file=sys.stderr)
     return ended

@@ -1,7 +1,5 @@
-"""Calls to a remote tracking server that may go away in the middle of a run: training goes on, everything logged
-(metrics, params, tags, files, the final status) waits in one queue, in order, and is sent when the server answers
-again; what could still not be sent at the end is reported (the files stay in the run folder). Local stores
-(SQLite) are called directly: their failures are real errors."""
+"""Calls to a remote tracking server that may go away in the middle of a run: training goes on and what it
+logs is sent when the server answers again."""
 
 from __future__ import annotations
 
@@ -10,9 +8,11 @@ import sys
 import time
 from collections.abc import Callable
 
-QUIET_SECONDS = 30  # after a failure, other calls are queued or skipped for this long instead of waiting again
+# after a failure, other calls are queued or skipped for this long instead of waiting again
+QUIET_SECONDS = 30
 
-# MLflow retries a failed HTTP call 7 times with exponential back-off (minutes); a run should not stall that long.
+# MLflow retries a failed HTTP call 7 times with exponential back-off (minutes); a run should not stall that
+# long.
 HTTP_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
                  "MLFLOW_HTTP_REQUEST_TIMEOUT": "20"}
 
@@ -27,10 +27,15 @@ def apply_http_defaults() -> None:
 
 
 class Outbox:
+    """Everything logged (metrics, params, tags, files, the final status) waits in one queue, in order, and is
+    sent when the server answers again; what could still not be sent at the end is reported (the files stay in
+    the run folder). Local stores (SQLite) are called directly: their failures are real errors."""
+
     def __init__(self, tracking_uri: str, remote: bool):
         self.tracking_uri = tracking_uri
         self.remote = remote
-        self.queue: list[tuple[str, Callable[[], object], int | None]] = []  # (what, call, step), in logged order
+        # (what, call, step), in logged order
+        self.queue: list[tuple[str, Callable[[], object], int | None]] = []
         self.failed_at: float | None = None
         if remote:
             apply_http_defaults()
@@ -45,20 +50,21 @@ class Outbox:
         self.failed_at = time.monotonic()
 
     def send(self, what: str, call: Callable[[], object], step: int | None = None) -> None:
-        """Runs call() on a local store; on a remote one queues it under `what`, then sends everything queued, in
-        order: a call the server does not take waits for the next try instead of ending the run."""
+        """Runs call() on a local store; on a remote one queues it under `what`, then sends everything queued,
+        in order: a call the server does not take waits for the next try instead of ending the run."""
         if not self.remote:
             call()
             return
         self.queue.append((what, call, step))
         self.retry()
 
-    def send_metrics(self, send: Callable[[dict, int | None], object], metrics: dict, step: int | None) -> None:
+    def send_metrics(self, send: Callable[[dict, int | None], object], metrics: dict,
+                     step: int | None) -> None:
         self.send(METRICS, lambda: send(metrics, step), step)
 
     def retry(self, force: bool = False) -> None:
-        """Sends what is queued, in order, stopping at the first failure; within QUIET_SECONDS of a failure only
-        when forced (at the end of a run)."""
+        """Sends what is queued, in order, stopping at the first failure; within QUIET_SECONDS of a failure
+        only when forced (at the end of a run)."""
         if not self.queue or self._quiet() and not force:
             return
         try:

@@ -1,10 +1,16 @@
-"""The resolved config as MLflow params: one param per leaf, dotted names, values cut to what stores accept."""
+"""A run's MLflow params: the resolved config (one param per leaf, dotted names, values cut to what stores
+accept), the library versions and the data files' digests."""
 
 from __future__ import annotations
 
+import platform
 from collections.abc import Mapping
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
+
+from seqlab.tracking.datasets import file_sha256
 
 MAX_VALUE = 250  # the longest param value every MLflow store accepts
 
@@ -27,9 +33,6 @@ def _flatten(value, key: str, out: dict[str, str]) -> None:
 
 def environment_params() -> dict[str, str]:
     """What a run needs to be repeated: the versions of Python and the libraries that compute its results."""
-    import platform
-    from importlib.metadata import PackageNotFoundError, version
-
     params = {"env.python": platform.python_version()}
     for package in ("torch", "lightning", "transformers", "tokenizers", "spacy", "numpy", "seqlab"):
         try:
@@ -41,8 +44,5 @@ def environment_params() -> dict[str, str]:
 
 def data_file_params(datamodule) -> dict[str, str]:
     """sha256 of every data file the run read, as data.sha256.<file name>."""
-    from pathlib import Path
-
-    from seqlab.tracking.datasets import file_sha256
-
-    return {f"data.sha256.{Path(path).name}": file_sha256(path) for path in getattr(datamodule, "data_files", list)()}
+    files = getattr(datamodule, "data_files", list)()
+    return {f"data.sha256.{Path(path).name}": file_sha256(path) for path in files}

@@ -1,6 +1,4 @@
-"""A seqlab text classifier as an MLflow pyfunc: mlflow.pyfunc.load_model(uri).predict(["I love this movie"]) returns
-a table of text, label and probability. The bundle is seqlab's own (net.json) or a fine-tuned transformers
-classifier's save_pretrained folder (config.json)."""
+"""A seqlab text classifier as an MLflow pyfunc."""
 
 from __future__ import annotations
 
@@ -16,17 +14,25 @@ OUTPUTS = {"text": "string", "label": "string", "probability": "double"}
 
 
 def is_pretrained_bundle(folder: str | Path) -> bool:
+    """A fine-tuned transformers classifier's save_pretrained folder (config.json), not seqlab's own bundle
+    (net.json)."""
     return (Path(folder) / "config.json").is_file()
 
 
 class TextClassifierPyfunc(mlflow.pyfunc.PythonModel):
+    """mlflow.pyfunc.load_model(uri).predict(["I love this movie"]) returns a table of text, label and
+    probability."""
+
     def load_context(self, context) -> None:
+        # the model's code (torch, transformers) is imported when it loads: logging it needs none
         from seqlab.inference.pretrained_text_classifier import PretrainedTextClassifier
         from seqlab.inference.text_classifier import TextClassifier
 
         bundle = context.artifacts[BUNDLE]
-        loader = PretrainedTextClassifier.from_folder if is_pretrained_bundle(bundle) else TextClassifier.from_bundle
-        self.classifier = loader(bundle)
+        if is_pretrained_bundle(bundle):
+            self.classifier = PretrainedTextClassifier.from_folder(bundle)
+        else:
+            self.classifier = TextClassifier.from_bundle(bundle)
 
     def predict(self, context, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
         texts = input_texts(model_input)

@@ -1,7 +1,5 @@
 """A NER run's model as an MLflow pyfunc: a spaCy pipeline (config.cfg) or a fine-tuned transformers token
-classifier (config.json, tagged through seqlab.inference.entity_tagger). mlflow.pyfunc.load_model(uri).predict(
-["Alice moved to New York"]) returns one row per entity: `index` (the position of the text it was found in, from
-0), its `text`, `label`, and `start` and `end` character offsets in that text; a text without entities has no row."""
+classifier (config.json, tagged through seqlab.inference.entity_tagger)."""
 
 from __future__ import annotations
 
@@ -20,7 +18,12 @@ def is_spacy_pipeline(folder: str | Path) -> bool:
 
 
 class EntityRecognizerPyfunc(mlflow.pyfunc.PythonModel):
+    """mlflow.pyfunc.load_model(uri).predict(["Alice moved to New York"]) returns one row per entity: `index`
+    (the position of the text it was found in, from 0), its `text`, `label`, and `start` and `end` character
+    offsets in that text; a text without entities has no row."""
+
     def load_context(self, context) -> None:
+        # the model's code (spaCy; torch, transformers) is imported when it loads: logging it needs none
         bundle = context.artifacts[BUNDLE]
         if is_spacy_pipeline(bundle):
             import spacy
@@ -44,6 +47,8 @@ class EntityRecognizerPyfunc(mlflow.pyfunc.PythonModel):
 
 
 def log_entity_recognizer(tracking_uri: str, run_id: str, model_dir: str | Path, examples: list[str]) -> None:
-    libraries = ["spacy"] if is_spacy_pipeline(model_dir) else ["torch", "tokenizers", "safetensors", "transformers",
-                                                                 "spacy"]
+    if is_spacy_pipeline(model_dir):
+        libraries = ["spacy"]
+    else:
+        libraries = ["torch", "tokenizers", "safetensors", "transformers", "spacy"]
     log_pyfunc_model(tracking_uri, run_id, EntityRecognizerPyfunc, model_dir, libraries, OUTPUTS, examples)

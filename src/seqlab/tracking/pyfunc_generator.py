@@ -1,7 +1,4 @@
-"""A seqlab language model (the recurrent one, or GPT-2) as an MLflow pyfunc: mlflow.pyfunc.load_model(uri).predict(
-["ROMEO:"], params={"max_new_tokens": 50, "seed": 1}) returns a table of prompts and generated texts (each prompt
-followed by its continuation, as `make generate` prints it). The params are `make generate`'s decoding options
-(seqlab.inference.generation_options), with their defaults there: one continuation per prompt."""
+"""A seqlab language model (the recurrent one, or GPT-2) as an MLflow pyfunc."""
 
 from __future__ import annotations
 
@@ -28,7 +25,13 @@ def generation_params() -> dict[str, tuple[str, object]]:
 
 
 class TextGeneratorPyfunc(mlflow.pyfunc.PythonModel):
+    """mlflow.pyfunc.load_model(uri).predict(["ROMEO:"], params={"max_new_tokens": 50, "seed": 1}) returns a
+    table of prompts and generated texts (each prompt followed by its continuation, as `make generate` prints
+    it). The params are `make generate`'s decoding options (seqlab.inference.generation_options), with their
+    defaults there: one continuation per prompt."""
+
     def load_context(self, context) -> None:
+        # the model's code (torch, transformers) is imported when it loads: logging it needs none
         from seqlab.inference.text_generator import TextGenerator
 
         self.generator = TextGenerator.from_directory(context.artifacts[BUNDLE])
@@ -36,7 +39,8 @@ class TextGeneratorPyfunc(mlflow.pyfunc.PythonModel):
     def predict(self, context, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
         prompts = input_texts(model_input)
         with user_errors_as_bad_requests():
-            options = GenerationOptions.from_mapping({k: v for k, v in (params or {}).items() if v is not None})
+            given = {k: v for k, v in (params or {}).items() if v is not None}
+            options = GenerationOptions.from_mapping(given)
             generated = [self.generator.generate(prompt, options)[0] for prompt in prompts]
         return pd.DataFrame({"prompt": prompts, "generated_text": generated})
 

@@ -1,24 +1,23 @@
-"""What every model a seqlab run logs as an MLflow pyfunc shares, so that it loads and answers outside this project:
-seqlab's own package shipped inside the model (code_paths: `code/seqlab`, importable without installing seqlab) and
-the model built from it when it loads (models from code, pyfunc_entry.py: nothing pickled), requirements pinned to
-the versions the run used, a signature with real types, an input example from the run's data, and one way to read
-the texts it is asked about.
-
-Input: a list of strings, or a table whose `text` column holds the texts (a list arrives as a table of one unnamed
-column): `inputs`, `dataframe_split` and `dataframe_records` requests of `mlflow models serve` all work. A table
-without a `text` column, and a request the model refuses (a bad generation option), is an MLflow
-INVALID_PARAMETER_VALUE error: HTTP 400 with a JSON body from the scoring server."""
+"""What every model a seqlab run logs as an MLflow pyfunc shares, so that it loads and answers outside this
+project."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from importlib.metadata import version
 from pathlib import Path
 
 import pandas as pd
+from packaging.version import Version
+
+from seqlab.errors import SeqlabError
+
+# MLflow is imported where used: the commands import this module (MODEL_NAME) at start-up
 
 MODEL_NAME = "model"  # runs:/<run_id>/model
-BUNDLE = "bundle"  # the artifact key of the folder the family's loader reads (copied to artifacts/<folder name>)
+# the artifact key of the folder the family's loader reads (copied to artifacts/<folder name>)
+BUNDLE = "bundle"
 TEXT_COLUMN = "text"
 SEQLAB_PACKAGE = Path(__file__).resolve().parents[1]  # shipped as the model's code: code/seqlab
 ENTRY = Path(__file__).with_name("pyfunc_entry.py")  # what MLflow runs to build the model when it loads it
@@ -28,17 +27,15 @@ EXAMPLES = 2  # texts of the run's data in the input example
 
 def pinned_requirements(libraries: tuple[str, ...] | list[str]) -> list[str]:
     """name==version of each library as installed now (the run's versions); a local version label is dropped
-    (torch 2.13.0+cpu is pinned as torch==2.13.0, which pip finds on PyPI and which the +cpu build satisfies)."""
-    from importlib.metadata import version
-
-    from packaging.version import Version
-
+    (torch 2.13.0+cpu is pinned as torch==2.13.0, which pip finds on PyPI and which the +cpu build
+    satisfies)."""
     names = dict.fromkeys([*BASE_LIBRARIES, *libraries])
     return [f"{name}=={Version(version(name)).public}" for name in names]
 
 
 def bad_request(message: str):
-    """An error the scoring server answers with HTTP 400 and a JSON body naming it."""
+    """An error the scoring server answers with HTTP 400 and a JSON body naming it (an MLflow
+    INVALID_PARAMETER_VALUE error)."""
     from mlflow.exceptions import MlflowException
     from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 
@@ -47,9 +44,8 @@ def bad_request(message: str):
 
 @contextmanager
 def user_errors_as_bad_requests() -> Iterator[None]:
-    """A SeqlabError (an empty prompt, temperature=0) reaches a client as a bad request with seqlab's message."""
-    from seqlab.errors import SeqlabError
-
+    """A SeqlabError (an empty prompt, temperature=0, a bad generation option) reaches a client as a bad
+    request with seqlab's message."""
     try:
         yield
     except SeqlabError as err:
@@ -57,8 +53,10 @@ def user_errors_as_bad_requests() -> Iterator[None]:
 
 
 def input_texts(model_input) -> list[str]:
-    """The texts of a pyfunc input: a list (or array, or Series) of strings, or a table with a `text` column; a
-    table of one unnamed column is a list that MLflow turned into a table."""
+    """The texts of a pyfunc input: a list (or array, or Series) of strings, or a table with a `text` column;
+    a table of one unnamed column is a list that MLflow turned into a table. So `inputs`, `dataframe_split`
+    and `dataframe_records` requests of `mlflow models serve` all work; a table without a `text` column is a
+    bad request."""
     if isinstance(model_input, pd.DataFrame):
         columns = list(model_input.columns)
         if TEXT_COLUMN in columns:
@@ -66,8 +64,8 @@ def input_texts(model_input) -> list[str]:
         elif len(columns) == 1 and not isinstance(columns[0], str):
             values = model_input.iloc[:, 0].tolist()
         else:
-            raise bad_request(f"expected the texts in a column named '{TEXT_COLUMN}' (or a list of strings); got "
-                              f"the columns {columns}")
+            raise bad_request(f"expected the texts in a column named '{TEXT_COLUMN}' (or a list of strings); "
+                              f"got the columns {columns}")
     elif isinstance(model_input, str):
         values = [model_input]
     else:
@@ -77,13 +75,17 @@ def input_texts(model_input) -> list[str]:
     return values
 
 
-def log_pyfunc_model(tracking_uri: str, run_id: str, python_model: type, bundle: str | Path, libraries: list[str],
-                     outputs: dict[str, str], examples: list[str], params: dict[str, tuple[str, object]] | None = None,
+def log_pyfunc_model(tracking_uri: str, run_id: str, python_model: type, bundle: str | Path,
+                     libraries: list[str], outputs: dict[str, str], examples: list[str],
+                     params: dict[str, tuple[str, object]] | None = None,
                      example_params: dict | None = None) -> None:
-    """Logs the PythonModel class `python_model` (which reads context.artifacts[BUNDLE]) as the run's model "model",
-    built at load time by pyfunc_entry.py from seqlab's shipped code, nothing pickled: `outputs` column ->
-    MLflow type, `params` name -> (MLflow type, default) of the options that change an answer at call time, the
-    first EXAMPLES `examples` (texts of the run's data) as its input example, with `example_params`."""
+    """Logs the PythonModel class `python_model` (which reads context.artifacts[BUNDLE]) as the run's model
+    "model", so that it loads and answers outside this project: seqlab's own package is shipped inside the
+    model (code_paths: `code/seqlab`, importable without installing seqlab) and the model is built from it
+    when it loads (models from code, pyfunc_entry.py: nothing pickled), with requirements pinned to the
+    versions the run used (`libraries`). Its signature has real types: `outputs` column -> MLflow type,
+    `params` name -> (MLflow type, default) of the options that change an answer at call time; the first
+    EXAMPLES `examples` (texts of the run's data) are its input example, with `example_params`."""
     import mlflow
     from mlflow.models import ModelSignature
     from mlflow.types.schema import ColSpec, ParamSchema, ParamSpec, Schema

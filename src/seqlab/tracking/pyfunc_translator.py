@@ -1,6 +1,4 @@
-"""A seqlab translator as an MLflow pyfunc: mlflow.pyfunc.load_model(uri).predict(["A man is riding a bike."])
-returns a table of sources and translations; params beam_size (1: greedy search) and length_penalty, whose defaults
-are the run's decoding options."""
+"""A seqlab translator as an MLflow pyfunc."""
 
 from __future__ import annotations
 
@@ -17,7 +15,12 @@ OUTPUTS = {"source": "string", "translation": "string"}
 
 
 class TranslatorPyfunc(mlflow.pyfunc.PythonModel):
+    """mlflow.pyfunc.load_model(uri).predict(["A man is riding a bike."]) returns a table of sources and
+    translations; params beam_size (1: greedy search) and length_penalty, whose defaults are the run's
+    decoding options."""
+
     def load_context(self, context) -> None:
+        # the model's code (torch, transformers) is imported when it loads: logging it needs none
         from seqlab.inference.translator import Translator
 
         self.translator = Translator.from_bundle(context.artifacts[BUNDLE])
@@ -30,7 +33,8 @@ class TranslatorPyfunc(mlflow.pyfunc.PythonModel):
             translations = self.translator.translate(
                 texts, beam_size=None if beam_size is None else int(beam_size),
                 length_penalty=None if length_penalty is None else float(length_penalty))
-        return pd.DataFrame({"source": [t.source for t in translations], "translation": [t.text for t in translations]})
+        return pd.DataFrame({"source": [t.source for t in translations],
+                             "translation": [t.text for t in translations]})
 
 
 def log_translator(tracking_uri: str, run_id: str, model_dir: str | Path, examples: list[str]) -> None:

@@ -1,5 +1,5 @@
-"""What identifies a run: experiment and run names, git commit, the Hydra overrides, the command line and the Ray
-worker that ran it."""
+"""What identifies a run: experiment and run names, git commit, the Hydra overrides, the command line and the
+Ray worker that ran it."""
 
 from __future__ import annotations
 
@@ -25,7 +25,8 @@ def git_commit(cwd: str | Path | None = None) -> str:
         )
         commit = out.stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd, capture_output=True, text=True, timeout=5
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd, capture_output=True, text=True,
+            timeout=5,
         ).stdout.strip()
         return commit + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
@@ -42,8 +43,9 @@ def source_tags() -> dict[str, str]:
 
 
 def ray_worker_tags() -> dict[str, str]:
-    """The Ray node, worker and task that run this trial when a Ray worker runs it (hydra/launcher=ray), nothing
-    elsewhere: Ray is asked only where this process already imported it, which every Ray worker has."""
+    """The Ray node, worker and task that run this trial when a Ray worker runs it (hydra/launcher=ray),
+    nothing elsewhere: Ray is asked only where this process already imported it, which every Ray worker
+    has."""
     ray = sys.modules.get("ray")
     if ray is None or not ray.is_initialized():
         return {}

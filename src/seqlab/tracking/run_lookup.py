@@ -7,9 +7,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from seqlab.errors import SeqlabError
+from seqlab.tracking.outbox import apply_http_defaults
+
+# MLflow is imported where used: the commands (resume among them) import this module at start-up
+
 
 def parse_overrides(text: str) -> dict[str, str]:
-    """The `overrides` tag (written with shlex.join) back into {key: value}; `+key`, `++key` and `~key` as `key`."""
+    """The `overrides` tag (written with shlex.join) back into {key: value}; `+key`, `++key` and `~key` as
+    `key`."""
     pairs = (o.split("=", 1) for o in shlex.split(text) if "=" in o)
     return {key.lstrip("+~"): value for key, value in pairs}
 
@@ -25,7 +31,8 @@ def run_record(tracking_uri: str, run_dir: str, histories: tuple[str, ...] = ())
     if not runs:
         return {}
     run = runs[0]
-    logged = {key: sorted(client.get_metric_history(run.info.run_id, key), key=lambda m: m.step) for key in histories}
+    logged = {key: sorted(client.get_metric_history(run.info.run_id, key), key=lambda m: m.step)
+              for key in histories}
     return {
         "run_id": run.info.run_id,
         "status": run.info.status,
@@ -59,13 +66,12 @@ def experiment_runs(tracking_uri: str, experiment: str, sweep: str | None = None
     """Every run of an experiment (or of one sweep in it), sweep parents left out, as plain records."""
     from mlflow.tracking import MlflowClient
 
-    from seqlab.errors import SeqlabError
-
     client = MlflowClient(tracking_uri)
     found = client.get_experiment_by_name(experiment)
     if found is None:
         names = sorted(e.name for e in client.search_experiments())
-        raise SeqlabError(f"no experiment '{experiment}' in {tracking_uri}; experiments: {', '.join(names) or 'none'}")
+        raise SeqlabError(f"no experiment '{experiment}' in {tracking_uri}; "
+                          f"experiments: {', '.join(names) or 'none'}")
     query = f"tags.sweep_id = '{sweep}'" if sweep else ""
     runs = client.search_runs([found.experiment_id], query, max_results=5000)
     return [_record(run) for run in runs if run.data.tags.get("sweep") != "parent"]
@@ -86,8 +92,8 @@ def _record(run) -> dict:
 
 
 def run_records(tracking_uri: str, run_ids: list[str]) -> list[dict]:
-    """The runs of these ids as experiment_runs gives them, each with its experiment's name; an id the store does
-    not hold (a run deleted since) is left out."""
+    """The runs of these ids as experiment_runs gives them, each with its experiment's name; an id the store
+    does not hold (a run deleted since) is left out."""
     from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
 
@@ -145,13 +151,10 @@ def metric_history(tracking_uri: str, run_id: str, key: str) -> list[tuple[int, 
 
 @contextmanager
 def reading(tracking_uri: str) -> Iterator[None]:
-    """Inside, a store that cannot be read (a server that does not answer, a broken database) is one SeqlabError
-    naming it; a server is given seconds, not MLflow's minutes of retries. A SQLite file that does not exist is
-    refused before MLflow would create an empty store there."""
+    """Inside, a store that cannot be read (a server that does not answer, a broken database) is one
+    SeqlabError naming it; a server is given seconds, not MLflow's minutes of retries. A SQLite file that does
+    not exist is refused before MLflow would create an empty store there."""
     from mlflow.exceptions import MlflowException
-
-    from seqlab.errors import SeqlabError
-    from seqlab.tracking.outbox import apply_http_defaults
 
     if tracking_uri.startswith(("http://", "https://")):
         apply_http_defaults()
@@ -164,8 +167,8 @@ def reading(tracking_uri: str) -> Iterator[None]:
         if err.error_code == "RESOURCE_DOES_NOT_EXIST":
             raise
         first = str(err.message).splitlines()[0][:300]
-        raise SeqlabError(f"cannot read the MLflow store {tracking_uri}: {first}; check that it runs, or point "
-                          "MLFLOW_TRACKING_URI or tracking_uri= at another store") from None
+        raise SeqlabError(f"cannot read the MLflow store {tracking_uri}: {first}; check that it runs, or "
+                          "point MLFLOW_TRACKING_URI or tracking_uri= at another store") from None
 
 
 def get_run(tracking_uri: str, run_id: str, purpose: str = ""):
@@ -174,17 +177,14 @@ def get_run(tracking_uri: str, run_id: str, purpose: str = ""):
     from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
 
-    from seqlab.errors import SeqlabError
-
     with reading(tracking_uri):
         try:
             return MlflowClient(tracking_uri).get_run(run_id)
         except MlflowException as err:
             if err.error_code != "RESOURCE_DOES_NOT_EXIST":
                 raise
-            raise SeqlabError(
-                f"no MLflow run '{run_id}' in {tracking_uri}{purpose}; find run ids with `make ui` or `make compare`"
-            ) from None
+            raise SeqlabError(f"no MLflow run '{run_id}' in {tracking_uri}{purpose}; "
+                              "find run ids with `make ui` or `make compare`") from None
 
 
 def run_tags(tracking_uri: str, run_id: str) -> dict[str, str]:

@@ -1,11 +1,4 @@
-"""A Hydra sweep as one MLflow parent run with every trial nested under it (tag sweep_id on all).
-
-SweepRunCallback runs in the process that launches the sweep: it opens the parent run before the first
-trial, hands its id to the trials through the environment (joblib, submitit and ray workers inherit it),
-and at the end records the best trial's value, run id and params on the parent, and with register=<name> registers
-the best trial's model under that name (the trials themselves register nothing). When the sweeper itself fails,
-Hydra never calls on_multirun_end: an exit handler then ends the parent run as FAILED instead of leaving it RUNNING.
-"""
+"""A Hydra sweep as one MLflow parent run with every trial nested under it (tag sweep_id on all)."""
 
 from __future__ import annotations
 
@@ -16,9 +9,17 @@ import sys
 import uuid
 
 from hydra.experimental.callback import Callback
+from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from seqlab.config.checks import task_of
 from seqlab.errors import SeqlabError
+from seqlab.tracking.params import flatten_config
+from seqlab.tracking.run_info import command_line, experiment_name, git_commit
+from seqlab.tracking.run_lookup import sweep_trials
+
+# Hydra builds SweepRunCallback at the start of every train.py run (conf/hydra/default.yaml): the registry,
+# which pulls in pandas, is imported where used
 
 SWEEP_ID_ENV = "SEQLAB_SWEEP_ID"
 PARENT_RUN_ENV = "SEQLAB_SWEEP_PARENT_RUN_ID"
@@ -34,20 +35,22 @@ def sweep_tags() -> dict[str, str]:
 
 
 class SweepRunCallback(Callback):
+    """Runs in the process that launches the sweep: it opens the parent run before the first trial, hands its
+    id to the trials through the environment (joblib, submitit and ray workers inherit it), and at the end
+    records the best trial's value, run id and params on the parent, and with register=<name> registers the
+    best trial's model under that name (the trials themselves register nothing). When the sweeper itself
+    fails, Hydra never calls on_multirun_end: an exit handler then ends the parent run as FAILED instead of
+    leaving it RUNNING."""
+
     def __init__(self):
         self.tracker = None
 
     def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
-        from hydra.utils import instantiate
-
-        from seqlab.config.checks import task_of
-        from seqlab.tracking.mlflow_tracker import MlflowTracker
-        from seqlab.tracking.params import flatten_config
-        from seqlab.tracking.run_info import command_line, experiment_name, git_commit
-
         sweep_id = f"{config.dataset.name}-{uuid.uuid4().hex[:8]}"
         os.environ[SWEEP_ID_ENV] = sweep_id
-        if config.logger.get("_target_", "").rsplit(".", 1)[-1] != MlflowTracker.__name__:
+        # only an MLflow store holds a parent run (seqlab.tracking.mlflow_tracker.MlflowTracker, named here
+        # rather than imported: a sweep with another logger never loads MLflow)
+        if config.logger.get("_target_", "").rsplit(".", 1)[-1] != "MlflowTracker":
             return
         tracker = instantiate(config.logger)
         hydra = config.hydra
@@ -91,19 +94,17 @@ class SweepRunCallback(Callback):
     def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
         if self.tracker is None:
             return
-        from seqlab.tracking.run_lookup import sweep_trials
-
         trials = sweep_trials(self.tracker.tracking_uri, os.environ[SWEEP_ID_ENV])
-        scored = [
-            t for t in trials if t["status"] == "FINISHED" and not math.isnan(t["metrics"].get(OBJECTIVE, math.nan))
-        ]
+        scored = [t for t in trials
+                  if t["status"] == "FINISHED" and not math.isnan(t["metrics"].get(OBJECTIVE, math.nan))]
         failed = sum(t["status"] == "FAILED" for t in trials)
         summary = {"trials": len(trials), "finished": len(scored), "failed": failed}
         if scored:
             pick = max if config.optimized_mode == "max" else min
             best = pick(scored, key=lambda t: t["metrics"][OBJECTIVE])
             summary["best_value"] = best["metrics"][OBJECTIVE]
-            self.tracker.set_tags({"best_run_id": best["run_id"], "best_overrides": best["tags"].get("overrides", "")})
+            self.tracker.set_tags({"best_run_id": best["run_id"],
+                                   "best_overrides": best["tags"].get("overrides", "")})
             self.tracker.log_params({f"best.{k}": v for k, v in best["swept"].items()})
         self.tracker.log_metrics({f"sweep/{k}": v for k, v in summary.items()})
         self.tracker.end("FINISHED")
@@ -120,7 +121,8 @@ def register_best(tracking_uri: str, run_id: str | None, name: str) -> None:
 
     try:
         if run_id is None:
-            raise SeqlabError(f"register={name}: no trial of the sweep finished with a value, so none is registered")
+            raise SeqlabError(f"register={name}: no trial of the sweep finished with a value, so none is "
+                              "registered")
         register_run_model(tracking_uri, run_id, name)
     except SeqlabError as err:
         print(f"error: {err}", file=sys.stderr)

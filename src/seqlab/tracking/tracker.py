@@ -1,7 +1,5 @@
-"""Trackers record a run: NullTracker (logger=none) records nothing, CsvTracker writes files in the run dir.
-
-MlflowTracker (mlflow_tracker.py) has the same methods. A pipeline talks to whichever the config picked.
-"""
+"""The trackers without a server: NullTracker (logger=none) and CsvTracker (logger=csv); MlflowTracker
+(mlflow_tracker.py) has the same methods, and a pipeline talks to whichever the config picked."""
 
 from __future__ import annotations
 
@@ -10,10 +8,14 @@ import json
 import shutil
 from pathlib import Path
 
+from seqlab.tasks.outputs import ModelKind
+
 
 class NullTracker:
+    """Records nothing."""
+
     run_id: str | None = None
-    has_registry = False  # whether register_model can register the run's model (MlflowTracker: a model registry)
+    has_registry = False  # whether register_model can register the run's model (MlflowTracker can)
 
     def start(self, experiment: str, run_name: str, params: dict, tags: dict, run_dir: str) -> None:
         self.run_dir = Path(run_dir)
@@ -33,7 +35,7 @@ class NullTracker:
     def set_tags(self, tags: dict[str, str]) -> None:
         pass
 
-    def log_model(self, model_dir: str | Path, kind: str, examples: list[str] | None = None) -> None:
+    def log_model(self, model_dir: str | Path, kind: ModelKind, examples: list[str] | None = None) -> None:
         self.log_artifact(model_dir, "model")
 
     def register_model(self, name: str) -> None:
@@ -50,15 +52,16 @@ class NullTracker:
 
 
 class CsvTracker(NullTracker):
-    """Files under <run_dir>/csv: a Lightning task's metrics in metrics.csv (Lightning's CSVLogger), every metric
-    logged outside it (a spaCy run's scores, the objective, data counts) in run_metrics.csv (step, key, value),
-    params and tags in run.json, artifacts under artifacts/, the final status in status."""
+    """Files under <run_dir>/csv: a Lightning task's metrics in metrics.csv (Lightning's CSVLogger), every
+    metric logged outside it (a spaCy run's scores, the objective, data counts) in run_metrics.csv (step, key,
+    value), params and tags in run.json, artifacts under artifacts/, the final status in status."""
 
     def start(self, experiment: str, run_name: str, params: dict, tags: dict, run_dir: str) -> None:
         super().start(experiment, run_name, params, tags, run_dir)
         self.folder = self.run_dir / "csv"
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.meta = {"experiment": experiment, "run_name": run_name, "params": dict(params), "tags": dict(tags)}
+        self.meta = {"experiment": experiment, "run_name": run_name, "params": dict(params),
+                     "tags": dict(tags)}
         self._write_meta()
 
     def _write_meta(self) -> None:
@@ -86,6 +89,7 @@ class CsvTracker(NullTracker):
             writer.writerows([step or 0, key, float(value)] for key, value in metrics.items())
 
     def lightning_logger(self):
+        # Lightning is imported only when a Lightning task asks for its logger (a spaCy run does not)
         from lightning.pytorch.loggers import CSVLogger
 
         return CSVLogger(save_dir=str(self.folder), name="", version="")
