@@ -50,8 +50,6 @@ def test_an_epoch_cut_by_the_time_limit_is_not_whole():
 
 # -- classification -------------------------------------------------------------------------------------------------
 def test_classification_judges_the_test_accuracy_and_runs_each_course_case_side_by_side(tmp_path, monkeypatch):
-    from seqlab.benchmarks.peers import batch_export
-
     results = {
         # dev says met (0.86 >= 0.85), the held-out rows do not
         "sentiment_lstm": run_figures(0.86, "val/acc", **{"test/acc": 0.84}),
@@ -60,7 +58,7 @@ def test_classification_judges_the_test_accuracy_and_runs_each_course_case_side_
     }
     asked = fake_trainer(monkeypatch, classification, results)
     exported, cases = [], []
-    monkeypatch.setattr(batch_export, "export_batches",
+    monkeypatch.setattr(classification, "export_batches",
                         lambda root, overrides, path: exported.append(overrides) or path)
     monkeypatch.setattr(classification, "run_case", lambda root, case: cases.append(case) or {"case": case.name})
     report = json.loads(classification.run(tmp_path, 10.0).read_text())

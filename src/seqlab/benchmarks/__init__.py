@@ -1,9 +1,7 @@
-"""Benchmarks: each suite trains its presets on a real dataset and writes outputs/bench/<suite>.json.
+"""Benchmarks: each suite trains its presets on a real dataset and writes outputs/bench/<suite>.json."""
 
-A suite is a module here with `run(root: Path, minutes: float | None) -> Path` (its report); SUITES maps its
-name to it.
-"""
-
+# a suite's name -> its module, whose `run(root: Path, minutes: float | None, quick: bool = False) -> Path`
+# returns the path of its report
 SUITES = {
     "classification": "seqlab.benchmarks.classification",
     "sweeps": "seqlab.benchmarks.sweeps",

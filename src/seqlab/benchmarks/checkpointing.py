@@ -1,10 +1,6 @@
 """The cost of periodic checkpointing: seconds per checkpoint and its share of training time, per preset.
 
     python pipelines/benchmark.py checkpointing [--quick]
-Trains each preset for STEPS steps with a periodic checkpoint every EVERY steps, times each periodic save
-(ModelCheckpoint writing the whole training state: weights, optimizer, loops, RNG and data position), and
-relates it to the time of the steps between two saves: share = seconds per checkpoint / (EVERY x seconds per step),
-which is also the share of an epoch spent checkpointing at that interval.
 """
 
 from __future__ import annotations
@@ -20,11 +16,14 @@ from seqlab.config.checks import CONF_DIR
 from seqlab.errors import SeqlabError
 
 PRESETS = ["sentiment_lstm", "gpt2_scratch"]
-STEPS, EVERY = 200, 50
+STEPS, EVERY = 200, 50  # one epoch of STEPS steps, a periodic checkpoint every EVERY steps
 QUICK_STEPS, QUICK_EVERY = 4, 2  # debug=smoke's 256 rows are 4 batches of SST-2
 
 
 def run(root: Path, minutes: float | None, quick: bool = False) -> Path:
+    """Trains each preset for STEPS steps with a periodic checkpoint every EVERY steps and times each
+    periodic save (ModelCheckpoint writing the whole training state: weights, optimizer, loops, RNG and data
+    position)."""
     saves: list[tuple[int, float]] = []  # (optimizer steps done, seconds) of each periodic save
     original = ModelCheckpoint._save_checkpoint
 
@@ -34,7 +33,8 @@ def run(root: Path, minutes: float | None, quick: bool = False) -> Path:
         if Path(filepath).name.startswith("step"):
             saves.append((trainer.global_step, time.perf_counter() - start))
 
-    default_every = OmegaConf.load(CONF_DIR / "callbacks" / "default.yaml").periodic_checkpoint.every_n_train_steps
+    callbacks = OmegaConf.load(CONF_DIR / "callbacks" / "default.yaml")
+    default_every = callbacks.periodic_checkpoint.every_n_train_steps
     ModelCheckpoint._save_checkpoint = timed
     results = {}
     steps, every = (QUICK_STEPS, QUICK_EVERY) if quick else (STEPS, EVERY)
@@ -45,10 +45,12 @@ def run(root: Path, minutes: float | None, quick: bool = False) -> Path:
                          f"trainer.limit_train_batches={steps}",
                          f"callbacks.periodic_checkpoint.every_n_train_steps={every}",
                          "callbacks.rich_progress_bar=null"]
-            result = train_preset(root, f"checkpointing-{preset}", overrides, minutes or 10.0, ("train/epoch_sec",))
+            result = train_preset(root, f"checkpointing-{preset}", overrides, minutes or 10.0,
+                                  ("train/epoch_sec",))
             epoch_sec = result.get("history", {}).get("train/epoch_sec", [])
             results[preset] = summarize(preset, saves, epoch_sec, default_every, steps, every)
-            checkpoint = max(Path(result["run_dir"], "checkpoints").glob("step*.ckpt"), key=lambda p: p.stat().st_mtime)
+            checkpoints = Path(result["run_dir"], "checkpoints").glob("step*.ckpt")
+            checkpoint = max(checkpoints, key=lambda p: p.stat().st_mtime)
             results[preset]["checkpoint_mb"] = round(checkpoint.stat().st_size / 2**20, 1)
     finally:
         ModelCheckpoint._save_checkpoint = original
@@ -57,14 +59,17 @@ def run(root: Path, minutes: float | None, quick: bool = False) -> Path:
 
 def summarize(case: str, saves: list[tuple[int, float]], epoch_sec: list[float], default_every: int,
               steps: int = STEPS, every: int = EVERY) -> dict:
-    """Seconds per checkpoint and its share of the training time, from the periodic saves ((step, seconds) each,
-    every `every` of `steps` steps) and the one epoch's train/epoch_sec."""
+    """Seconds per checkpoint and its share of the training time, from the periodic saves ((step, seconds)
+    each, every `every` of `steps` steps) and the one epoch's train/epoch_sec.
+
+    share = seconds per checkpoint / (every x seconds per step): also the share of an epoch spent
+    checkpointing at that interval."""
     if not saves or saves[-1][0] != steps or len(epoch_sec) != 1:
         raise SeqlabError(f"{case} did not train its one epoch of {steps} steps (periodic saves at steps "
-                          f"{[step for step, _ in saves]}, {len(epoch_sec)} epochs logged); give it more time with "
-                          "--minutes")
-    # train/epoch_sec ends with the last training step: it holds the saves made before it, not the one made after
-    # it (at the last step)
+                          f"{[step for step, _ in saves]}, {len(epoch_sec)} epochs logged); give it more "
+                          "time with --minutes")
+    # train/epoch_sec ends with the last training step: it holds the saves made before it, not the one made
+    # after it (at the last step)
     inside = sum(seconds for step, seconds in saves if step < steps)
     step_sec = (epoch_sec[0] - inside) / steps
     per_checkpoint = sum(seconds for _, seconds in saves) / len(saves)

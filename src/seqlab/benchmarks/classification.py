@@ -1,16 +1,4 @@
-"""SST-2 benchmark: test accuracy (the held-out rows; dev chose the checkpoint and stopped training, so its best
-accuracy is reported beside, not judged) of each sentiment preset within a training budget; and models built like
-the course's Keras models (embedding 64 + LSTM 64, or GRU 64; Conv1D 32 filters of width 3; no dropout; vocabulary
-20k, sentences cut to 50 tokens, batch 64) trained side by side with their peers in the same benchmark run, on the
-same rows, vocabulary, split, batches in the same order and budget (EPOCHS epochs), each in its own process,
-interleaved (peers, seqlab, peers, seqlab; the median of each side):
-
-- the floor: a plain PyTorch loop over seqlab's own datamodule and net (peers/torch_loop.py);
-- the course's Keras model (peers/keras_classification.py), where TensorFlow is installed (`pip install
-  'seqlab[peers]'`); elsewhere it is reported as skipped, with why.
-
-Targets, judged in the run: seqlab's seconds per epoch over the floor's <= 1.15 and over Keras's <= 0.5 (LSTM and
-CNN).
+"""SST-2 benchmark: the sentiment presets' test accuracy, and course-sized models timed beside their peers.
 
     python pipelines/benchmark.py classification [--minutes 10] [--quick]
 """
@@ -19,11 +7,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from seqlab.benchmarks.peers.batch_export import export_batches
 from seqlab.benchmarks.runner import held_out, quick_overrides, runs_dir, train_preset, write_report
 from seqlab.benchmarks.side_by_side import Case, Side, Target, run_case
 
-TARGETS = {"sentiment_lstm": 0.85, "sentiment_cnn": 0.83, "sentiment_rnn": 0.83}  # test/acc
+# test/acc on the held-out rows; dev chose the checkpoint and stopped training, so its best accuracy is
+# reported beside, not judged
+TARGETS = {"sentiment_lstm": 0.85, "sentiment_cnn": 0.83, "sentiment_rnn": 0.83}
 
+# models built like the course's Keras models: embedding 64 + LSTM 64, or GRU 64; Conv1D 32 filters of width
+# 3; no dropout (and COMMON: vocabulary 20k, sentences cut to 50 tokens, batch 64)
 COURSE_SIZED = {
     "lstm64": [
         "experiment=sentiment_lstm",
@@ -51,18 +44,24 @@ COURSE_SIZED = {
 }
 EPOCHS = 3
 QUICK_EPOCHS = 2  # whole epochs are told from a cut one only among two or more
-COMMON = ["dataset.tokenizer.max_vocab_size=20000", "dataset.tokenizer.max_length=50", "dataset.batch_size=64",
-          "callbacks.early_stopping=null", "callbacks.rich_progress_bar=null"]
+COMMON = ["dataset.tokenizer.max_vocab_size=20000", "dataset.tokenizer.max_length=50",
+          "dataset.batch_size=64", "callbacks.early_stopping=null", "callbacks.rich_progress_bar=null"]
 FLOOR, KERAS = "torch_loop", "keras"
-SPEED_TARGETS = {  # seqlab's seconds per epoch over each peer's, at most
+SPEED_TARGETS = {  # seqlab's seconds per epoch over each peer's, at most (LSTM and CNN)
     "lstm64": [Target(FLOOR, "epoch_sec", 1.15), Target(KERAS, "epoch_sec", 0.5)],
     "conv1d_32x3": [Target(FLOOR, "epoch_sec", 1.15), Target(KERAS, "epoch_sec", 0.5)],
 }
+# the floor: a plain PyTorch loop over seqlab's own datamodule and net; the course's Keras model where
+# TensorFlow is installed (`pip install 'seqlab[peers]'`), elsewhere reported as skipped, with why
 PEERS = {FLOOR: "seqlab.benchmarks.peers.torch_loop", KERAS: "seqlab.benchmarks.peers.keras_classification"}
 SEQLAB_SIDE = "seqlab.benchmarks.preset_process"
 
 
 def run(root: Path, minutes: float | None, quick: bool = False) -> Path:
+    """Each sentiment preset judged on its test accuracy within the budget; then each COURSE_SIZED model
+    trained side by side with its PEERS in the same benchmark run, on the same rows, vocabulary, split,
+    batches in the same order and budget (EPOCHS epochs), each side in its own process, interleaved (peers,
+    seqlab, peers, seqlab; the median of each side), judged on SPEED_TARGETS."""
     minutes = minutes or 10.0
     presets = {}
     for preset, target in TARGETS.items():
@@ -82,8 +81,6 @@ def run(root: Path, minutes: float | None, quick: bool = False) -> Path:
 
 def course_case(root: Path, name: str, minutes: float, quick: bool) -> Case:
     """The case's sides: the floor, Keras (on seqlab's batches, exported once for every round), seqlab."""
-    from seqlab.benchmarks.peers.batch_export import export_batches
-
     epochs = QUICK_EPOCHS if quick else EPOCHS
     overrides = [*COURSE_SIZED[name], *COMMON, f"trainer.max_epochs={epochs}", *quick_overrides(quick)]
     batches = export_batches(root, overrides, runs_dir(root) / f"{name}-batches.npz")

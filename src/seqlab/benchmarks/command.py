@@ -1,6 +1,4 @@
-"""`make bench`: run the suites asked for, each writing its report; log each report to MLflow (experiment `bench`,
-`bench-quick` for --quick); then print the summary of every report in the folder and write summary.md. A suite that
-fails is said, and the others still run."""
+"""`make bench`: runs the suites asked for, logs each report to MLflow, and writes the summary."""
 
 from __future__ import annotations
 
@@ -13,7 +11,10 @@ from seqlab.errors import SeqlabError
 
 
 def run_suites(root: Path, suites: list[str], minutes: float | None, quick: bool) -> list[str]:
-    """Runs each suite; returns those that failed."""
+    """Runs each suite and logs its report to MLflow (experiment `bench`, `bench-quick` for --quick); then
+    prints the summary of every report in the folder and writes summary.md. A suite that fails is said, and
+    the others still run; returns those that failed."""
+    # imported where used: pipelines/benchmark.py --help stays fast (torch, mlflow, rich)
     from seqlab.benchmarks.runner import output_dir
     from seqlab.benchmarks.summary import write_summary
     from seqlab.tracking.bench_runs import log_bench_report

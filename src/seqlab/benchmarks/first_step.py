@@ -1,6 +1,4 @@
-"""When a run's first optimizer step is done: a Lightning callback that seqlab's side of a benchmark case adds
-(`+callbacks.first_step._target_=seqlab.benchmarks.first_step.FirstOptimizerStep`), so that the case reports the
-seconds from the command to the first step beside its peers'."""
+"""A Lightning callback that notes when a run's first optimizer step is done (seqlab's side of a case)."""
 
 from __future__ import annotations
 
@@ -8,6 +6,8 @@ import time
 
 from lightning.pytorch.callbacks import Callback
 
+# added to seqlab's side of a case, so that it reports the seconds from the command to the first step beside
+# its peers'
 OVERRIDE = f"+callbacks.first_step._target_={__name__}.FirstOptimizerStep"
 
 

@@ -1,12 +1,6 @@
-"""Greedy generation speed of a saved language model with and without the key-value cache: seqlab's side (its
-TextGenerator, as `make generate` runs it), in a process of its own beside transformers' own generate()
-(peers/hf_generate.py) on the same folder, prompt and lengths:
+"""Greedy generation speed of a saved language model with and without its key-value cache: seqlab's side.
 
     python -m seqlab.benchmarks.generation_speed --json out.json --model DIR --new-tokens N [--repeats R]
-
-Each way is timed REPEATS times after one warm-up call, the fastest kept; the speed-up is the cache's tokens per
-second over the no-cache ones, given only where both gave the same tokens (a cache that changes the output is not
-faster at the same work). The tokens' sha1 tells whether two tools generated the same continuation.
 """
 
 from __future__ import annotations
@@ -19,16 +13,18 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from seqlab.benchmarks.runner import THREADS, torch_threads
 from seqlab.benchmarks.side_by_side import write_record
 from seqlab.errors import SeqlabError
 
 PROMPT = "ROMEO:"
-REPEATS = 3
+REPEATS = 3  # timed calls of each way after one warm-up call; the fastest is kept
 WAYS = {"kv_cache": True, "no_cache": False}
 
 
 def cache_speedup(results: dict[str, dict], same_tokens: bool) -> float | None:
-    """Tokens per second with the key-value cache over without; none where the two gave different tokens."""
+    """Tokens per second with the key-value cache over without; none where the two gave different tokens (a
+    cache that changes the output is not faster at the same work)."""
     if not same_tokens:
         return None
     return round(results["kv_cache"]["tokens_per_sec"] / results["no_cache"]["tokens_per_sec"], 2)
@@ -36,7 +32,7 @@ def cache_speedup(results: dict[str, dict], same_tokens: bool) -> float | None:
 
 def speed_record(generate: Callable[[bool], list[int]], repeats: int) -> dict:
     """Times generate(use_cache) -> new token ids both ways (one warm-up call each, then the fastest of
-    `repeats`)."""
+    `repeats`). The tokens' sha1 tells whether two tools generated the same continuation."""
     results, tokens = {}, {}
     for way, use_cache in WAYS.items():
         generate(use_cache)
@@ -58,6 +54,9 @@ def speed_record(generate: Callable[[bool], list[int]], repeats: int) -> dict:
 
 
 def seqlab_generation(model_dir: Path, new_tokens: int, repeats: int, prompt: str = PROMPT) -> dict:
+    """seqlab's TextGenerator, as `make generate` runs it, timed beside transformers' own generate()
+    (peers/hf_generate.py) on the same folder, prompt and lengths."""
+    # imported here: the transformers peer imports this module, and its process loads no seqlab generator
     from seqlab.inference.generation_options import GenerationOptions
     from seqlab.inference.text_generator import TextGenerator
 
@@ -75,13 +74,12 @@ def seqlab_generation(model_dir: Path, new_tokens: int, repeats: int, prompt: st
 def run_side(generation: Callable[[str, int, int], dict], description: str, argv: list[str] | None) -> None:
     """A generation side's command: parses --json, --model, --new-tokens, --repeats and --threads, runs
     generation(model, new_tokens, repeats) on that many torch threads and writes its record."""
-    from seqlab.benchmarks.runner import THREADS, torch_threads
-
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--json", required=True, help="where the figures are written")
     parser.add_argument("--model", required=True, help="a saved language model (a run's model/ folder)")
     parser.add_argument("--new-tokens", type=int, required=True, help="tokens generated after the prompt")
-    parser.add_argument("--repeats", type=int, default=REPEATS, help="timed calls of each way; the fastest kept")
+    parser.add_argument("--repeats", type=int, default=REPEATS,
+                        help="timed calls of each way; the fastest kept")
     parser.add_argument("--threads", type=int, default=THREADS, help="torch intra-op threads")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     try:
@@ -93,7 +91,8 @@ def run_side(generation: Callable[[str, int, int], dict], description: str, argv
 
 
 def main(argv: list[str] | None = None) -> None:
-    run_side(lambda model, new, repeats: seqlab_generation(Path(model), new, repeats), __doc__.splitlines()[0], argv)
+    run_side(lambda model, new, repeats: seqlab_generation(Path(model), new, repeats),
+             __doc__.splitlines()[0], argv)
 
 
 if __name__ == "__main__":

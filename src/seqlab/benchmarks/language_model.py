@@ -1,18 +1,5 @@
-"""Tiny Shakespeare benchmark: test loss (nats per character, on the last 5% of the text; the best validation loss,
-which chose the checkpoint, is reported beside it) of the char-level LSTM (textgen_rnn) and of the small GPT-2
-trained from scratch (gpt2_scratch), each within a training budget on 2 CPU threads; then, side by side in the same
-benchmark run, each side in its own process, interleaved (peer, seqlab, peer, seqlab; the median of each side):
-
-- GPT-2 from scratch trained by seqlab and by the floor, a plain PyTorch loop over seqlab's own datamodule and net
-  (peers/torch_loop.py), on the same batches in the same order for SPEED_EPOCHS epochs of at most SPEED_BATCHES
-  batches: target seqlab's seconds per epoch over the floor's <= 1.15;
-- greedy generation with the trained GPT-2, with its key-value cache and recomputing the whole prefix at every
-  step, by seqlab (generation_speed.py) and by transformers' own generate() (peers/hf_generate.py), same prompt and
-  lengths (a speed-up only where both ways gave the same tokens): target seqlab's speed-up at least transformers'.
-
-Each preset's learning rate decays over the whole run (trainer.max_epochs), so the number of epochs is fitted to
-the budget first: a few timed training steps give this machine's tokens per second, and the run gets the epochs
-that fill FILL of the budget (trainer.max_time still stops it at the budget).
+"""Tiny Shakespeare benchmark: test loss of the char-level LSTM and GPT-2 from scratch, and GPT-2's training
+and generation speed beside their peers.
 
     python pipelines/benchmark.py language_model [--minutes 15] [--quick]
 """
@@ -29,18 +16,31 @@ from pathlib import Path
 import torch
 
 from seqlab.benchmarks.generation_speed import PROMPT
-from seqlab.benchmarks.runner import THREADS, held_out, quick_overrides, torch_threads, train_preset, write_report
+from seqlab.benchmarks.runner import (
+    THREADS,
+    held_out,
+    quick_overrides,
+    torch_threads,
+    train_preset,
+    write_report,
+)
 from seqlab.benchmarks.side_by_side import Case, Side, Target, in_process, run_case
 from seqlab.benchmarks.translation import tokens_per_sec
+from seqlab.config.compose import compose_train_config
+from seqlab.config.instantiate import instantiate
 from seqlab.data.download import ensure_files
 from seqlab.errors import SeqlabError
 
-TARGETS = {"textgen_rnn": 1.60, "gpt2_scratch": 1.55}  # test loss, nats per character
+# test loss, nats per character, on the last 5% of the text (the best validation loss, which chose the
+# checkpoint, is reported beside it)
+TARGETS = {"textgen_rnn": 1.60, "gpt2_scratch": 1.55}
 FILL = 0.85  # share of the budget the epochs are sized to (validation, samples and start-up take the rest)
-TIMED_STEPS = 8
+TIMED_STEPS = 8  # training steps timed to size the epochs to the budget
 SPEED_EPOCHS, SPEED_BATCHES = 2, 150  # each side-by-side training run
 MAX_NEW_TOKENS, REPEATS = 200, 3  # generation: tokens after the prompt (within the context), timed calls
 QUICK_NEW_TOKENS, QUICK_REPEATS = 16, 1
+# the floor: a plain PyTorch loop over seqlab's own datamodule and net (peers/torch_loop.py); transformers'
+# own generate() (peers/hf_generate.py)
 FLOOR, TRANSFORMERS = "torch_loop", "transformers"
 SIDE_BY_SIDE = ["experiment=gpt2_scratch", "trainer=cpu", "callbacks.rich_progress_bar=null",
                 "callbacks.early_stopping=null", f"trainer.max_epochs={SPEED_EPOCHS}",
@@ -48,6 +48,14 @@ SIDE_BY_SIDE = ["experiment=gpt2_scratch", "trainer=cpu", "callbacks.rich_progre
 
 
 def run(root: Path, minutes: float | None, quick: bool = False) -> Path:
+    """On 2 CPU threads: textgen_rnn and gpt2_scratch, each judged on its test loss within the budget; then,
+    side by side in the same benchmark run, each side in its own process, interleaved (peer, seqlab, peer,
+    seqlab; the median of each side): GPT-2's training beside the floor (training_case) and its generation
+    beside transformers' (generation_case); and the corpus_scaling case.
+
+    Each preset's learning rate decays over the whole run (trainer.max_epochs), so the number of epochs is
+    fitted to the budget first: a few timed training steps give this machine's tokens per second, and the run
+    gets the epochs that fill FILL of the budget (trainer.max_time still stops it at the budget)."""
     with torch_threads(THREADS):
         return _run(root, minutes or 15.0, quick)
 
@@ -55,11 +63,13 @@ def run(root: Path, minutes: float | None, quick: bool = False) -> Path:
 def _run(root: Path, minutes: float, quick: bool) -> Path:
     presets = {}
     for preset, target in TARGETS.items():
-        overrides = [f"experiment={preset}", "trainer=cpu", "callbacks.rich_progress_bar=null", *quick_overrides(quick)]
+        overrides = [f"experiment={preset}", "trainer=cpu", "callbacks.rich_progress_bar=null",
+                     *quick_overrides(quick)]
         speed = training_speed(root, overrides)
         epochs = max(1, math.floor(minutes * 60 * FILL * speed["tokens_per_sec"] / speed["tokens_per_epoch"]))
         overrides.append(f"trainer.max_epochs={epochs}")
-        result = train_preset(root, preset, overrides, minutes, ("val/loss", "train/epoch_sec", "train/tokens_per_sec"))
+        histories = ("val/loss", "train/epoch_sec", "train/tokens_per_sec")
+        result = train_preset(root, preset, overrides, minutes, histories)
         presets[preset] = {**result, **held_out(preset, result, "test/loss", target), "calibration": speed,
                            "epochs": epochs}
     model_dir = Path(presets["gpt2_scratch"]["run_dir"]) / "model"
@@ -72,7 +82,8 @@ def _run(root: Path, minutes: float, quick: bool) -> Path:
 
 
 def training_case(minutes: float, quick: bool) -> Case:
-    """GPT-2 from scratch, the floor then seqlab, on the same batches."""
+    """GPT-2 from scratch, the floor then seqlab, on the same batches in the same order for SPEED_EPOCHS
+    epochs of at most SPEED_BATCHES batches: target seqlab's seconds per epoch over the floor's <= 1.15."""
     overrides = [*SIDE_BY_SIDE, *quick_overrides(quick)]
     budget = ("--minutes", str(minutes))
     return Case("gpt2_scratch", [
@@ -84,10 +95,14 @@ def training_case(minutes: float, quick: bool) -> Case:
 
 def generation_case(model_dir: Path, quick: bool) -> Case:
     """Greedy generation with and without the cache, transformers' generate() then seqlab's, on the trained
-    GPT-2: as many new tokens as fit its context after the prompt, at most MAX_NEW_TOKENS."""
+    GPT-2: as many new tokens as fit its context after the prompt, at most MAX_NEW_TOKENS; same prompt and
+    lengths (a speed-up only where both ways gave the same tokens). Target: seqlab's speed-up at least
+    transformers'."""
     context = json.loads((model_dir / "config.json").read_text())["n_positions"]
-    new = QUICK_NEW_TOKENS if quick else min(MAX_NEW_TOKENS, context - len(PROMPT))  # a token is a character or more
-    args = ("--model", str(model_dir), "--new-tokens", str(new), "--repeats", str(QUICK_REPEATS if quick else REPEATS))
+    # a token is a character or more
+    new = QUICK_NEW_TOKENS if quick else min(MAX_NEW_TOKENS, context - len(PROMPT))
+    repeats = QUICK_REPEATS if quick else REPEATS
+    args = ("--model", str(model_dir), "--new-tokens", str(new), "--repeats", str(repeats))
     return Case("gpt2_generation", [Side(TRANSFORMERS, "seqlab.benchmarks.peers.hf_generate", args),
                                     Side("seqlab", "seqlab.benchmarks.generation_speed", args)],
                 [Target(TRANSFORMERS, "kv_cache_speedup", 1.0, at_most=False)])
@@ -104,9 +119,6 @@ def generation_case_report(root: Path, case: Case) -> dict:
 def training_speed(root: Path, overrides: list[str]) -> dict:
     """Training tokens per second of the preset's model on its data (up to TIMED_STEPS timed steps after one
     warm-up step), and the tokens in one epoch."""
-    from seqlab.config.compose import compose_train_config
-    from seqlab.config.instantiate import instantiate
-
     cfg = compose_train_config(overrides, root, root / "outputs" / "bench" / "runs" / "calibration")
     datamodule = instantiate(cfg.dataset)
     datamodule.prepare_data()
@@ -117,7 +129,8 @@ def training_speed(root: Path, overrides: list[str]) -> dict:
     for step, batch in enumerate(itertools.islice(datamodule.train_dataloader(), TIMED_STEPS + 1)):
         start = time.perf_counter()
         logits = net(batch["input_ids"])
-        loss = torch.nn.functional.cross_entropy(logits.flatten(0, 1), batch["labels"].flatten(), ignore_index=-100)
+        loss = torch.nn.functional.cross_entropy(logits.flatten(0, 1), batch["labels"].flatten(),
+                                                 ignore_index=-100)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -125,7 +138,8 @@ def training_speed(root: Path, overrides: list[str]) -> dict:
             seconds += time.perf_counter() - start
             tokens += int((batch["labels"] != -100).sum())
     if not tokens:
-        raise SeqlabError(f"{' '.join(overrides)} has one training batch: too few to time a step after a warm-up one")
+        raise SeqlabError(f"{' '.join(overrides)} has one training batch: too few to time a step after a "
+                          "warm-up one")
     per_batch = datamodule.batch_size * datamodule.block_size
     return {"tokens_per_sec": round(tokens / seconds, 1),
             "tokens_per_epoch": len(datamodule.train_dataloader()) * per_batch}
@@ -141,10 +155,11 @@ SCALE_HISTORIES = ("train/epoch_sec", "train/tokens_per_sec")
 
 
 def corpus_scaling(root: Path, quick: bool = False) -> dict:
-    """textgen_rnn on Tiny Shakespeare repeated SCALE_COPIES times (a copy under outputs/bench/corpus_scaling/), each
-    in a process of its own that builds the corpus's token-id cache first (a fresh one, in that folder) and then
-    trains the same number of blocks (SCALE_WORK): the process's peak resident memory and the training tokens per
-    second of each; the target is the largest corpus's peak memory within SCALE_MEMORY_RATIO of the smallest's."""
+    """textgen_rnn on Tiny Shakespeare repeated SCALE_COPIES times (a copy under
+    outputs/bench/corpus_scaling/), each in a process of its own that builds the corpus's token-id cache first
+    (a fresh one, in that folder) and then trains the same number of blocks (SCALE_WORK): the process's peak
+    resident memory and the training tokens per second of each; the target is the largest corpus's peak memory
+    within SCALE_MEMORY_RATIO of the smallest's."""
     source = ensure_files("tinyshakespeare", root / "data" / "tinyshakespeare", ["input.txt"]) / "input.txt"
     text = source.read_bytes()
     sizes = QUICK_SCALE_COPIES if quick else SCALE_COPIES
@@ -168,7 +183,8 @@ def corpus_scaling(root: Path, quick: bool = False) -> dict:
             "peak_rss_mib": record.get("peak_rss_mib"),
             "tokens_per_sec": tokens_per_sec(history.get("train/epoch_sec", []),
                                              history.get("train/tokens_per_sec", [])),
-            "best_val_loss": record.get("value"), "wall_seconds": record.get("wall_seconds"), "log": record["log"],
+            "best_val_loss": record.get("value"), "wall_seconds": record.get("wall_seconds"),
+            "log": record["log"],
         }
     smallest, largest = cases[f"x{sizes[0]}"], cases[f"x{sizes[-1]}"]
     ratio = (round(largest["peak_rss_mib"] / smallest["peak_rss_mib"], 3)

@@ -1,8 +1,4 @@
-"""WNUT-17 benchmark: test entity F1 (spaCy's scorer, exact span and type) of the NER presets, each trained for
-at most `minutes` (spaCy's loop stops at the preset's epochs or patience, or at model.max_minutes; the fine-tuned
-Transformer at FINETUNE_MINUTES, its checkpoint chosen on dev), with per-type F1; the zero-shot en_core_web_sm
-baseline scored alongside. A figure a run did not log (or a run that
-was not found) is an error naming the preset, never an F1 of 0.
+"""WNUT-17 benchmark: test entity F1 of the NER presets within a budget, beside the zero-shot en_core_web_sm.
 
     python pipelines/benchmark.py ner [--minutes 20] [--quick]
 """
@@ -13,16 +9,23 @@ from pathlib import Path
 
 from seqlab.benchmarks.runner import final_metric, quick_overrides, train_preset, write_report
 
-# test ents_f; each fine-tuned preset must also beat the blank ner_spacy
+# test ents_f (spaCy's scorer: exact span and type); each fine-tuned preset must also beat the blank
+# ner_spacy
 TARGETS = {"ner_spacy": 0.30, "ner_spacy_finetune": 0.40, "ner_finetune": 0.45}
 SPACY_LOOP = ("ner_spacy", "ner_spacy_finetune")  # spaCy's own loop: its time limit is model.max_minutes
-FINETUNE_MINUTES = 15.0  # the fine-tuned Transformer's budget (anchors: shared task's best 40.78, BERT-large 47.44)
-BASELINE = "ner_pretrained_eval"
+# the fine-tuned Transformer's budget, its checkpoint chosen on dev (anchors: the shared task's best 40.78,
+# BERT-large 47.44)
+FINETUNE_MINUTES = 15.0
+BASELINE = "ner_pretrained_eval"  # the zero-shot en_core_web_sm, scored alongside
 PREFIX = "test/ents_per_type/"
 LABELS = ("corporation", "creative-work", "group", "location", "person", "product")  # WNUT-17's types
 
 
 def run(root: Path, minutes: float | None, quick: bool = False) -> Path:
+    """Each preset trained for at most `minutes` (spaCy's loop stops at the preset's epochs or patience, or
+    at model.max_minutes; the fine-tuned Transformer at FINETUNE_MINUTES) and judged on its test F1, with
+    per-type F1. A figure a run did not log (or a run that was not found) is an error naming the preset, never
+    an F1 of 0."""
     minutes = minutes or 20.0
     presets = {}
     for preset in [*TARGETS, BASELINE]:
@@ -34,7 +37,8 @@ def run(root: Path, minutes: float | None, quick: bool = False) -> Path:
         result = train_preset(root, preset, overrides, budget, ("val/ents_f",))
         presets[preset] = {**result, **figures(preset, result)}
     judge(presets)
-    summary = {name: {"test_f1": p["test_f1"], "per_label_f1": p["per_label_f1"]} for name, p in presets.items()}
+    summary = {name: {"test_f1": p["test_f1"], "per_label_f1": p["per_label_f1"]}
+               for name, p in presets.items()}
     return write_report(root, "ner", {"dataset": "wnut17 (test)", "minutes_per_preset": minutes,
                                       "summary": summary, "zero_shot_baseline": BASELINE, "presets": presets},
                         quick)

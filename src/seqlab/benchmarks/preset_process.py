@@ -1,14 +1,7 @@
-"""One preset trained in a process of its own: seqlab's side of a case that suites run beside its peers
-(side_by_side):
+"""One preset trained in a process of its own: seqlab's side of a case that suites run beside its peers.
 
     python -m seqlab.benchmarks.preset_process --json out.json --name NAME --minutes M [--history KEY ...] \
         [--quality test/acc ...] OVERRIDE ...
-
-Trains with runner.train_preset (tracked in MLflow like any run, torch on THREADS threads) and writes its figures,
-read back from MLflow, as JSON: the run's record, its epochs (seconds, batches, examples and tokens of each, from
-train/epoch_sec and the rates logged with it), its quality figures (the best value of the optimized metric, and each
---quality metric's final value), the wall-clock time at the end of its first optimizer step and the process's peak
-resident memory.
 """
 
 from __future__ import annotations
@@ -27,7 +20,8 @@ EPOCH_HISTORIES = ("train/epoch_sec", "train/examples_per_sec", "train/tokens_pe
 
 
 def epochs(record: dict) -> list[dict]:
-    """Each epoch's seconds, batches, examples and tokens, from the run's once-an-epoch figures."""
+    """Each epoch's seconds, batches, examples and tokens, from the run's once-an-epoch figures
+    (train/epoch_sec and the rates logged with it)."""
     history, steps = record.get("history", {}), record.get("history_steps", {})
     seconds = history.get("train/epoch_sec", [])
     batches = epoch_batches(steps.get("train/epoch_sec", []))
@@ -38,12 +32,14 @@ def epochs(record: dict) -> list[dict]:
             return [None] * len(seconds)
         return [round(rate * s) for rate, s in zip(rates, seconds, strict=True)]
 
-    return [{"seconds": s, "batches": b, "examples": e, "tokens": t} for s, b, e, t in
-            zip(seconds, batches, counts("train/examples_per_sec"), counts("train/tokens_per_sec"), strict=True)]
+    examples, tokens = counts("train/examples_per_sec"), counts("train/tokens_per_sec")
+    return [{"seconds": s, "batches": b, "examples": e, "tokens": t}
+            for s, b, e, t in zip(seconds, batches, examples, tokens, strict=True)]
 
 
 def quality(record: dict, keys: list[str]) -> dict:
-    """The best value of the optimized metric (best_val_acc) and each key's final value (test/acc as test_acc)."""
+    """The best value of the optimized metric (as best_val_acc) and each --quality key's final value
+    (test/acc as test_acc)."""
     found = {f"best_{record['optimized_metric'].replace('/', '_')}": record.get("value")}
     for key in keys:
         found[key.replace("/", "_")] = record.get("metrics", {}).get(key)
@@ -51,18 +47,24 @@ def quality(record: dict, keys: list[str]) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Trains with runner.train_preset (tracked in MLflow like any run, torch on THREADS threads) and writes
+    its figures, read back from MLflow, as JSON: the run's record, its epochs, its quality figures, the
+    wall-clock time at the end of its first optimizer step and the process's peak resident memory."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", required=True, help="where the figures are written")
-    parser.add_argument("--name", required=True, help="names the run folder: outputs/bench/runs/<name>-<time>")
+    parser.add_argument("--name", required=True,
+                        help="names the run folder: outputs/bench/runs/<name>-<time>")
     parser.add_argument("--minutes", type=float, required=True, help="training budget (trainer.max_time)")
     parser.add_argument("--history", action="append", default=[], help="a metric whose every value is wanted")
     parser.add_argument("--quality", action="append", default=[], help="a final metric reported as quality")
-    parser.add_argument("overrides", nargs="*", help="the preset and its overrides: experiment=sentiment_finetune")
+    parser.add_argument("overrides", nargs="*",
+                        help="the preset and its overrides: experiment=sentiment_finetune")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     histories = tuple(dict.fromkeys([*args.history, *EPOCH_HISTORIES]))
     try:
         with torch_threads(THREADS):
-            record = train_preset(Path.cwd(), args.name, [*args.overrides, FIRST_STEP], args.minutes, histories)
+            overrides = [*args.overrides, FIRST_STEP]
+            record = train_preset(Path.cwd(), args.name, overrides, args.minutes, histories)
     except SeqlabError as err:
         sys.exit(f"error: {err}")
     write_record(args.json, {**record, "epochs": epochs(record), "quality": quality(record, args.quality),

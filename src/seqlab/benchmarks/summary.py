@@ -1,21 +1,25 @@
-"""The summary of the suites' JSON reports in one folder (outputs/bench/, or outputs/bench/quick/): a table of every
-side-by-side case (each side's quality, speed, seconds per epoch, peak memory and seconds to the first optimizer
-step; a skipped peer and why), one of seqlab's ratios to each peer, and one of every target with whether it was met;
-printed with rich and written to <folder>/summary.md.
-"""
+"""The summary of the suites' JSON reports in one folder: tables printed with rich and written as markdown."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+from rich.console import Console
+from rich.table import Table
+
 from seqlab.benchmarks import SUITES
 
-SIDE_COLUMNS = ["suite", "case", "side", "quality", "per second", "s/epoch", "peak MiB", "first step s", "other"]
-RATIO_COLUMNS = ["suite", "case", "seqlab over", "s/epoch", "per second", "peak MiB", "first step s", "quality"]
-TARGET_COLUMNS = ["suite", "target", "value", "bound", "met"]
+# every side-by-side case: each side's quality, speed, seconds per epoch, peak memory and seconds to the first
+# optimizer step (a skipped peer and why)
+SIDE_COLUMNS = ["suite", "case", "side", "quality", "per second", "s/epoch", "peak MiB", "first step s",
+                "other"]
+RATIO_COLUMNS = ["suite", "case", "seqlab over", "s/epoch", "per second", "peak MiB", "first step s",
+                 "quality"]  # seqlab's figures over each peer's
+TARGET_COLUMNS = ["suite", "target", "value", "bound", "met"]  # every target, and whether it was met
 RATES = (("examples_per_sec", "examples"), ("tokens_per_sec", "tokens"))
-SHOWN = {"epoch_sec", "examples_per_sec", "tokens_per_sec", "peak_rss_mib", "first_step_sec", "runs", "skipped"}
+SHOWN = {"epoch_sec", "examples_per_sec", "tokens_per_sec", "peak_rss_mib", "first_step_sec", "runs",
+         "skipped"}
 
 
 def load_reports(folder: Path) -> list[dict]:
@@ -86,7 +90,8 @@ def target_rows(reports: list[dict]) -> list[list[str]]:
         judged = dict(report.get("targets", {}))
         for name, preset in report.get("presets", {}).items():
             if "target" in preset and "met" in preset:
-                value = next((v for k, v in preset.items() if k.startswith("test_") and not isinstance(v, dict)), None)
+                value = next((v for k, v in preset.items()
+                              if k.startswith("test_") and not isinstance(v, dict)), None)
                 judged[name] = {"target": preset["target"], "value": value, "met": preset["met"]}
         for case, found in report.get("cases", {}).items():
             judged.update({f"{case}: {name}": t for name, t in found.get("targets", {}).items()})
@@ -109,14 +114,13 @@ def tables(reports: list[dict]) -> list[tuple[str, list[str], list[list[str]]]]:
 
 
 def write_summary(folder: Path, console=None) -> Path:
-    """Prints the summary of the reports in `folder` and writes it to <folder>/summary.md."""
-    from rich.console import Console
-    from rich.table import Table
-
+    """Prints the summary of the reports in `folder` (outputs/bench/, or outputs/bench/quick/) and writes it
+    to <folder>/summary.md."""
     reports = load_reports(folder)
     console = console or Console()
     heading = [f"- {r['suite']}: {r.get('date')}, commit {r.get('git_commit')}"
-               f"{' (--quick: checks the machinery, not figures)' if r.get('quick') else ''}" for r in reports]
+               f"{' (--quick: checks the machinery, not figures)' if r.get('quick') else ''}"
+               for r in reports]
     parts = ["# Benchmark summary", "", *heading]
     for title, columns, rows in tables(reports):
         parts += ["", f"## {title}", "", markdown_table(columns, rows) if rows else "none"]

@@ -1,13 +1,4 @@
-"""seqlab's classification batches written for a peer that does not import seqlab's stack (the Keras peer): the
-composed config's datamodule reads and encodes the rows with its own vocabulary and split, and its training sampler
-gives each epoch's batches in the order seqlab trains on them (the sampler set to each epoch, as Lightning sets it).
-
-The .npz holds `ids` (every train row's token ids, padded with 0 to dataset.tokenizer.max_length, the length the
-rows were cut at), `labels`, each epoch's batches
-(`order_<e>`: the row indices, batch after batch; `sizes_<e>`: each batch's size), the val and test rows (`val_ids`,
-`val_labels`, `test_ids`, `test_labels`) and `settings` (JSON: the net's and the optimizer's options, vocabulary size,
-classes, epochs, batch sizes, the padded length).
-"""
+"""seqlab's classification batches written to a .npz, for a peer that does not import seqlab (Keras)."""
 
 from __future__ import annotations
 
@@ -18,6 +9,9 @@ import numpy as np
 from omegaconf import OmegaConf
 
 from seqlab.benchmarks.peers.torch_loop import limited, set_epoch
+from seqlab.config.compose import compose_train_config
+from seqlab.config.instantiate import instantiate
+from seqlab.data.word_tokenizer import PAD
 from seqlab.errors import SeqlabError
 
 
@@ -29,18 +23,23 @@ def padded(rows: list[list[int]], width: int) -> np.ndarray:
 
 
 def export_batches(root: Path, overrides: list[str], path: Path) -> Path:
-    """Writes the batches of the config composed from `overrides` to `path` (.npz)."""
-    from seqlab.config.compose import compose_train_config
-    from seqlab.config.instantiate import instantiate
-    from seqlab.data.word_tokenizer import PAD
+    """Writes the batches of the config composed from `overrides` to `path` (.npz): its datamodule reads and
+    encodes the rows with its own vocabulary and split, and its training sampler gives each epoch's batches in
+    the order seqlab trains on them (the sampler set to each epoch, as Lightning sets it).
+
+    The .npz holds `ids` (every train row's token ids, padded with 0 to dataset.tokenizer.max_length, the
+    length the rows were cut at), `labels`, each epoch's batches (`order_<e>`: the row indices, batch after
+    batch; `sizes_<e>`: each batch's size), the val and test rows (`val_ids`, `val_labels`, `test_ids`,
+    `test_labels`) and `settings` (JSON: the net's and the optimizer's options, vocabulary size, classes,
+    epochs, batch sizes, the padded length)."""
 
     cfg = compose_train_config(overrides, root, path.parent / "run")
     datamodule = instantiate(cfg.dataset)
     datamodule.prepare_data()
     datamodule.setup("fit")
     if datamodule.task_name != "classification" or datamodule.pretrained:
-        raise SeqlabError("the Keras peer trains classifiers on seqlab's word vocabulary; its case must compose a "
-                          "classification dataset without dataset.tokenizer.pretrained")
+        raise SeqlabError("the Keras peer trains classifiers on seqlab's word vocabulary; its case must "
+                          "compose a classification dataset without dataset.tokenizer.pretrained")
     if datamodule.tokenizer.token_to_id(PAD) != 0:
         raise SeqlabError("the Keras peer masks padding as id 0, and this vocabulary puts <pad> elsewhere")
     rows = {split: datamodule.encoded[split] for split in ("train", "val", "test")}
@@ -59,7 +58,8 @@ def export_batches(root: Path, overrides: list[str], path: Path) -> Path:
     settings = {
         "net": OmegaConf.to_container(cfg.model.net, resolve=True),
         "optimizer": OmegaConf.to_container(cfg.model.optimizer, resolve=True),
-        "scheduler": OmegaConf.to_container(cfg.model.scheduler, resolve=True) if cfg.model.scheduler else None,
+        "scheduler": (OmegaConf.to_container(cfg.model.scheduler, resolve=True) if cfg.model.scheduler
+                      else None),
         "label_smoothing": float(cfg.model.get("label_smoothing") or 0.0),
         "vocab_size": datamodule.model_kwargs()["vocab_size"],
         "num_classes": len(datamodule.labels),

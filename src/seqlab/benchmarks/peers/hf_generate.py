@@ -1,22 +1,21 @@
-"""Greedy generation with transformers' own generate(), with and without its key-value cache: the peer of seqlab's
-generation (benchmarks/generation_speed.py) on the same saved model, prompt and lengths, run in its own process:
+"""The peer of seqlab's generation speed: transformers' own generate(), with and without its key-value cache.
 
     python -m seqlab.benchmarks.peers.hf_generate --json out.json --model DIR --new-tokens N [--repeats R]
-
-The model and tokenizer load with from_pretrained from the folder seqlab saved; the prompt is encoded without
-special tokens, as seqlab encodes it; generate() makes exactly N new tokens (min_new_tokens = max_new_tokens),
-greedily, use_cache on and off, timed as seqlab's side times its own.
 """
 
 from __future__ import annotations
+
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from seqlab.benchmarks.generation_speed import PROMPT, run_side, speed_record
 
 
 def hf_generation(model_dir: str, new_tokens: int, repeats: int, prompt: str = PROMPT) -> dict:
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
+    """On the same saved model, prompt and lengths as seqlab's side: the model and tokenizer load with
+    from_pretrained from the folder seqlab saved; the prompt is encoded without special tokens, as seqlab
+    encodes it; generate() makes exactly `new_tokens` new tokens (min_new_tokens = max_new_tokens), greedily,
+    use_cache on and off, timed as seqlab's side times its own."""
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     model = AutoModelForCausalLM.from_pretrained(model_dir).eval()
     input_ids = torch.tensor([tokenizer.encode(prompt, add_special_tokens=False)])

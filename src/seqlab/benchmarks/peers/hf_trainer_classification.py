@@ -1,21 +1,8 @@
-"""Fine-tuning a pretrained encoder for text classification with transformers' own Trainer: the peer that the
-finetune benchmark measures seqlab's `sentiment_finetune` against, run in its own process.
+"""The finetune benchmark's peer: transformers' own Trainer fine-tuning an encoder for text classification.
 
     python -m seqlab.benchmarks.peers.hf_trainer_classification --json out.json \
         --pretrained sentence-transformers/all-MiniLM-L6-v2 --batch-size 32 --lr 5e-5 --warmup-steps 0.1 \
         --epochs 3 --max-length 64 --minutes 15 [dataset.<key>=<value> ...]
-
-The rows are seqlab's own: its dataset config (`dataset=sst2` unless an override names another), composed as
-`pipelines/train.py` composes it and read by its datamodule, so train, dev and the test rows carved from train are
-the rows a seqlab run uses. Tokenizer and model load from the same name as seqlab's
-(`seqlab.pretrained.transformers_models.resolve`: the packaged MiniLM, offline); sentences are cut to
---max-length tokens and padded per batch.
-
-Training examples per second are measured where seqlab's task measures its own: each epoch from its start to the
-moment its last training step's loss is computed (data loading, forward passes, backward passes and optimizer
-steps inside; evaluation and checkpoint saving outside), examples counted from each batch's labels; the epochs
-are pooled, all their examples over all their seconds. Dev accuracy is the best epoch's (the model Trainer keeps,
-load_best_model_at_end), and test accuracy is that model's, as seqlab tests its best checkpoint.
 """
 
 from __future__ import annotations
@@ -26,13 +13,33 @@ import sys
 import time
 from pathlib import Path
 
+import torch
+from hydra.utils import instantiate
+from torchmetrics.functional.classification import multiclass_accuracy
+from transformers import (
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    DataCollatorWithPadding,
+    Trainer,
+    TrainerCallback,
+    TrainingArguments,
+)
+from transformers.utils import logging as transformers_logging
+
 from seqlab.benchmarks.runner import THREADS, torch_threads
 from seqlab.benchmarks.side_by_side import write_record
+from seqlab.config.compose import compose_train_config
 from seqlab.errors import SeqlabError
+from seqlab.pretrained.transformers_models import resolve
 
 
 class EpochExamples:
-    """Per epoch: training examples and the seconds from the epoch's start to its last loss."""
+    """Per epoch: training examples and the seconds from the epoch's start to its last loss.
+
+    Training examples per second are measured where seqlab's task measures its own: each epoch from its start
+    to the moment its last training step's loss is computed (data loading, forward passes, backward passes and
+    optimizer steps inside; evaluation and checkpoint saving outside), examples counted from each batch's
+    labels; the epochs are pooled, all their examples over all their seconds."""
 
     def __init__(self):
         self.epochs: list[dict] = []
@@ -55,12 +62,12 @@ class EpochExamples:
 
 
 def read_rows(overrides: list[str], output_dir: Path) -> tuple[dict[str, list[tuple[str, int]]], list[str]]:
-    """{split: [(text, label index)]} for train, val and test, and the labels, read by seqlab's datamodule from its
-    dataset config with `overrides`."""
-    from hydra.utils import instantiate
+    """{split: [(text, label index)]} for train, val and test, and the labels, read by seqlab's datamodule
+    from its dataset config with `overrides`.
 
-    from seqlab.config.compose import compose_train_config
-
+    The rows are seqlab's own: its dataset config (`dataset=sst2` unless an override names another),
+    composed as `pipelines/train.py` composes it, so train, dev and the test rows carved from train are the
+    rows a seqlab run uses."""
     cfg = compose_train_config(["dataset=sst2", *overrides], Path.cwd(), output_dir)
     datamodule = instantiate(cfg.dataset)
     datamodule.prepare_data()
@@ -72,20 +79,10 @@ def read_rows(overrides: list[str], output_dir: Path) -> tuple[dict[str, list[tu
 
 
 def fine_tune(args: argparse.Namespace) -> dict:
-    import torch
-    from torchmetrics.functional.classification import multiclass_accuracy
-    from transformers import (
-        AutoModelForSequenceClassification,
-        AutoTokenizer,
-        DataCollatorWithPadding,
-        Trainer,
-        TrainerCallback,
-        TrainingArguments,
-    )
-    from transformers.utils import logging as transformers_logging
-
-    from seqlab.pretrained.transformers_models import resolve
-
+    """Tokenizer and model load from the same name as seqlab's
+    (`seqlab.pretrained.transformers_models.resolve`: the packaged MiniLM, offline); sentences are cut to
+    --max-length tokens and padded per batch. Dev accuracy is the best epoch's (the model Trainer keeps,
+    load_best_model_at_end), and test accuracy is that model's, as seqlab tests its best checkpoint."""
     transformers_logging.disable_progress_bar()
     output_dir = Path(args.output_dir)
     rows, labels = read_rows(args.overrides, output_dir)
@@ -114,8 +111,8 @@ def fine_tune(args: argparse.Namespace) -> dict:
             return result
 
     class BudgetAndEpochs(TrainerCallback):
-        """Starts each epoch's clock, and stops training after the step that ends past the time budget (counted
-        from the start of training, as Lightning's max_time counts it)."""
+        """Starts each epoch's clock, and stops training after the step that ends past the time budget
+        (counted from the start of training, as Lightning's max_time counts it)."""
 
         def __init__(self):
             self.started, self.stopped_by_budget, self.first_step_at = 0.0, False, None
@@ -134,7 +131,8 @@ def fine_tune(args: argparse.Namespace) -> dict:
 
     def accuracy(prediction) -> dict:
         logits, gold = torch.as_tensor(prediction.predictions), torch.as_tensor(prediction.label_ids)
-        return {"accuracy": float(multiclass_accuracy(logits, gold, num_classes=len(labels), average="micro"))}
+        found = multiclass_accuracy(logits, gold, num_classes=len(labels), average="micro")
+        return {"accuracy": float(found)}
 
     budget_seconds = args.minutes * 60
     training_args = TrainingArguments(
@@ -201,27 +199,36 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", required=True, help="where the figures are written")
     parser.add_argument("--pretrained", default="sentence-transformers/all-MiniLM-L6-v2",
-                        help="hub name, save_pretrained folder or mlflow:<run_id>, as seqlab's model.net.pretrained")
-    parser.add_argument("--output-dir", default="outputs/bench/runs/hf-trainer", help="the Trainer's checkpoints")
+                        help="hub name, save_pretrained folder or mlflow:<run_id>, as seqlab's "
+                             "model.net.pretrained")
+    parser.add_argument("--output-dir", default="outputs/bench/runs/hf-trainer",
+                        help="the Trainer's checkpoints")
     parser.add_argument("--batch-size", type=int, default=32, help="training examples per batch")
     parser.add_argument("--eval-batch-size", type=int, default=256, help="dev and test examples per batch")
     parser.add_argument("--lr", type=float, default=5e-5, help="peak learning rate, after the warm-up")
-    parser.add_argument("--weight-decay", type=float, default=0.01, help="AdamW's (not on biases and LayerNorm)")
+    parser.add_argument("--weight-decay", type=float, default=0.01,
+                        help="AdamW's (not on biases and LayerNorm)")
     parser.add_argument("--adam-betas", type=betas, default=(0.9, 0.999), help="AdamW's betas: b1,b2")
     parser.add_argument("--adam-epsilon", type=float, default=1e-8, help="AdamW's eps")
-    parser.add_argument("--max-grad-norm", type=float, default=0.0, help="clip the gradient norm to this; 0: no")
+    parser.add_argument("--max-grad-norm", type=float, default=0.0,
+                        help="clip the gradient norm to this; 0: no")
     parser.add_argument("--gradient-accumulation-steps", type=int, default=1,
                         help="batches whose gradients add up before an optimizer step")
     parser.add_argument("--warmup-steps", type=float, default=0.0,
-                        help="linear warm-up: steps (>= 1) or a share of all steps (< 1); then linear decay to 0")
-    parser.add_argument("--epochs", type=int, default=3, help="the schedule's length, and the most epochs run")
+                        help="linear warm-up: steps (>= 1) or a share of all steps (< 1); then linear decay "
+                             "to 0")
+    parser.add_argument("--epochs", type=int, default=3,
+                        help="the schedule's length, and the most epochs run")
     parser.add_argument("--max-length", type=int, default=64, help="tokens kept per sentence")
     parser.add_argument("--minutes", type=float, default=15.0, help="training stops after this budget")
     parser.add_argument("--seed", type=int, default=42, help="model head initialisation and shuffling")
-    parser.add_argument("--use-cpu", action="store_true", help="train on the CPU even where a GPU is present")
-    parser.add_argument("--precision", choices=["32", "bf16", "fp16"], default="32", help="mixed precision or not")
+    parser.add_argument("--use-cpu", action="store_true",
+                        help="train on the CPU even where a GPU is present")
+    parser.add_argument("--precision", choices=["32", "bf16", "fp16"], default="32",
+                        help="mixed precision or not")
     parser.add_argument("--threads", type=int, default=THREADS, help="torch intra-op threads")
-    parser.add_argument("overrides", nargs="*", help="seqlab dataset overrides: dataset.max_train_samples=1000")
+    parser.add_argument("overrides", nargs="*",
+                        help="seqlab dataset overrides: dataset.max_train_samples=1000")
     args = parser.parse_args(argv)
     if args.warmup_steps >= 1:
         args.warmup_steps = int(args.warmup_steps)

@@ -1,18 +1,6 @@
-"""The course's Keras text classifiers (Keras 3 on TensorFlow), the peer the classification benchmark measures
-seqlab's course-sized models against, run in its own process:
+"""The classification benchmark's peer: the course's Keras text classifiers (Keras 3 on TensorFlow).
 
     python -m seqlab.benchmarks.peers.keras_classification --json out.json --batches batches.npz --minutes M
-
-The batches are seqlab's (peers/batch_export.py: the same rows, vocabulary and split, each epoch's batches in the
-order seqlab trains on them), each row padded to the length they were cut at (50), as the course's pad_sequences
-does. The model is the course's, sized from seqlab's net options: Embedding(vocab, embed_dim) then LSTM(hidden) or
-GRU(hidden) on its last state (padding masked: mask_zero), or Conv1D(filters, width, relu) with a global max over
-time, then Dense(classes); AdamW (or Adam) with seqlab's learning rate, weight decay, betas and eps; cross-entropy on
-logits. An epoch is timed as seqlab's tasks time theirs, from its start to its last training batch; dev accuracy
-is measured after each epoch, and test accuracy of the best epoch's weights (restored by EarlyStopping, which never
-stops training here).
-
-Needs TensorFlow (`pip install 'seqlab[peers]'`); without it the record says the peer was skipped and why.
 """
 
 from __future__ import annotations
@@ -29,11 +17,13 @@ from seqlab.benchmarks.side_by_side import skipped, write_record
 from seqlab.errors import SeqlabError
 
 RECURRENT = {"lstm": "LSTM", "gru": "GRU", "rnn": "SimpleRNN"}
+# TensorFlow is optional: without it the record says the peer was skipped and why
 INSTALL = "pip install 'seqlab[peers]' (tensorflow-cpu)"
 
 
 def import_keras(threads: int):
     """Keras 3 on TensorFlow with `threads` threads, or the ImportError that says it is not installed."""
+    # imported here: TensorFlow is optional, and its absence is a skipped peer, not a failure
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf
@@ -46,7 +36,9 @@ def import_keras(threads: int):
 
 
 def build_model(keras, settings: dict):
-    """The course's model for seqlab's net options (settings["net"])."""
+    """The course's model for seqlab's net options (settings["net"]): Embedding(vocab, embed_dim) then
+    LSTM(hidden) or GRU(hidden) on its last state (padding masked: mask_zero), or Conv1D(filters, width, relu)
+    with a global max over time, then Dense(classes)."""
     net = settings["net"]
     target = net["_target_"].rsplit(".", 1)[-1]
     inputs = keras.Input(shape=(settings["width"],), dtype="int32")
@@ -59,7 +51,8 @@ def build_model(keras, settings: dict):
         x = keras.layers.Bidirectional(layer)(x) if net.get("bidirectional") else layer(x)
     elif target == "CNNClassifier":
         x = keras.layers.Embedding(settings["vocab_size"], net["embed_dim"])(inputs)
-        pooled = [keras.layers.GlobalMaxPooling1D()(keras.layers.Conv1D(net["num_filters"], k, activation="relu")(x))
+        pooled = [keras.layers.GlobalMaxPooling1D()(
+                      keras.layers.Conv1D(net["num_filters"], k, activation="relu")(x))
                   for k in net["kernel_sizes"]]
         x = pooled[0] if len(pooled) == 1 else keras.layers.Concatenate()(pooled)
     else:
@@ -70,20 +63,27 @@ def build_model(keras, settings: dict):
 
 
 def optimizer(keras, settings: dict):
-    """seqlab's optimizer options in Keras: AdamW or Adam, torch's defaults where seqlab sets none."""
+    """seqlab's optimizer options in Keras: AdamW or Adam with seqlab's learning rate, weight decay, betas
+    and eps, torch's defaults where seqlab sets none."""
     options = settings["optimizer"]
     name = options["_target_"].rsplit(".", 1)[-1]
     if name not in ("AdamW", "Adam") or settings.get("scheduler"):
         raise SeqlabError(f"the Keras peer trains with AdamW or Adam at a constant rate, not {name} with "
                           f"{settings.get('scheduler')}; compare with model.scheduler=null")
     beta_1, beta_2 = options.get("betas") or (0.9, 0.999)
-    common = {"learning_rate": options["lr"], "beta_1": beta_1, "beta_2": beta_2, "epsilon": options.get("eps", 1e-8)}
+    common = {"learning_rate": options["lr"], "beta_1": beta_1, "beta_2": beta_2,
+              "epsilon": options.get("eps", 1e-8)}
     if name == "AdamW":
         return keras.optimizers.AdamW(weight_decay=options.get("weight_decay", 0.01), **common)
     return keras.optimizers.Adam(**common)
 
 
 def train(keras, data, seconds: float) -> dict:
+    """Trains on seqlab's batches (peers/batch_export.py: the same rows, vocabulary and split, each epoch's
+    batches in the order seqlab trains on them), each row padded to the length they were cut at (50), as the
+    course's pad_sequences does; cross-entropy on logits. An epoch is timed as seqlab's tasks time theirs,
+    from its start to its last training batch; dev accuracy is measured after each epoch, and test accuracy of
+    the best epoch's weights (restored by EarlyStopping, which never stops training here)."""
     settings = json.loads(str(data["settings"]))
     keras.utils.set_random_seed(settings["seed"])
     model = build_model(keras, settings)
@@ -134,11 +134,12 @@ def train(keras, data, seconds: float) -> dict:
     start = time.perf_counter()
     history = model.fit(batches(), steps_per_epoch=settings["batches_per_epoch"], epochs=epochs,
                         validation_data=(data["val_ids"], data["val_labels"]),
-                        validation_batch_size=settings["eval_batch_size"], shuffle=False, callbacks=[clock, best],
-                        verbose=0)
+                        validation_batch_size=settings["eval_batch_size"], shuffle=False,
+                        callbacks=[clock, best], verbose=0)
     wall = time.perf_counter() - start
     dev = [round(float(v), 4) for v in history.history.get("val_accuracy", [])]
-    _, test = model.evaluate(data["test_ids"], data["test_labels"], batch_size=settings["eval_batch_size"], verbose=0)
+    _, test = model.evaluate(data["test_ids"], data["test_labels"], batch_size=settings["eval_batch_size"],
+                             verbose=0)
     return {
         "tool": f"Keras {keras.__version__} ({keras.backend.backend()})",
         "epochs": clock.epochs,

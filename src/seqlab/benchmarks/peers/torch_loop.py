@@ -1,15 +1,6 @@
-"""The floor: a plain PyTorch training loop (no Lightning, no tracking) over seqlab's own datamodule and net, built
-from the same composed config as seqlab's side of a case, run in its own process:
+"""The floor: a plain PyTorch training loop (no Lightning, no tracking) over seqlab's own datamodule and net.
 
     python -m seqlab.benchmarks.peers.torch_loop --json out.json --minutes M OVERRIDE ...
-
-Same seed, data, split, vocabulary, batches in the same order (the datamodule's train loader, its sampler set to
-each epoch as Lightning sets it), the same model class and initial weights, optimizer, per-step learning-rate
-schedule, gradient clipping, epochs, limit_train_batches, max_steps and time budget; what seqlab adds around it
-(Lightning's loop, logging, metrics objects, checkpoints, samples, MLflow) is left out, so seqlab's time over this
-loop's is what that costs. An epoch is timed as seqlab's tasks time theirs: from its start to its last training
-step's loss (seqlab.tasks.throughput.EpochThroughput). Each epoch ends with a validation pass (accuracy for a
-classifier, token-mean cross-entropy for a language model or translator); the best epoch's weights are tested.
 """
 
 from __future__ import annotations
@@ -26,12 +17,18 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from hydra.errors import HydraException
 from omegaconf import DictConfig
 
 from seqlab.benchmarks.runner import THREADS, torch_threads
 from seqlab.benchmarks.side_by_side import write_record
+from seqlab.config.compose import compose_train_config
+from seqlab.config.instantiate import instantiate
 from seqlab.errors import SeqlabError
 from seqlab.tasks.throughput import EpochThroughput
+
+# the floor's start-up and memory are measured: seqlab.tasks.base (Lightning) is imported for a language model
+# only, and torchmetrics at the first validation, after the first optimizer step
 
 IGNORE = -100  # a language model's padded labels (seqlab.data.token_blocks.IGNORE)
 KINDS = ("classification", "language_model", "translation")
@@ -39,7 +36,8 @@ KINDS = ("classification", "language_model", "translation")
 
 @dataclass
 class Step:
-    """A training batch's mean loss, what it is a mean over (examples or tokens), its real tokens and examples."""
+    """A training batch's mean loss, what it is a mean over (examples or tokens), and its real tokens and
+    examples."""
 
     loss: torch.Tensor
     weight: int
@@ -48,15 +46,20 @@ class Step:
 
 
 class Floor:
-    """seqlab's datamodule, net, optimizer and schedule from a composed train config, and the plain loop over
-    them."""
+    """seqlab's datamodule, net, optimizer and schedule from a composed train config (the same as seqlab's
+    side of a case), and the plain loop over them.
+
+    Same seed, data, split, vocabulary, batches in the same order (the datamodule's train loader, its sampler
+    set to each epoch as Lightning sets it), the same model class and initial weights, optimizer, per-step
+    learning-rate schedule, gradient clipping, epochs, limit_train_batches, max_steps and time budget; what
+    seqlab adds around it (Lightning's loop, logging, metrics objects, checkpoints, samples, MLflow) is left
+    out, so seqlab's time over this loop's is what that costs."""
 
     def __init__(self, cfg: DictConfig):
-        from seqlab.config.instantiate import instantiate
-
         check_supported(cfg)
         self.cfg = cfg
-        random.seed(cfg.seed)  # what seqlab's train seeds (Lightning's seed_everything) before building anything
+        # what seqlab's train seeds (Lightning's seed_everything) before building anything
+        random.seed(cfg.seed)
         torch.manual_seed(cfg.seed)
         self.datamodule = instantiate(cfg.dataset)
         self.datamodule.prepare_data()
@@ -69,7 +72,8 @@ class Floor:
         self.net.to(self.device)
         self.task = self.datamodule.task_kwargs()
         self.label_smoothing = float(cfg.model.get("label_smoothing") or 0.0)
-        self.optimizer = instantiate(cfg.model.optimizer)(params=self.parameters(cfg.model.optimizer.get("lr")))
+        factory = instantiate(cfg.model.optimizer)
+        self.optimizer = factory(params=self.parameters(cfg.model.optimizer.get("lr")))
 
     def parameters(self, lr: float | None):
         """What seqlab's task hands its optimizer: a pretrained encoder's per-group rates, a language model's
@@ -81,7 +85,7 @@ class Floor:
         groups = getattr(self.net, "parameter_groups", None)
         return groups(lr) if groups is not None else self.net.parameters()
 
-    # -- one batch ---------------------------------------------------------------------------------------------
+    # -- one batch -------------------------------------------------------------------------------------------
     def on_device(self, batch: dict) -> dict:
         return {k: v.to(self.device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
 
@@ -104,7 +108,7 @@ class Floor:
         tokens = int((labels != pad).sum())
         return Step(loss, tokens, tokens, 0)
 
-    # -- evaluation ----------------------------------------------------------------------------------------------
+    # -- evaluation ------------------------------------------------------------------------------------------
     @property
     def metric(self) -> tuple[str, bool]:
         """The figure each validation gives, and whether higher is better."""
@@ -131,10 +135,15 @@ class Floor:
         self.net.train()
         return float(accuracy.compute()) if self.kind == "classification" else loss_sum / max(weight, 1)
 
-    # -- training ----------------------------------------------------------------------------------------------
+    # -- training --------------------------------------------------------------------------------------------
     def train(self, seconds: float) -> dict:
-        """Trains for the config's epochs, limit_train_batches and max_steps, or until `seconds` have passed; returns
-        the record side_by_side reads."""
+        """Trains for the config's epochs, limit_train_batches and max_steps, or until `seconds` have passed;
+        returns the record side_by_side reads.
+
+        An epoch is timed as seqlab's tasks time theirs: from its start to its last training step's loss
+        (seqlab.tasks.throughput.EpochThroughput). Each epoch ends with a validation pass (accuracy for a
+        classifier, token-mean cross-entropy for a language model or translator); the best epoch's weights are
+        tested."""
         trainer = self.cfg.trainer
         loader = self.datamodule.train_dataloader()
         per_epoch = limited(len(loader), trainer.get("limit_train_batches"))
@@ -154,7 +163,8 @@ class Floor:
             loss_sum = loss_weight = batches = 0
             for batch in self.training_batches(loader, epoch, per_epoch):
                 step = self.step(self.on_device(batch), self.label_smoothing)
-                clock.add(step.tokens, step.examples)  # where seqlab's task reads its clock: the loss computed
+                # where seqlab's task reads its clock: the loss computed
+                clock.add(step.tokens, step.examples)
                 self.optimizer.zero_grad()
                 step.loss.backward()
                 if clip:
@@ -163,15 +173,16 @@ class Floor:
                 if scheduler is not None:
                     scheduler.step()
                 steps, batches = steps + 1, batches + 1
-                loss_sum, loss_weight = loss_sum + float(step.loss.detach()) * step.weight, loss_weight + step.weight
+                loss_sum += float(step.loss.detach()) * step.weight
+                loss_weight += step.weight
                 if first_step_at is None:
                     first_step_at, first_loss = time.time(), float(step.loss.detach())
                 stopped_by_budget = time.perf_counter() - started >= seconds
                 if stopped_by_budget or steps == max_steps:
                     break
             state = clock.state()
-            epochs.append({"seconds": round(state["seconds"], 4), "batches": batches, "examples": state["examples"],
-                           "tokens": state["tokens"]})
+            epochs.append({"seconds": round(state["seconds"], 4), "batches": batches,
+                           "examples": state["examples"], "tokens": state["tokens"]})
             train_losses.append(round(loss_sum / max(loss_weight, 1), 5))
             value = self.evaluate(val_loader, val_batches)
             validations.append(round(value, 5))
@@ -203,24 +214,22 @@ class Floor:
         return itertools.islice(loader, count)
 
     def scheduler(self, total_steps: int):
-        """model.scheduler stepped every batch over `total_steps`, as seqlab's task steps a schedule that takes
-        num_training_steps; the floor has no monitored metric to step any other kind on."""
-        from seqlab.config.instantiate import instantiate
-
+        """model.scheduler stepped every batch over `total_steps`, as seqlab's task steps a schedule that
+        takes num_training_steps; the floor has no monitored metric to step any other kind on."""
         config = self.cfg.model.get("scheduler")
         if config is None:
             return None
         factory = instantiate(config)
         if "num_training_steps" not in inspect.signature(factory).parameters:
-            raise SeqlabError(f"model.scheduler {config.get('_target_')} steps on a validation metric, which the "
-                              "torch-loop floor does not compute; compare with model.scheduler=null")
+            raise SeqlabError(f"model.scheduler {config.get('_target_')} steps on a validation metric, which "
+                              "the torch-loop floor does not compute; compare with model.scheduler=null")
         return factory(optimizer=self.optimizer, num_training_steps=total_steps)
 
 
-# -- Lightning's rules, kept -----------------------------------------------------------------------------------------
+# -- Lightning's rules, kept ---------------------------------------------------------------------------------
 def limited(batches: int, limit) -> int:
-    """Batches an epoch takes under trainer.limit_*_batches: a whole number (at most all), a share (int(share x
-    all): 1.0 is all), or null (all)."""
+    """Batches an epoch takes under trainer.limit_*_batches: a whole number (at most all), a share (int(share
+    x all): 1.0 is all), or null (all)."""
     if limit is None:
         return batches
     if isinstance(limit, int):
@@ -229,14 +238,15 @@ def limited(batches: int, limit) -> int:
 
 
 def training_steps(per_epoch: int, max_epochs: int, max_steps: int) -> int:
-    """The optimizer steps of the whole run, as Lightning's estimated_stepping_batches counts them (no gradient
-    accumulation)."""
+    """The optimizer steps of the whole run, as Lightning's estimated_stepping_batches counts them (no
+    gradient accumulation)."""
     steps = per_epoch * max(max_epochs, 1)
     return min(steps, max_steps) if max_steps not in (None, -1) else steps
 
 
 def set_epoch(loader, epoch: int) -> None:
-    """The epoch's shuffle, as Lightning sets it on a loader's sampler and batch sampler at each epoch start."""
+    """The epoch's shuffle, as Lightning sets it on a loader's sampler and batch sampler at each epoch
+    start."""
     for sampler in (loader.sampler, loader.batch_sampler):
         if callable(getattr(sampler, "set_epoch", None)):
             sampler.set_epoch(epoch)
@@ -252,20 +262,16 @@ def device_of(cfg: DictConfig) -> torch.device:
 def check_supported(cfg: DictConfig) -> None:
     """What the loop does not do (and seqlab's side would), named with the option to set."""
     if str(cfg.trainer.get("precision", "32-true")) not in ("32-true", "32"):
-        raise SeqlabError(f"trainer.precision={cfg.trainer.precision}: the torch-loop floor trains in 32-bit; compare "
-                          "with trainer.precision=32-true")
+        raise SeqlabError(f"trainer.precision={cfg.trainer.precision}: the torch-loop floor trains in "
+                          "32-bit; compare with trainer.precision=32-true")
     if (cfg.trainer.get("accumulate_grad_batches") or 1) != 1:
-        raise SeqlabError("trainer.accumulate_grad_batches: the torch-loop floor steps every batch; compare with "
-                          "trainer.accumulate_grad_batches=1")
+        raise SeqlabError("trainer.accumulate_grad_batches: the torch-loop floor steps every batch; compare "
+                          "with trainer.accumulate_grad_batches=1")
     if (cfg.trainer.get("devices") or 1) not in (1, "1", "auto"):
         raise SeqlabError(f"trainer.devices={cfg.trainer.devices}: the torch-loop floor trains on one device")
 
 
 def compose(overrides: list[str], run_dir: Path) -> DictConfig:
-    from hydra.errors import HydraException
-
-    from seqlab.config.compose import compose_train_config
-
     try:
         return compose_train_config(overrides, Path.cwd(), run_dir)
     except HydraException as err:
@@ -277,7 +283,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--json", required=True, help="where the figures are written")
     parser.add_argument("--minutes", type=float, required=True, help="training stops after this budget")
     parser.add_argument("--threads", type=int, default=THREADS, help="torch intra-op threads")
-    parser.add_argument("overrides", nargs="*", help="the case's preset and overrides, as seqlab's side takes them")
+    parser.add_argument("overrides", nargs="*",
+                        help="the case's preset and overrides, as seqlab's side takes them")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     try:
         with torch_threads(args.threads):
