@@ -48,8 +48,8 @@ class LuongAttention(nn.Module):
             raise SeqlabError(f"model.net.luong_score={score!r} is not a valid choice; choices: dot, general")
         if score == "dot" and query_dim != key_dim:
             raise SeqlabError(
-                f"dot attention needs decoder and encoder states of one size (here {query_dim} and {key_dim}); "
-                "use the general score or equal sizes"
+                f"dot attention needs decoder and encoder states of one size (here {query_dim} and "
+                f"{key_dim}); use the general score or equal sizes"
             )
         self.key_proj = nn.Linear(key_dim, query_dim, bias=False) if score == "general" else None
 

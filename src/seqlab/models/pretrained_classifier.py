@@ -90,14 +90,14 @@ def check_encoder(config, pretrained: str, labels: list[str]) -> None:
     """A text generator is not fine-tuned as a classifier, and a classifier only on data with its own labels."""
     architectures = config.architectures or []
     if getattr(config, "is_decoder", False) or any(a.endswith(GENERATOR_HEADS) for a in architectures):
-        raise SeqlabError(f"model.net.pretrained={pretrained} is a {', '.join(architectures) or config.model_type} "
-                          "(a text generator), not an encoder; give an encoder: a classification, NER or masked-LM "
+        raise SeqlabError(f"model.net.pretrained={pretrained} is a "
+                          f"{', '.join(architectures) or config.model_type} (a text generator), not an encoder; give an encoder: a classification, NER or masked-LM "
                           "run, or an encoder's hub name or folder")
     head_labels = [config.id2label[i] for i in sorted(config.id2label)]
     if any(a.endswith("ForSequenceClassification") for a in architectures) and head_labels != list(labels):
         raise SeqlabError(f"model.net.pretrained={pretrained} classifies into {head_labels}, the data into "
-                          f"{list(labels)}; set dataset.labels and dataset.label_names to the model's, or fine-tune "
-                          "from the encoder it was trained from")
+                          f"{list(labels)}; set dataset.labels and dataset.label_names to the model's, or "
+                          "fine-tune from the encoder it was trained from")
 
 
 def encoder_layers(model) -> list[nn.Module]:

@@ -94,8 +94,8 @@ class Seq2Seq(nn.Module):
         decoder_dim = decoder_hidden_size or encoder_dim
         if attention == "luong" and luong_score == "dot" and decoder_dim != encoder_dim:
             raise SeqlabError(
-                f"model.net.luong_score=dot needs decoder states of the encoder's output size ({encoder_dim} = "
-                f"hidden_size x directions), not {decoder_dim}; set model.net.decoder_hidden_size=null or "
+                f"model.net.luong_score=dot needs decoder states of the encoder's output size ({encoder_dim} "
+                f"= hidden_size x directions), not {decoder_dim}; set model.net.decoder_hidden_size=null or "
                 "model.net.luong_score=general"
             )
         self.attention_kind = attention

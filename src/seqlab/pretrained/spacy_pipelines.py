@@ -57,8 +57,8 @@ def load_ner_pipeline(name: str):
     if "ner" not in nlp.component_names:
         raise SeqlabError(f"spaCy pipeline '{name}' has no ner component; set model.pipeline to one that has")
     if "ner" not in nlp.pipe_names:
-        raise SeqlabError(f"spaCy pipeline '{name}' has its ner component disabled (its config.cfg lists it under "
-                          "[nlp] disabled); enable it there, or set model.pipeline to another pipeline")
+        raise SeqlabError(f"spaCy pipeline '{name}' has its ner component disabled (its config.cfg lists it "
+                          "under [nlp] disabled); enable it there, or set model.pipeline to another pipeline")
     return nlp
 
 

@@ -83,11 +83,11 @@ def _load(loader, name: str, what: str, option: str, tracking_uri: str | None = 
         pass
     if not hub_reachable():
         raise SeqlabError(
-            f"cannot load pretrained '{name}': it is not in the local Hugging Face cache and the hub cannot be "
-            f"reached (no internet?). On a machine with internet save it with "
+            f"cannot load pretrained '{name}': it is not in the local Hugging Face cache and the hub cannot "
+            f"be reached (no internet?). On a machine with internet save it with "
             f"`{loader.__self__.__name__}.from_pretrained('{name}').save_pretrained('{name.split('/')[-1]}-local')` "
-            f"(and the same for AutoTokenizer), copy that folder here and pass its path: {option}=/path/to/folder; "
-            f"{option} takes {FORMS}"
+            f"(and the same for AutoTokenizer), copy that folder here and pass its path: "
+            f"{option}=/path/to/folder; {option} takes {FORMS}"
         )
     try:
         return loader(name, **kwargs)
@@ -116,9 +116,9 @@ def load_causal_lm(name: str, option: str = "model.net.pretrained", **config):
     transformers_logging.disable_progress_bar()  # no bar on the terminal generated text streams to
     architectures = load_config(name, option).architectures or []
     if architectures and not any(a.endswith(GENERATOR_HEADS) for a in architectures):
-        raise SeqlabError(f"{option}={name} is a {', '.join(architectures)}, not a text generator; give a causal "
-                          "language model: a GPT-2 run (gpt2_scratch, gpt2_finetune), or such a model's hub name or "
-                          "folder")
+        raise SeqlabError(f"{option}={name} is a {', '.join(architectures)}, not a text generator; give a "
+                          "causal language model: a GPT-2 run (gpt2_scratch, gpt2_finetune), or such a "
+                          "model's hub name or folder")
     return _load(AutoModelForCausalLM.from_pretrained, name, "model", option, **config)
 
 
@@ -151,14 +151,14 @@ def load_token_classifier(name: str, labels: list[str], option: str = "model.net
     heads = [a for a in config.architectures or [] if a.endswith("ForTokenClassification")]
     if str(name).strip().startswith(RUN_PREFIX) and not heads:
         kind = ", ".join(config.architectures or [config.model_type])
-        raise SeqlabError(f"{option}={name}: that run's model is a {kind}, not a token classifier; give the run "
-                          "of an NER fine-tuning (experiment=ner_finetune) or a pretrained encoder")
+        raise SeqlabError(f"{option}={name}: that run's model is a {kind}, not a token classifier; give the "
+                          "run of an NER fine-tuning (experiment=ner_finetune) or a pretrained encoder")
     if heads:
         theirs = [config.id2label[i] for i in sorted(config.id2label)]
         if theirs != labels:
-            raise SeqlabError(f"{option}={name} was trained on the labels {theirs} and the data has {labels}; "
-                              "fine-tune it on data with the same entity types, or start from its encoder "
-                              "(a pretrained model without a token-classification head)")
+            raise SeqlabError(f"{option}={name} was trained on the labels {theirs} and the data has "
+                              f"{labels}; fine-tune it on data with the same entity types, or start from its "
+                              "encoder (a pretrained model without a token-classification head)")
     return _load(AutoModelForTokenClassification.from_pretrained, folder, "model", option, num_labels=len(labels),
                  id2label=dict(enumerate(labels)), label2id={label: i for i, label in enumerate(labels)})
 
@@ -172,8 +172,8 @@ def load_masked_lm(name: str, option: str = "model.net.pretrained", **config):
     saved = load_config(name, option)
     architectures = saved.architectures or []
     if saved.is_decoder or any(a.endswith(GENERATOR_HEADS) for a in architectures):
-        raise SeqlabError(f"{option}={name} is a {', '.join(architectures) or saved.model_type} (a text generator), "
-                          "not an encoder; give an encoder to continue pretraining: a masked-LM run (bert_pretrain), "
+        raise SeqlabError(f"{option}={name} is a {', '.join(architectures) or saved.model_type} (a text "
+                          "generator), not an encoder; give an encoder to continue pretraining: a masked-LM run (bert_pretrain), "
                           "or an encoder's hub name or folder (sentence-transformers/all-MiniLM-L6-v2)")
     transformers_logging.disable_progress_bar()
     return _load(AutoModelForMaskedLM.from_pretrained, name, "model", option, **config)

@@ -53,8 +53,8 @@ class TranslationTask(SeqlabTask):
         if beam_size < 1 or val_beam_size < 1:
             raise SeqlabError("model.beam_size and model.val_beam_size must be at least 1")
         if val_max_sentences is not None and val_max_sentences < 1:
-            raise SeqlabError(f"model.val_max_sentences={val_max_sentences} must be at least 1, or null to decode "
-                              "every validation sentence (val/bleu needs some)")
+            raise SeqlabError(f"model.val_max_sentences={val_max_sentences} must be at least 1, or null to "
+                              "decode every validation sentence (val/bleu needs some)")
         self.pad_id, self.bos_id, self.eos_id = pad_id, bos_id, eos_id
         self.label_smoothing = checked_label_smoothing(label_smoothing)
         self.beam_size, self.length_penalty, self.val_beam_size = beam_size, length_penalty, val_beam_size
