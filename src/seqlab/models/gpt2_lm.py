@@ -7,10 +7,10 @@ from typing import Literal
 
 import torch
 from torch import nn
-from transformers import GPT2Config, GPT2LMHeadModel
 
 from seqlab.errors import SeqlabError
-from seqlab.pretrained.transformers_models import load_causal_lm
+
+# transformers is imported where used: TextGenerator imports this module for recurrent models too
 
 
 def context_size(config) -> int | None:
@@ -44,6 +44,8 @@ class GPT2LanguageModel(nn.Module):
         drops = ({} if dropout is None
                  else {"resid_pdrop": dropout, "embd_pdrop": dropout, "attn_pdrop": dropout})
         if pretrained:
+            from seqlab.pretrained.transformers_models import load_causal_lm
+
             # from_pretrained returns it in eval mode
             self.model = load_causal_lm(pretrained, **drops).train()
             limit = context_size(self.model.config)
@@ -55,6 +57,8 @@ class GPT2LanguageModel(nn.Module):
             if vocab_size > self.model.get_input_embeddings().num_embeddings:
                 self.model.resize_token_embeddings(vocab_size)
             return
+        from transformers import GPT2Config, GPT2LMHeadModel
+
         if n_embd % n_head:
             raise SeqlabError(f"model.net.n_embd={n_embd} must be a multiple of model.net.n_head={n_head}")
         config = GPT2Config(  # no special token ids yet: the tokenizer's are set when the model is saved

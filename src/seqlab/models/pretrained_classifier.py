@@ -7,10 +7,11 @@ from contextlib import contextmanager
 
 import torch
 from torch import nn
-from transformers import AutoModelForSequenceClassification
 
 from seqlab.errors import SeqlabError
-from seqlab.pretrained.transformers_models import GENERATOR_HEADS, load_config, load_sequence_classifier
+
+# transformers is imported where used: reports.attention_maps imports eager_attention from here for every
+# classifier, plain-torch ones too
 
 FREEZE_TARGETS = ("embeddings, first_<k>_layers (e.g. first_2_layers), encoder (all but the head: a linear "
                   "probe)")
@@ -34,6 +35,8 @@ class PretrainedClassifier(nn.Module):
         tracking_uri: str | None = None,
     ):
         super().__init__()
+        from seqlab.pretrained.transformers_models import load_config, load_sequence_classifier
+
         if not 0 < layer_lr_decay <= 1:
             raise SeqlabError(f"model.net.layer_lr_decay={layer_lr_decay} must lie in (0, 1]; 1: one rate "
                               "for all")
@@ -45,6 +48,8 @@ class PretrainedClassifier(nn.Module):
         config.id2label = dict(enumerate(labels))
         config.label2id = {label: i for i, label in enumerate(labels)}
         if from_scratch:  # the config alone: every weight drawn anew (from the seeded global generator)
+            from transformers import AutoModelForSequenceClassification
+
             self.model = AutoModelForSequenceClassification.from_config(config).train()
         else:
             self.model = load_sequence_classifier(pretrained, config, option, tracking_uri).train()
@@ -93,6 +98,8 @@ def eager_attention(model):
 def check_encoder(config, pretrained: str, labels: list[str]) -> None:
     """A text generator is not fine-tuned as a classifier, and a classifier only on data with its own
     labels."""
+    from seqlab.pretrained.transformers_models import GENERATOR_HEADS
+
     architectures = config.architectures or []
     if getattr(config, "is_decoder", False) or any(a.endswith(GENERATOR_HEADS) for a in architectures):
         raise SeqlabError(f"model.net.pretrained={pretrained} is a "
