@@ -288,7 +288,7 @@ def test_a_killed_ner_run_is_refused_by_resume_and_stays_killed(compose_cfg, tra
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("seqlab.ner.training.train_pipeline", interrupted)  # Ctrl-C during spaCy's loop
+    monkeypatch.setattr("seqlab.ner.runs.train_pipeline", interrupted)  # Ctrl-C during spaCy's loop
     with pytest.raises(KeyboardInterrupt):
         train(compose_cfg(["experiment=ner_spacy", "debug=smoke"]))
     monkeypatch.undo()

@@ -1,7 +1,5 @@
-"""BERT masked language model (transformers' BertForMaskedLM): from scratch from BertConfig values, or from a
-pretrained encoder (hub name, save_pretrained folder or mlflow:<run_id>) whose pretraining it continues; an encoder
-saved without its masked-LM head (the packaged MiniLM) gets a new one. The transformers model is `self.model`:
-save_pretrained / from_pretrained work on it directly, and a sequence classifier fine-tunes from what it saves."""
+"""BERT masked language model (transformers' BertForMaskedLM), from scratch or from a pretrained
+encoder."""
 
 from __future__ import annotations
 
@@ -9,11 +7,18 @@ from typing import Literal
 
 import torch
 from torch import nn
+from transformers import BertConfig, BertForMaskedLM
 
 from seqlab.errors import SeqlabError
+from seqlab.pretrained.transformers_models import load_masked_lm
 
 
 class BertMaskedLanguageModel(nn.Module):
+    """From scratch from BertConfig values, or from a pretrained encoder (hub name, save_pretrained folder
+    or mlflow:<run_id>) whose pretraining it continues; an encoder saved without its masked-LM head (the
+    packaged MiniLM) gets a new one. The transformers model is `self.model`: save_pretrained /
+    from_pretrained work on it directly, and a sequence classifier fine-tunes from what it saves."""
+
     def __init__(
         self,
         vocab_size: int,
@@ -29,20 +34,19 @@ class BertMaskedLanguageModel(nn.Module):
         super().__init__()
         if dropout is not None and not 0 <= dropout < 1:
             raise SeqlabError(f"model.net.dropout={dropout} must lie in [0, 1)")
-        drops = {} if dropout is None else {"hidden_dropout_prob": dropout, "attention_probs_dropout_prob": dropout}
+        drops = ({} if dropout is None
+                 else {"hidden_dropout_prob": dropout, "attention_probs_dropout_prob": dropout})
         if pretrained:
-            from seqlab.pretrained.transformers_models import load_masked_lm
-
-            self.model = load_masked_lm(pretrained, **drops).train()  # from_pretrained returns it in eval mode
+            # from_pretrained returns it in eval mode
+            self.model = load_masked_lm(pretrained, **drops).train()
             limit = self.model.config.max_position_embeddings
             if max_position_embeddings > limit:
-                raise SeqlabError(f"dataset.block_size={max_position_embeddings} is longer than the positions of "
-                                  f"'{pretrained}' ({limit}); set dataset.block_size to at most {limit}")
+                raise SeqlabError(f"dataset.block_size={max_position_embeddings} is longer than the "
+                                  f"positions of '{pretrained}' ({limit}); set dataset.block_size to at most "
+                                  f"{limit}")
             if vocab_size != self.model.get_input_embeddings().num_embeddings:
                 self.model.resize_token_embeddings(vocab_size)
             return
-        from transformers import BertConfig, BertForMaskedLM
-
         if hidden_size % num_attention_heads:
             raise SeqlabError(f"model.net.hidden_size={hidden_size} must be a multiple of "
                               f"model.net.num_attention_heads={num_attention_heads}")

@@ -1,8 +1,5 @@
-"""Kim-style CNN text classifier: embedding -> parallel Conv1d of several widths -> max over time -> dropout -> linear.
-
-Pads are zeroed and each convolution runs over the full width (padding k-1 on both sides); outputs whose
-window lies past the sentence end are masked before the max, so padding never changes a prediction.
-"""
+"""Kim-style CNN text classifier: embedding -> parallel Conv1d of several widths -> max over time ->
+dropout -> linear."""
 
 from __future__ import annotations
 
@@ -13,6 +10,10 @@ from seqlab.models.word_dropout import WordDropout
 
 
 class CNNClassifier(nn.Module):
+    """Pads are zeroed and each convolution runs over the full width (padding k-1 on both sides); outputs
+    whose window lies past the sentence end are masked before the max, so padding never changes a
+    prediction."""
+
     def __init__(
         self,
         vocab_size: int,
@@ -29,7 +30,8 @@ class CNNClassifier(nn.Module):
         self.word_dropout = WordDropout(word_dropout, unk_id)
         self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=pad_id)
         self.kernel_sizes = list(kernel_sizes)
-        self.convs = nn.ModuleList(nn.Conv1d(embed_dim, num_filters, k, padding=k - 1) for k in self.kernel_sizes)
+        self.convs = nn.ModuleList(nn.Conv1d(embed_dim, num_filters, k, padding=k - 1)
+                                   for k in self.kernel_sizes)
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(num_filters * len(self.kernel_sizes), num_classes)
 

@@ -1,6 +1,5 @@
-"""GPT-2 language model (transformers' GPT2LMHeadModel): from a pretrained checkpoint (hub name or local folder),
-or from scratch from GPT2Config values. The transformers model is `self.model`: save_pretrained / from_pretrained
-and generate() work on it directly."""
+"""GPT-2 language model (transformers' GPT2LMHeadModel), from a pretrained checkpoint or from
+scratch."""
 
 from __future__ import annotations
 
@@ -10,6 +9,8 @@ import torch
 from torch import nn
 
 from seqlab.errors import SeqlabError
+
+# transformers is imported where used: TextGenerator imports this module for recurrent models too
 
 
 def context_size(config) -> int | None:
@@ -22,6 +23,10 @@ def context_size(config) -> int | None:
 
 
 class GPT2LanguageModel(nn.Module):
+    """From a pretrained checkpoint (hub name or local folder), or from scratch from GPT2Config values.
+    The transformers model is `self.model`: save_pretrained / from_pretrained and generate() work on it
+    directly."""
+
     def __init__(
         self,
         vocab_size: int,
@@ -36,11 +41,13 @@ class GPT2LanguageModel(nn.Module):
         super().__init__()
         if dropout is not None and not 0 <= dropout < 1:
             raise SeqlabError(f"model.net.dropout={dropout} must lie in [0, 1)")
-        drops = {} if dropout is None else {"resid_pdrop": dropout, "embd_pdrop": dropout, "attn_pdrop": dropout}
+        drops = ({} if dropout is None
+                 else {"resid_pdrop": dropout, "embd_pdrop": dropout, "attn_pdrop": dropout})
         if pretrained:
             from seqlab.pretrained.transformers_models import load_causal_lm
 
-            self.model = load_causal_lm(pretrained, **drops).train()  # from_pretrained returns it in eval mode
+            # from_pretrained returns it in eval mode
+            self.model = load_causal_lm(pretrained, **drops).train()
             limit = context_size(self.model.config)
             if limit is not None and n_positions > limit:
                 raise SeqlabError(
@@ -61,6 +68,6 @@ class GPT2LanguageModel(nn.Module):
         self.model = GPT2LMHeadModel(config)
 
     def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
-        """input_ids [B, T] -> next-token logits [B, T, V]. Pads come only after the real tokens (the last, short
-        evaluation block), so causal attention keeps them out of every real token's prediction."""
+        """input_ids [B, T] -> next-token logits [B, T, V]. Pads come only after the real tokens (the last,
+        short evaluation block), so causal attention keeps them out of every real token's prediction."""
         return self.model(input_ids=input_ids, use_cache=False).logits

@@ -1,9 +1,4 @@
-"""Recurrent text classifier: embedding -> LSTM / GRU / vanilla RNN -> pooling -> dropout -> linear.
-
-Padding never changes a prediction: a bidirectional network reads packed sequences (its backward pass starts at
-each sentence's end); a unidirectional one reads the padded batch, whose pads come after each sentence's end, and
-pooling is masked to the real tokens.
-"""
+"""Recurrent text classifier: embedding -> LSTM / GRU / vanilla RNN -> pooling -> dropout -> linear."""
 
 from __future__ import annotations
 
@@ -20,6 +15,10 @@ CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 
 
 class RecurrentClassifier(nn.Module):
+    """Padding never changes a prediction: a bidirectional network reads packed sequences (its backward
+    pass starts at each sentence's end); a unidirectional one reads the padded batch, whose pads come
+    after each sentence's end, and pooling is masked to the real tokens."""
+
     def __init__(
         self,
         vocab_size: int,

@@ -1,8 +1,5 @@
-"""Recurrent language model: embedding -> LSTM / GRU / vanilla RNN layers -> dropout -> linear over the vocabulary.
-
-With tie_weights the output layer shares the embedding matrix (Press & Wolf 2017); when the hidden size differs
-from the embedding size a linear projection maps one onto the other first.
-"""
+"""Recurrent language model: embedding -> LSTM / GRU / vanilla RNN layers -> dropout -> linear over
+the vocabulary."""
 
 from __future__ import annotations
 
@@ -17,6 +14,9 @@ State = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
 
 
 class RNNLanguageModel(nn.Module):
+    """With tie_weights the output layer shares the embedding matrix (Press & Wolf 2017); when the hidden
+    size differs from the embedding size a linear projection maps one onto the other first."""
+
     def __init__(
         self,
         vocab_size: int,
@@ -46,8 +46,10 @@ class RNNLanguageModel(nn.Module):
         logits, _ = self.forward_with_state(input_ids)
         return logits
 
-    def forward_with_state(self, input_ids: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
-        """Continue from `state` (None: from the start): logits [B, T, V] and the state after the last token."""
+    def forward_with_state(self, input_ids: torch.Tensor,
+                           state: State | None = None) -> tuple[torch.Tensor, State]:
+        """Continue from `state` (None: from the start): logits [B, T, V] and the state after the last
+        token."""
         outputs, state = self.rnn(self.dropout(self.embedding(input_ids)), state)
         outputs = self.dropout(outputs)
         if self.project is not None:

@@ -1,16 +1,5 @@
-"""Encoder-decoder translator: embedding -> recurrent encoder (LSTM or GRU, packed, optionally bidirectional) ->
-recurrent decoder, with attention over the encoder's states or without it.
-
-- attention `none`: the plain model; only the encoder's final state reaches the decoder (as its initial state).
-- `bahdanau`: at each step the previous decoder state scores every encoder state (additive), the softmax of the
-  scores weighs them into a context vector, which is fed to the decoder with the previous word.
-- `luong`: the decoder runs first; its new state scores the encoder states (dot or general), and the context is
-  combined with that state to predict the next word (input feeding passes that combination to the next step).
-
-Every variant predicts through a pre-output layer tanh(W [state; context; previous word]) of the embedding's size,
-whose projection onto the target vocabulary can share the target embedding's weights. Source pads are packed away
-in the encoder and masked out of attention, so padding never changes a translation.
-"""
+"""Recurrent encoder-decoder translator (LSTM or GRU), with Bahdanau or Luong attention or
+without."""
 
 from __future__ import annotations
 
@@ -57,6 +46,23 @@ class DecoderState:
 
 
 class Seq2Seq(nn.Module):
+    """Embedding -> recurrent encoder (LSTM or GRU, packed, optionally bidirectional) -> recurrent
+    decoder, with attention over the encoder's states or without it.
+
+    - attention `none`: the plain model; only the encoder's final state reaches the decoder (as its
+      initial state).
+    - `bahdanau`: at each step the previous decoder state scores every encoder state (additive), the
+      softmax of the scores weighs them into a context vector, which is fed to the decoder with the
+      previous word.
+    - `luong`: the decoder runs first; its new state scores the encoder states (dot or general), and the
+      context is combined with that state to predict the next word (input feeding passes that
+      combination to the next step).
+
+    Every variant predicts through a pre-output layer tanh(W [state; context; previous word]) of the
+    embedding's size, whose projection onto the target vocabulary can share the target embedding's
+    weights. Source pads are packed away in the encoder and masked out of attention, so padding never
+    changes a translation."""
+
     def __init__(
         self,
         src_vocab_size: int,
@@ -83,19 +89,20 @@ class Seq2Seq(nn.Module):
             choices = ", ".join(ATTENTIONS)
             raise SeqlabError(f"model.net.attention={attention!r} is not a valid choice; choices: {choices}")
         if not 0.0 <= teacher_forcing_ratio <= 1.0:
-            raise SeqlabError(f"model.net.teacher_forcing_ratio={teacher_forcing_ratio} must lie between 0 and 1")
+            raise SeqlabError(f"model.net.teacher_forcing_ratio={teacher_forcing_ratio} must lie between 0 "
+                              "and 1")
         if not 0.0 <= dropout < 1.0:
             raise SeqlabError(f"model.net.dropout={dropout} must lie in [0, 1)")
-        for name, value in (("embed_dim", embed_dim), ("hidden_size", hidden_size), ("num_layers", num_layers),
-                            ("attention_dim", attention_dim)):
+        for name, value in (("embed_dim", embed_dim), ("hidden_size", hidden_size),
+                            ("num_layers", num_layers), ("attention_dim", attention_dim)):
             if value < 1:
                 raise SeqlabError(f"model.net.{name}={value} must be at least 1")
         encoder_dim = hidden_size * (2 if bidirectional else 1)
         decoder_dim = decoder_hidden_size or encoder_dim
         if attention == "luong" and luong_score == "dot" and decoder_dim != encoder_dim:
             raise SeqlabError(
-                f"model.net.luong_score=dot needs decoder states of the encoder's output size ({encoder_dim} = "
-                f"hidden_size x directions), not {decoder_dim}; set model.net.decoder_hidden_size=null or "
+                f"model.net.luong_score=dot needs decoder states of the encoder's output size ({encoder_dim} "
+                f"= hidden_size x directions), not {decoder_dim}; set model.net.decoder_hidden_size=null or "
                 "model.net.luong_score=general"
             )
         self.attention_kind = attention
@@ -131,7 +138,7 @@ class Seq2Seq(nn.Module):
     def has_attention(self) -> bool:
         return self.attention is not None
 
-    # -- encoder -------------------------------------------------------------------------------------------------
+    # -- encoder --------------------------------------------------------------------------------------------
     def encode(self, src: torch.Tensor, src_mask: torch.Tensor) -> tuple[EncoderMemory, DecoderState]:
         """src, src_mask [N, S] -> the encoder's memory and the decoder's initial state."""
         lengths = src_mask.sum(1).clamp(min=1)
@@ -140,7 +147,8 @@ class Seq2Seq(nn.Module):
         outputs, hidden = self.encoder(packed)
         states, _ = pad_packed_sequence(outputs, batch_first=True, total_length=src.size(1))
         if isinstance(hidden, tuple):
-            initial = (torch.tanh(self.bridge(self._final(hidden[0]))), self.bridge_cell(self._final(hidden[1])))
+            initial = (torch.tanh(self.bridge(self._final(hidden[0]))),
+                       self.bridge_cell(self._final(hidden[1])))
         else:
             initial = torch.tanh(self.bridge(self._final(hidden)))
         keys = self.attention.prepare(states) if self.attention is not None else None
@@ -148,19 +156,22 @@ class Seq2Seq(nn.Module):
         return EncoderMemory(states, keys, src_mask), DecoderState(initial, feed)
 
     def _final(self, hidden: torch.Tensor) -> torch.Tensor:
-        """[layers x directions, N, H] -> [layers, N, directions x H]: each layer's last states, both directions."""
+        """[layers x directions, N, H] -> [layers, N, directions x H]: each layer's last states, both
+        directions."""
         directions = 2 if self.encoder.bidirectional else 1
         layers, batch = hidden.size(0) // directions, hidden.size(1)
         return hidden.view(layers, directions, batch, -1).permute(0, 2, 1, 3).reshape(layers, batch, -1)
 
-    # -- decoder -------------------------------------------------------------------------------------------------
-    def _features(self, state: torch.Tensor, context: torch.Tensor | None, embedded: torch.Tensor) -> torch.Tensor:
-        parts = [state] + ([context] if context is not None else []) + ([embedded] if self.attention_kind != "luong"
-                                                                        else [])
+    # -- decoder --------------------------------------------------------------------------------------------
+    def _features(self, state: torch.Tensor, context: torch.Tensor | None,
+                  embedded: torch.Tensor) -> torch.Tensor:
+        parts = ([state] + ([context] if context is not None else [])
+                 + ([embedded] if self.attention_kind != "luong" else []))
         return torch.tanh(self.pre_output(torch.cat(parts, -1)))
 
     def _decode_step(self, embedded: torch.Tensor, state: DecoderState, memory: EncoderMemory):
-        """One step from the previous word's embedding [N, E] -> (features [N, E], new state, weights [N, S])."""
+        """One step from the previous word's embedding [N, E] -> (features [N, E], new state, weights
+        [N, S])."""
         context = weights = None
         inputs = embedded
         if self.attention_kind == "bahdanau":
@@ -180,14 +191,15 @@ class Seq2Seq(nn.Module):
         return self.out(self.dropout(features))
 
     def step(self, prev_tokens: torch.Tensor, state: DecoderState, memory: EncoderMemory):
-        """Decoding: the previous tokens [N] -> (logits [N, V], new state, attention weights [N, S] or None)."""
+        """Decoding: the previous tokens [N] -> (logits [N, V], new state, attention weights [N, S] or
+        None)."""
         features, state, weights = self._decode_step(self.tgt_embedding(prev_tokens), state, memory)
         return self.logits(features), state, weights
 
     def forward(self, src: torch.Tensor, src_mask: torch.Tensor, tgt_in: torch.Tensor):
         """Teacher-forced pass: src, src_mask [B, S], tgt_in [B, T] (<bos> + target) -> (logits [B, T, V],
-        attention weights [B, T, S] or None). While training, teacher_forcing_ratio < 1 feeds each sentence its
-        own previous prediction instead of the gold word with probability 1 - ratio at every step."""
+        attention weights [B, T, S] or None). While training, teacher_forcing_ratio < 1 feeds each sentence
+        its own previous prediction instead of the gold word with probability 1 - ratio at every step."""
         memory, state = self.encode(src, src_mask)
         ratio = self.teacher_forcing_ratio if self.training else 1.0
         embedded = self.dropout(self.tgt_embedding(tgt_in))
@@ -216,7 +228,8 @@ class Seq2Seq(nn.Module):
         return out, None if self.attention is None else torch.stack(weights, 1)
 
     def _parallel(self, embedded: torch.Tensor, state: DecoderState, memory: EncoderMemory):
-        """All steps in one recurrent call: possible when no step's input depends on an earlier step's output."""
+        """All steps in one recurrent call: possible when no step's input depends on an earlier step's
+        output."""
         outputs, _ = self.decoder(embedded, state.hidden)
         context = weights = None
         if self.attention is not None:

@@ -1,13 +1,5 @@
-"""Transformer encoder text classifier in plain torch, read top to bottom: token embedding (scaled by sqrt(width))
-plus positions (sinusoidal or learned) -> N pre-norm layers of multi-head self-attention and a feed-forward block,
-each added to its input -> final LayerNorm -> pooling (a learned CLS vector put before the sentence, or the mean
-of the real tokens) -> dropout -> linear.
-
-Attention goes through torch's scaled_dot_product_attention with the padding mask, so pads are never attended to
-and padding never changes a prediction. `attention_weights` computes the same softmax explicitly (for that call
-only) and returns every layer's weights per head, for the run's attention maps. The blocks (attention, feed-forward,
-layers, positions) also build the Transformer translator (models.transformer_seq2seq).
-"""
+"""Transformer encoder text classifier in plain torch, and the blocks the Transformer translator
+(models.transformer_seq2seq) is built from."""
 
 from __future__ import annotations
 
@@ -37,11 +29,13 @@ class MultiHeadAttention(nn.Module):
         self.key_value = nn.Linear(dim, 2 * dim)
         self.out = nn.Linear(dim, dim)
 
-    def forward(self, x: torch.Tensor, memory: torch.Tensor, mask: torch.Tensor, return_weights: bool = False):
+    def forward(self, x: torch.Tensor, memory: torch.Tensor, mask: torch.Tensor,
+                return_weights: bool = False):
         batch, steps, dim = x.shape
         head = dim // self.num_heads
         q = self.query(x).view(batch, steps, self.num_heads, head).transpose(1, 2)  # [B, H, T, d]
-        k, v = self.key_value(memory).view(batch, memory.size(1), 2, self.num_heads, head).permute(2, 0, 3, 1, 4)
+        k, v = (self.key_value(memory).view(batch, memory.size(1), 2, self.num_heads, head)
+                .permute(2, 0, 3, 1, 4))
         dropout = self.dropout if self.training else 0.0
         weights = None
         if return_weights:
@@ -78,14 +72,15 @@ class EncoderLayer(nn.Module):
 
 class TokenEmbedding(nn.Module):
     """Token ids [B, T] -> embedding * sqrt(width) + position [B, T, D]: sinusoidal (Vaswani et al., 2017) or
-    learned positions, for up to max_positions tokens. The weights start at N(0, 1/width), so that a tied output
-    layer starts with logits of unit scale."""
+    learned positions, for up to max_positions tokens. The weights start at N(0, 1/width), so that a tied
+    output layer starts with logits of unit scale."""
 
     def __init__(self, vocab_size: int, dim: int, pad_id: int, positions: Literal["sinusoidal", "learned"],
                  max_positions: int, dropout: float):
         super().__init__()
         if positions not in ("sinusoidal", "learned"):
-            raise SeqlabError(f"model.net.positions={positions!r} is not a valid choice; choices: sinusoidal, learned")
+            raise SeqlabError(f"model.net.positions={positions!r} is not a valid choice; choices: "
+                              "sinusoidal, learned")
         self.scale, self.max_positions = math.sqrt(dim), max_positions
         self.tokens = nn.Embedding(vocab_size, dim, padding_idx=pad_id)
         nn.init.normal_(self.tokens.weight, std=dim**-0.5)
@@ -120,6 +115,16 @@ def sinusoids(steps: int, dim: int) -> torch.Tensor:
 
 
 class TransformerClassifier(nn.Module):
+    """Read top to bottom: token embedding (scaled by sqrt(width)) plus positions (sinusoidal or learned)
+    -> N pre-norm layers of multi-head self-attention and a feed-forward block, each added to its input
+    -> final LayerNorm -> pooling (a learned CLS vector put before the sentence, or the mean of the real
+    tokens) -> dropout -> linear.
+
+    Attention goes through torch's scaled_dot_product_attention with the padding mask, so pads are never
+    attended to and padding never changes a prediction. `attention_weights` computes the same softmax
+    explicitly (for that call only) and returns every layer's weights per head, for the run's attention
+    maps."""
+
     def __init__(
         self,
         vocab_size: int,
@@ -153,8 +158,8 @@ class TransformerClassifier(nn.Module):
         self.head = nn.Linear(embed_dim, num_classes)
 
     def _encode(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, return_weights: bool):
-        """-> (final states [B, T', D], their mask [B, T'], per-layer weights [B, H, T', T'] or []); T' = T + 1
-        with a CLS vector."""
+        """-> (final states [B, T', D], their mask [B, T'], per-layer weights [B, H, T', T'] or []);
+        T' = T + 1 with a CLS vector."""
         ids = self.word_dropout(input_ids, attention_mask)
         mask = attention_mask.bool()
         if self.cls is None:
@@ -179,6 +184,7 @@ class TransformerClassifier(nn.Module):
 
     @torch.no_grad()
     def attention_weights(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> list[torch.Tensor]:
-        """Each layer's self-attention weights [B, heads, T', T'] (queries on rows, keys on columns; T' = T + 1,
-        the CLS vector first, with CLS pooling): each row sums to one over the real tokens, pads get zero."""
+        """Each layer's self-attention weights [B, heads, T', T'] (queries on rows, keys on columns;
+        T' = T + 1, the CLS vector first, with CLS pooling): each row sums to one over the real tokens, pads
+        get zero."""
         return self._encode(input_ids, attention_mask, True)[2]

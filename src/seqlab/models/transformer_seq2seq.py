@@ -1,14 +1,5 @@
-"""Transformer translator (Vaswani et al., 2017) in plain torch, pre-norm, from the blocks of models.transformer:
-the source through encoder layers of self-attention under its padding mask; the target prefix through decoder
-layers of causal self-attention (a position sees itself and the positions before it), cross-attention over the
-encoder's states under the source padding mask, and a feed-forward block; a final LayerNorm each, and a projection
-onto the target vocabulary that can share the target embedding's weights.
-
-Decoding goes through the interface of models.seq2seq (the greedy and beam searches of seqlab.decoding): encode()
-once per batch, then step() per generated token. The decoder's state is the target prefix itself: each step runs
-the decoder over the whole prefix (no key-value cache) and returns the last position's logits and the last layer's
-cross-attention averaged over its heads (the weights of the heatmaps).
-"""
+"""Transformer translator (Vaswani et al., 2017) in plain torch, pre-norm, from the blocks of
+models.transformer."""
 
 from __future__ import annotations
 
@@ -49,12 +40,24 @@ class DecoderLayer(nn.Module):
                 return_weights: bool = False):
         normed = self.self_attention_norm(x)
         x = x + self.dropout(self.self_attention(normed, normed, causal)[0])
-        attended, weights = self.cross_attention(self.cross_attention_norm(x), memory, memory_mask, return_weights)
+        attended, weights = self.cross_attention(self.cross_attention_norm(x), memory, memory_mask,
+                                                 return_weights)
         x = x + self.dropout(attended)
         return x + self.dropout(self.feed_forward(self.feed_forward_norm(x))), weights
 
 
 class TransformerSeq2Seq(nn.Module):
+    """The source goes through encoder layers of self-attention under its padding mask; the target prefix
+    through decoder layers of causal self-attention (a position sees itself and the positions before it),
+    cross-attention over the encoder's states under the source padding mask, and a feed-forward block; a
+    final LayerNorm each, and a projection onto the target vocabulary that can share the target
+    embedding's weights.
+
+    Decoding goes through the interface of models.seq2seq (the greedy and beam searches of
+    seqlab.decoding): encode() once per batch, then step() per generated token. The decoder's state is the
+    target prefix itself: each step runs the decoder over the whole prefix (no key-value cache) and returns
+    the last position's logits and the last layer's cross-attention averaged over its heads (the weights
+    of the heatmaps)."""
     has_attention = True  # cross-attention weights for the heatmaps
 
     def __init__(
@@ -76,8 +79,10 @@ class TransformerSeq2Seq(nn.Module):
             raise SeqlabError(f"model.net.dropout={dropout} must lie in [0, 1)")
         if num_layers < 1:
             raise SeqlabError(f"model.net.num_layers={num_layers} must be at least 1")
-        self.src_embedding = TokenEmbedding(src_vocab_size, embed_dim, pad_id, positions, max_positions, dropout)
-        self.tgt_embedding = TokenEmbedding(tgt_vocab_size, embed_dim, pad_id, positions, max_positions, dropout)
+        self.src_embedding = TokenEmbedding(src_vocab_size, embed_dim, pad_id, positions, max_positions,
+                                            dropout)
+        self.tgt_embedding = TokenEmbedding(tgt_vocab_size, embed_dim, pad_id, positions, max_positions,
+                                            dropout)
         self.encoder = nn.ModuleList(EncoderLayer(embed_dim, num_heads, hidden_size, dropout)
                                      for _ in range(num_layers))
         self.encoder_norm = nn.LayerNorm(embed_dim)
@@ -97,7 +102,8 @@ class TransformerSeq2Seq(nn.Module):
         return EncoderMemory(self.encoder_norm(x), None, mask), TargetPrefix(src.new_zeros(len(src), 0))
 
     def _decode(self, tgt: torch.Tensor, memory: EncoderMemory, return_weights: bool):
-        """tgt [N, T] -> (logits [N, T, V], the last layer's cross-attention averaged over heads [N, T, S] or None)."""
+        """tgt [N, T] -> (logits [N, T, V], the last layer's cross-attention averaged over heads [N, T, S] or
+        None)."""
         steps = tgt.size(1)
         causal = torch.ones(steps, steps, dtype=torch.bool, device=tgt.device).tril()
         memory_mask = memory.mask[:, None, None, :]
@@ -108,7 +114,8 @@ class TransformerSeq2Seq(nn.Module):
         return self.out(self.decoder_norm(x)), None if weights is None else weights.mean(1)
 
     def step(self, prev_tokens: torch.Tensor, state: TargetPrefix, memory: EncoderMemory):
-        """Decoding: the previous tokens [N] -> (logits [N, V], the prefix with them, attention weights [N, S])."""
+        """Decoding: the previous tokens [N] -> (logits [N, V], the prefix with them, attention weights
+        [N, S])."""
         prefix = TargetPrefix(torch.cat([state.tokens, prev_tokens[:, None]], 1))
         logits, weights = self._decode(prefix.tokens, memory, return_weights=True)
         return logits[:, -1], prefix, weights[:, -1]

@@ -1,5 +1,4 @@
-"""Word dropout: while training, each real token becomes <unk> with probability p, so that the model leans on
-no single word and learns an <unk> embedding for the words it will meet only at test time."""
+"""Word dropout: while training, each real token becomes <unk> with probability p."""
 
 from __future__ import annotations
 
@@ -8,6 +7,9 @@ from torch import nn
 
 
 class WordDropout(nn.Module):
+    """Each real token becomes <unk> with probability p while training, so that the model leans on no single
+    word and learns an <unk> embedding for the words it will meet only at test time."""
+
     def __init__(self, p: float = 0.0, unk_id: int = 1):
         super().__init__()
         self.p = p

@@ -1,2 +1,1 @@
-"""Named-entity recognition with spaCy: readers (CoNLL/IOB2, spaCy-style JSONL), DocBin conversion, spaCy configs
-generated from Hydra values, training through spaCy's own loop, scoring with spaCy's scorer, displacy pages."""
+"""Named-entity recognition with spaCy: data readers, the spaCy NER task and its runs, scoring, reports."""

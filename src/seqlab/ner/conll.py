@@ -1,8 +1,4 @@
-"""CoNLL files with IOB2 tags: one `token<TAB>tag` per line (the tag is the last column, so CoNLL-2003's four
-columns read too), an empty line (or a `-DOCSTART-` line, itself skipped) between sentences.
-
-Every malformed line is a SeqlabError naming the file and the line. An I- tag with no entity of its type open
-(after O, at a sentence start, or after another type) is repaired into a B- tag and counted, or rejected."""
+"""Reader of CoNLL files with IOB2 tags into tagged sentences (entity spans)."""
 
 from __future__ import annotations
 
@@ -30,6 +26,12 @@ class ConllFile:
 
 
 def read_conll(path: str | Path, stray_i_tags: StrayPolicy = "repair") -> ConllFile:
+    """One `token<TAB>tag` per line (the tag is the last column, so CoNLL-2003's four columns read too), an
+    empty line (or a `-DOCSTART-` line, itself skipped) between sentences.
+
+    Every malformed line is a SeqlabError naming the file and the line. An I- tag with no entity of its type
+    open (after O, at a sentence start, or after another type) is repaired into a B- tag and counted, or
+    rejected."""
     path = Path(path)
     lines = read_utf8_lines(path)
     sentences: list[TaggedSentence] = []
@@ -55,12 +57,13 @@ def read_conll(path: str | Path, stray_i_tags: StrayPolicy = "repair") -> ConllF
         if not token.strip():
             raise SeqlabError(f"{path}, line {number}: an empty token before the tag {tag!r}")
         if tag != "O" and not (tag[:2] in ("B-", "I-") and len(tag) > 2):
-            raise SeqlabError(f"{path}, line {number}: tag {tag!r} is not IOB2; tags are O, B-<type> and I-<type>")
+            raise SeqlabError(f"{path}, line {number}: tag {tag!r} is not IOB2; tags are O, B-<type> and "
+                              "I-<type>")
         words.append(token)
         tags.append(tag)
     if not sentences:
-        raise SeqlabError(f"{path} holds no sentences; expected `token<TAB>tag` lines with empty lines between "
-                          "sentences")
+        raise SeqlabError(f"{path} holds no sentences; expected `token<TAB>tag` lines with empty lines "
+                          "between sentences")
     return ConllFile(sentences, repaired)
 
 
@@ -79,8 +82,8 @@ def _spans(path: Path, first_line: int, tags: list[str], policy: StrayPolicy) ->
             if policy == "reject":
                 before = f"the tag before is {tags[i - 1]!r}" if i else "it starts the sentence"
                 raise SeqlabError(
-                    f"{path}, line {first_line + i}: {tag} with no {label} entity open ({before}); fix the tag "
-                    f"to B-{label}, or set {STRAY_OPTION}=repair to turn such tags into B- tags"
+                    f"{path}, line {first_line + i}: {tag} with no {label} entity open ({before}); fix the "
+                    f"tag to B-{label}, or set {STRAY_OPTION}=repair to turn such tags into B- tags"
                 )
             repaired += 1
         if prefix in ("B-", "I-"):

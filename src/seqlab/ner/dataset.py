@@ -1,5 +1,4 @@
-"""Entity-annotated sentences for spaCy: WNUT-17 or the user's own CoNLL/IOB2 or JSONL files, converted once to
-spaCy DocBin files (train, val, test) and cached under a key of the files' contents and the reading options."""
+"""Entity-annotated sentences for spaCy (WNUT-17, or your CoNLL/IOB2 or JSONL files) as DocBin files."""
 
 from __future__ import annotations
 
@@ -20,6 +19,8 @@ from seqlab.errors import SeqlabError
 from seqlab.ner.conll import read_conll
 from seqlab.ner.jsonl import read_entity_jsonl
 
+# spaCy is imported where used: config checks import this class (task_of) to read its task_name
+
 SPLITS = ("train", "val", "test")
 CACHE_VERSION = 1  # bump when the conversion changes
 EXTENSIONS = {".conll": "conll", ".iob": "conll", ".iob2": "conll", ".bio": "conll", ".txt": "conll",
@@ -27,6 +28,9 @@ EXTENSIONS = {".conll": "conll", ".iob": "conll", ".iob2": "conll", ".bio": "con
 
 
 class NerDataset:
+    """The files of a dataset, converted once to spaCy DocBin files (train, val, test) and cached under a key
+    of the files' contents and the reading options."""
+
     task_name = "ner"
 
     def __init__(
@@ -51,8 +55,9 @@ class NerDataset:
             raise SeqlabError(f"dataset.test_fraction={test_fraction} must lie between 0 and 1")
         for split, file in (("train", train_file), ("val", val_file)):
             if not file:
-                raise SeqlabError(f"dataset.{split}_file is not set; name the {split} split's file in dataset.data_dir "
-                                  "(only dataset.test_file may be null: test is then carved from train)")
+                raise SeqlabError(f"dataset.{split}_file is not set; name the {split} split's file in "
+                                  "dataset.data_dir (only dataset.test_file may be null: test is then carved "
+                                  "from train)")
         check_sample_caps(max_train_samples, max_eval_samples, "sentence")
         self.name, self.data_dir, self.source = name, Path(data_dir).expanduser(), source
         self.files = {"train": train_file, "val": val_file, "test": test_file}
@@ -85,8 +90,8 @@ class NerDataset:
         for split in SPLITS:
             repaired = self.stats[split]["repaired_i_tags"]
             if repaired:
-                print(f"warning: {self.stats[split]['file']}: {repaired} I- tag(s) with no entity open were read as "
-                      "B- tags (dataset.stray_i_tags=repair)", file=sys.stderr)
+                print(f"warning: {self.stats[split]['file']}: {repaired} I- tag(s) with no entity open were "
+                      "read as B- tags (dataset.stray_i_tags=repair)", file=sys.stderr)
         return paths
 
     def _file_format(self, path: Path) -> str:
@@ -94,8 +99,8 @@ class NerDataset:
             return self.format
         kind = EXTENSIONS.get(path.suffix.lower())
         if kind is None:
-            raise SeqlabError(f"cannot tell the format of {path} from its extension; set dataset.format to conll "
-                              "or jsonl")
+            raise SeqlabError(f"cannot tell the format of {path} from its extension; set dataset.format to "
+                              "conll or jsonl")
         return kind
 
     def _cache_key(self, lang: str) -> str:
@@ -108,7 +113,8 @@ class NerDataset:
             if name:
                 path = self.data_dir / name
                 if not path.is_file():
-                    raise SeqlabError(f"{path} does not exist; put the file there or set dataset.{split}_file")
+                    raise SeqlabError(f"{path} does not exist; put the file there or set "
+                                      f"dataset.{split}_file")
                 digest.update(hashlib.sha256(path.read_bytes()).digest())
         options = [CACHE_VERSION, spacy.__version__, lang, self.format, self.stray_i_tags, self.test_fraction,
                    self.split_seed, self.caps]
@@ -143,7 +149,8 @@ class NerDataset:
             random.Random(self.split_seed).shuffle(order)
             cut = max(1, int(len(order) * self.test_fraction))
             if cut >= len(order):
-                raise SeqlabError(f"the train split has {len(order)} sentence(s): too few to carve a test split from")
+                raise SeqlabError(f"the train split has {len(order)} sentence(s): too few to carve a test "
+                                  "split from")
             held = set(order[:cut])
             docs["test"] = [d for i, d in enumerate(docs["train"]) if i in held]
             docs["train"] = [d for i, d in enumerate(docs["train"]) if i not in held]
@@ -157,14 +164,16 @@ class NerDataset:
                             "sentences": len(docs[split]), "tokens": sum(len(d) for d in docs[split]),
                             "entities": dict(sorted(entities.items())), "repaired_i_tags": repaired[split]}
         if not stats["train"]["entities"]:
-            raise SeqlabError(f"the train split ({stats['train']['file']}) has no entities; a recognizer needs some")
+            raise SeqlabError(f"the train split ({stats['train']['file']}) has no entities; a recognizer "
+                              "needs some")
         for split in ("val", "test"):
             unseen = sorted(set(stats[split]["entities"]) - set(stats["train"]["entities"]))
             if unseen:
-                print(f"warning: the {split} split has entity type(s) {unseen} that train lacks; they count as "
-                      "misses", file=sys.stderr)
-        # written into a folder of this process's own, then renamed into place whole: a run that finds the cache
-        # folder finds it complete, and two runs converting at once (parallel sweep trials) do not mix their files
+                print(f"warning: the {split} split has entity type(s) {unseen} that train lacks; they count "
+                      "as misses", file=sys.stderr)
+        # written into a folder of this process's own, then renamed into place whole: a run that finds the
+        # cache folder finds it complete, and two runs converting at once (parallel sweep trials) do not mix
+        # their files
         try:
             folder.parent.mkdir(parents=True, exist_ok=True)
             partial = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))

@@ -17,6 +17,7 @@ def entity_rows(doc) -> list[tuple[str, str, int, int]]:
 
 def render_page(docs, path: Path, title: str | None = None) -> Path:
     """A standalone HTML page of `docs` with their entities highlighted (displacy's `ent` style)."""
+    # displacy is imported only where a page is drawn
     from spacy import displacy
     from spacy.displacy.render import DEFAULT_LABEL_COLORS
 

@@ -1,6 +1,4 @@
-"""Entity-level precision, recall and F1 with spaCy's scorer (the ner component's `score`, exact span and
-type), overall and per type, on a DocBin split; optionally through a label map (zero-shot evaluation of a
-pipeline trained on other labels: its entities are renamed, and those of unmapped types dropped)."""
+"""Entity-level precision, recall and F1 with spaCy's scorer, overall and per type, on a split."""
 
 from __future__ import annotations
 
@@ -10,9 +8,15 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from spacy.scorer import get_ner_prf
+from spacy.tokens import Span
+from spacy.training import Corpus, Example
+
 
 @dataclass
 class SplitScores:
+    """Scores of a split by spaCy's NER scorer (the ner component's `score`: exact span and type)."""
+
     precision: float
     recall: float
     f1: float
@@ -23,7 +27,8 @@ class SplitScores:
     references: list = field(default_factory=list)
 
     def metrics(self, prefix: str, per_type: bool = True) -> dict[str, float]:
-        out = {f"{prefix}/ents_p": self.precision, f"{prefix}/ents_r": self.recall, f"{prefix}/ents_f": self.f1}
+        out = {f"{prefix}/ents_p": self.precision, f"{prefix}/ents_r": self.recall,
+               f"{prefix}/ents_f": self.f1}
         if per_type:
             for label, prf in self.per_type.items():
                 for key in ("p", "r", "f"):
@@ -35,10 +40,11 @@ class SplitScores:
         rows = []
         for label in labels:
             prf = self.per_type.get(label, {"p": 0.0, "r": 0.0, "f": 0.0})
-            rows.append({"split": split, "label": label, "precision": prf["p"], "recall": prf["r"], "f1": prf["f"],
-                         "gold": self.gold[label], "predicted": self.predicted[label]})
-        rows.append({"split": split, "label": "ALL (micro)", "precision": self.precision, "recall": self.recall,
-                     "f1": self.f1, "gold": sum(self.gold.values()), "predicted": sum(self.predicted.values())})
+            rows.append({"split": split, "label": label, "precision": prf["p"], "recall": prf["r"],
+                         "f1": prf["f"], "gold": self.gold[label], "predicted": self.predicted[label]})
+        rows.append({"split": split, "label": "ALL (micro)", "precision": self.precision,
+                     "recall": self.recall, "f1": self.f1, "gold": sum(self.gold.values()),
+                     "predicted": sum(self.predicted.values())})
         return rows
 
 
@@ -49,35 +55,32 @@ def metric_safe(label: str) -> str:
 
 def corpus_examples(nlp, path: Path, gold_tokens: bool) -> list:
     """Examples of a DocBin split as spaCy's training loop reads them (spacy.Corpus)."""
-    from spacy.training import Corpus
-
     return list(Corpus(str(path), gold_preproc=gold_tokens)(nlp))
 
 
 def score_split(nlp, path: Path, gold_tokens: bool, label_map: dict[str, str] | None = None,
                 batch_size: int = 256) -> SplitScores:
-    from spacy.tokens import Span
-
+    """`nlp`'s entities on a DocBin split, scored; with a label map (zero-shot evaluation of a pipeline
+    trained on other labels) its entities are renamed, and those of unmapped types dropped."""
     examples = corpus_examples(nlp, path, gold_tokens)
     docs = list(nlp.pipe((eg.predicted for eg in examples), batch_size=batch_size))
     if label_map is not None:
         for doc in docs:
-            doc.ents = [Span(doc, e.start, e.end, label=label_map[e.label_]) for e in doc.ents if e.label_ in label_map]
+            doc.ents = [Span(doc, e.start, e.end, label=label_map[e.label_]) for e in doc.ents
+                        if e.label_ in label_map]
     return score_docs(docs, [eg.reference for eg in examples])
 
 
 def score_docs(docs: list, references: list) -> SplitScores:
-    """Predicted Docs against reference Docs of the same words, with spaCy's NER scorer (what the ner component's
-    `score` returns): the one scorer of spaCy pipelines and fine-tuned Transformers alike."""
-    from spacy.scorer import get_ner_prf
-    from spacy.training import Example
-
+    """Predicted Docs against reference Docs of the same words, with spaCy's NER scorer (what the ner
+    component's `score` returns): the one scorer of spaCy pipelines and fine-tuned Transformers alike."""
     scores = get_ner_prf([Example(doc, ref) for doc, ref in zip(docs, references, strict=True)])
     return SplitScores(
         precision=float(scores.get("ents_p") or 0.0),
         recall=float(scores.get("ents_r") or 0.0),
         f1=float(scores.get("ents_f") or 0.0),
-        per_type={k: {m: float(v[m]) for m in ("p", "r", "f")} for k, v in (scores.get("ents_per_type") or {}).items()},
+        per_type={k: {m: float(v[m]) for m in ("p", "r", "f")}
+                  for k, v in (scores.get("ents_per_type") or {}).items()},
         gold=Counter(e.label_ for ref in references for e in ref.ents),
         predicted=Counter(e.label_ for d in docs for e in d.ents),
         docs=list(docs),

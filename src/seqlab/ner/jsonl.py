@@ -1,8 +1,4 @@
-"""spaCy-style JSONL: one {"text": "...", "entities": [[start, end, label], ...]} per line, character offsets.
-
-Texts are tokenized by the pipeline's tokenizer; an entity whose offsets do not fall on token boundaries is a
-SeqlabError naming the line and the span (spaCy would drop it silently), as are overlapping entities, offsets
-outside the text and entries that are not [start, end, label]."""
+"""Reader of spaCy-style JSONL: one {"text": "...", "entities": [[start, end, label], ...]} per line."""
 
 from __future__ import annotations
 
@@ -13,7 +9,10 @@ from seqlab.errors import SeqlabError
 
 
 def read_entity_jsonl(path: str | Path, nlp) -> list:
-    """Docs with their entities set (every other token outside), tokenized by `nlp`'s tokenizer."""
+    """Docs with their entities set (every other token outside), tokenized by `nlp`'s tokenizer; offsets
+    count characters. An entity whose offsets do not fall on token boundaries is a SeqlabError naming the
+    line and the span (spaCy would drop it silently), as are overlapping entities, offsets outside the text
+    and entries that are not [start, end, label]."""
     path = Path(path)
     docs = []
     for number, line in enumerate(read_utf8_lines(path), start=1):
@@ -22,10 +21,12 @@ def read_entity_jsonl(path: str | Path, nlp) -> list:
         where = f"{path}, line {number}"
         record = parse_json_line(line, where)
         if not isinstance(record, dict) or not isinstance(record.get("text"), str):
-            raise SeqlabError(f'{where}: expected an object {{"text": "...", "entities": [[start, end, label], ...]}}')
+            raise SeqlabError(f'{where}: expected an object '
+                              '{"text": "...", "entities": [[start, end, label], ...]}')
         docs.append(_doc(where, record["text"], record.get("entities", []), nlp))
     if not docs:
-        raise SeqlabError(f'{path} holds no records; expected one {{"text": ..., "entities": [...]}} per line')
+        raise SeqlabError(f'{path} holds no records; expected one {{"text": ..., "entities": [...]}} per '
+                          'line')
     return docs
 
 
@@ -65,9 +66,10 @@ def _entity(where: str, entity, length: int) -> tuple[int, int, str]:
         and isinstance(entity[2], str) and entity[2].strip()
     )
     if not valid:
-        raise SeqlabError(f"{where}: entity {entity!r} is not [start, end, label] (two character offsets, a label)")
+        raise SeqlabError(f"{where}: entity {entity!r} is not [start, end, label] (two character offsets, "
+                          "a label)")
     start, end, label = entity
     if not 0 <= start < end <= length:
-        raise SeqlabError(f"{where}: entity [{start}, {end}, {label!r}] lies outside the text ({length} characters); "
-                          "offsets count characters from 0, end exclusive")
+        raise SeqlabError(f"{where}: entity [{start}, {end}, {label!r}] lies outside the text ({length} "
+                          "characters); offsets count characters from 0, end exclusive")
     return start, end, label

@@ -1,5 +1,5 @@
-"""The two kinds of NER run, start to end: train (blank or fine-tuned) then test, or score a pretrained pipeline
-as is. Both log val/ents_{p,r,f} and test/ents_{p,r,f}, per-type P/R/F, a per-type table, sample pages."""
+"""The two kinds of spaCy NER run, start to end: train (blank or fine-tuned) then test, or score a pretrained
+pipeline as is; both log val/ and test/ ents_p, ents_r, ents_f (overall and per type) and the report files."""
 
 from __future__ import annotations
 
@@ -8,20 +8,20 @@ import math
 import sys
 from pathlib import Path
 
-from seqlab.errors import SeqlabError
-from seqlab.ner.evaluation import SplitScores, score_split, write_per_type_table
+import spacy
 
-SAMPLE_DOCS = 200  # test sentences shown in the displacy report
+from seqlab.errors import SeqlabError
+from seqlab.ner import spacy_hooks  # noqa: F401  (registers the functions the generated config names)
+from seqlab.ner.evaluation import SplitScores, score_split
+from seqlab.ner.package_meta import write_package_meta
+from seqlab.ner.report_files import SAMPLE_DOCS, write_reports
+from seqlab.ner.spacy_config import build_config, inspect_pretrained
+from seqlab.ner.spacy_training import train_pipeline
+from seqlab.pretrained.spacy_pipelines import load_ner_pipeline
+from seqlab.reports.run_summary import print_summary
 
 
 def fit_and_test(task, cfg, dataset, tracker, run_dir: Path) -> float:
-    import spacy
-
-    from seqlab.ner import spacy_hooks  # noqa: F401  (registers the functions the config names)
-    from seqlab.ner.package_meta import write_package_meta
-    from seqlab.ner.spacy_config import build_config, inspect_pretrained
-    from seqlab.ner.training import train_pipeline
-
     pretrained = inspect_pretrained(task.pipeline) if task.init == "pretrained" else None
     lang = pretrained.lang if pretrained else task.lang
     paths = dataset.docbins(lang)
@@ -47,7 +47,8 @@ def fit_and_test(task, cfg, dataset, tracker, run_dir: Path) -> float:
         step = int(info["step"])
         updates = max(1, step - evaluated_at[0])
         evaluated_at[0] = step
-        metrics["train/loss"] = float(info.get("losses", {}).get("ner", 0.0)) / updates  # mean over the updates
+        # the mean over the updates
+        metrics["train/loss"] = float(info.get("losses", {}).get("ner", 0.0)) / updates
         metrics["train/epoch"] = float(info.get("epoch", 0))
         tracker.log_metrics(metrics, step=step)
         best[0] = max(best[0], metrics["val/ents_f"])
@@ -60,18 +61,17 @@ def fit_and_test(task, cfg, dataset, tracker, run_dir: Path) -> float:
     step = trained.last_step + 1
     tracker.log_metrics({**scores["val"].metrics("val"), **scores["test"].metrics("test")}, step=step)
     if trained.time_limit_hit:
-        tracker.set_tags({"stopped_by": f"time limit ({task.max_minutes} minutes)"})
+        tracker.set_tags({"stopped_by": f"time limit ({task.budget.max_minutes} minutes)"})
     _write_reports(scores, run_dir, tracker)
     tracker.log_artifact(trained.best_dir, "pipeline")
-    tracker.log_model(trained.best_dir, "spacy", [doc.text for doc in scores["test"].references[:SAMPLE_DOCS]])
+    examples = [doc.text for doc in scores["test"].references[:SAMPLE_DOCS]]
+    tracker.log_model(trained.best_dir, "spacy", examples)
     value = best[0] if best[0] > -math.inf else scores["val"].f1
     _summary(scores, value, tracker, run_dir)
     return value
 
 
 def score_pretrained(task, cfg, dataset, tracker, run_dir: Path) -> float:
-    from seqlab.pretrained.spacy_pipelines import load_ner_pipeline
-
     nlp = load_ner_pipeline(task.pipeline)
     if not task.label_map:
         raise SeqlabError("model.label_map is empty: map the pipeline's labels to the dataset's, e.g. "
@@ -79,8 +79,8 @@ def score_pretrained(task, cfg, dataset, tracker, run_dir: Path) -> float:
     own = set(nlp.get_pipe("ner").labels)
     unknown = sorted(set(task.label_map) - own)
     if unknown:
-        raise SeqlabError(f"model.label_map maps {unknown}, which '{task.pipeline}' does not predict; its labels: "
-                          f"{', '.join(sorted(own))}")
+        raise SeqlabError(f"model.label_map maps {unknown}, which '{task.pipeline}' does not predict; its "
+                          f"labels: {', '.join(sorted(own))}")
     paths = dataset.docbins(nlp.lang)
     _log_data(dataset, tracker, run_dir)
     foreign = sorted(set(task.label_map.values()) - set(dataset.labels))
@@ -89,7 +89,8 @@ def score_pretrained(task, cfg, dataset, tracker, run_dir: Path) -> float:
               file=sys.stderr)
     (run_dir / "label_map.json").write_text(json.dumps(task.label_map, indent=2))
     tracker.log_artifact(run_dir / "label_map.json")
-    scores = {split: score_split(nlp, paths[split], task.gold_tokens, task.label_map) for split in ("val", "test")}
+    scores = {split: score_split(nlp, paths[split], task.gold_tokens, task.label_map)
+              for split in ("val", "test")}
     tracker.log_metrics({**scores["val"].metrics("val"), **scores["test"].metrics("test")}, step=0)
     _write_reports(scores, run_dir, tracker)
     _summary(scores, scores["val"].f1, tracker, run_dir)
@@ -107,26 +108,7 @@ def _write_reports(scores: dict[str, SplitScores], run_dir: Path, tracker) -> No
     tracker.log_artifact(write_reports(scores, run_dir / "reports"), "reports")
 
 
-def write_reports(scores: dict[str, SplitScores], reports: Path) -> Path:
-    """The per-type table of every split, and the test split's predictions: test_predictions.jsonl (text, gold
-    and predicted entities as text, label, start, end) and displacy pages of its first SAMPLE_DOCS sentences."""
-    from seqlab.ner.display import entity_rows, render_page
-
-    write_per_type_table(scores, reports)
-    test = scores["test"]
-    with open(reports / "test_predictions.jsonl", "w", encoding="utf-8") as fh:
-        for doc, ref in zip(test.docs, test.references, strict=True):
-            row = {"text": doc.text, "gold": [list(r) for r in entity_rows(ref)],
-                   "predicted": [list(r) for r in entity_rows(doc)]}
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-    render_page(test.docs[:SAMPLE_DOCS], reports / "test_predicted.html", "predicted entities (test)")
-    render_page(test.references[:SAMPLE_DOCS], reports / "test_gold.html", "gold entities (test)")
-    return reports
-
-
 def _summary(scores: dict[str, SplitScores], value: float, tracker, run_dir: Path) -> None:
-    from seqlab.reports.run_summary import print_summary
-
     final = {k: v for split, s in scores.items() for k, v in s.metrics(split, per_type=False).items()}
     final["best val/ents_f"] = value
     print_summary(final, tracker.run_id, run_dir)

@@ -1,7 +1,5 @@
-"""Functions the generated spaCy config names, registered in spaCy's registries when this module is imported:
-
-- `seqlab.TrackerLogger.v1`: spaCy's console logger, and each evaluation's scores handed to the run's tracker;
-- `seqlab.time_limit.v1`: a `[training.before_update]` callback that stops training after some minutes."""
+"""The logger and the time-limit callback that the generated spaCy config names, registered in spaCy's
+registries on import: `seqlab.TrackerLogger.v1` and `seqlab.time_limit.v1`."""
 
 from __future__ import annotations
 
@@ -32,7 +30,10 @@ def evaluations_to(listener: Callable[[dict], None]) -> Iterator[None]:
 
 @spacy.registry.loggers("seqlab.TrackerLogger.v1")
 def tracker_logger(progress_bar: bool = False):
-    console = spacy.registry.loggers.get("spacy.ConsoleLogger.v3")(progress_bar="eval" if progress_bar else None)
+    """`seqlab.TrackerLogger.v1`: spaCy's console logger, and each evaluation's info handed to the listeners
+    of evaluations_to (the run's tracker)."""
+    console_logger = spacy.registry.loggers.get("spacy.ConsoleLogger.v3")
+    console = console_logger(progress_bar="eval" if progress_bar else None)
 
     def setup(nlp, stdout=sys.stdout, stderr=sys.stderr):
         log_console, finalize = console(nlp, stdout, stderr)
@@ -50,6 +51,7 @@ def tracker_logger(progress_bar: bool = False):
 
 @spacy.registry.callbacks("seqlab.time_limit.v1")
 def time_limit(minutes: float):
+    """`seqlab.time_limit.v1`: a `[training.before_update]` callback that stops training after `minutes`."""
     deadline: list[float] = []
 
     def check(nlp, args: dict) -> None:

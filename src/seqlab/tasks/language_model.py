@@ -1,5 +1,5 @@
-"""Language-model task: wraps any next-token model (ids -> logits [B, T, V]): cross-entropy over blocks,
-loss / perplexity (and bits per character for char-level tokenizers), and samples from fixed prompts each epoch."""
+"""Language modelling as a Lightning task: cross-entropy over blocks of any next-token model, and
+samples each epoch."""
 
 from __future__ import annotations
 
@@ -13,12 +13,18 @@ from torchmetrics import MeanMetric
 
 from seqlab.data.token_blocks import IGNORE
 from seqlab.errors import SeqlabError
+from seqlab.inference.generation_options import GenerationOptions
+from seqlab.inference.text_generator import TextGenerator
 from seqlab.tasks.base import SeqlabTask, perplexity, weight_decay_groups
+from seqlab.tasks.language_model_outputs import write_language_model_outputs
 
 SAMPLES_FILE = "samples.txt"
 
 
 class LanguageModelTask(SeqlabTask):
+    """Wraps any next-token model (ids -> logits [B, T, V]): loss / perplexity (and bits per character for
+    char-level tokenizers), and samples from fixed prompts each epoch."""
+
     task_name = "language_model"
 
     def __init__(
@@ -86,9 +92,6 @@ class LanguageModelTask(SeqlabTask):
     # -- samples ---------------------------------------------------------------------------------------------
     def samples(self, tokenizer) -> list[str]:
         """One continuation per prompt, seeded and on a forked random state, so training is left untouched."""
-        from seqlab.inference.generation_options import GenerationOptions
-        from seqlab.inference.text_generator import TextGenerator
-
         generator = TextGenerator(self.net, tokenizer, self.net_config)
         options = GenerationOptions(**self.sample_options)
         devices = [self.device] if self.device.type == "cuda" else []
@@ -115,26 +118,23 @@ class LanguageModelTask(SeqlabTask):
         datamodule = getattr(self.trainer, "datamodule", None)
         if datamodule is None or datamodule.tokenizer is None:
             return None
-        path = self.append_samples(Path(self.trainer.default_root_dir) / "reports", heading, datamodule.tokenizer)
+        reports = Path(self.trainer.default_root_dir) / "reports"
+        path = self.append_samples(reports, heading, datamodule.tokenizer)
         log_file = getattr(self.logger, "log_file", None)
         if log_file is not None:
             log_file(path, "samples")
         return path
 
-    # -- optimisation ------------------------------------------------------------------------------------------
+    # -- optimisation ---------------------------------------------------------------------------------------
     def configure_optimizers(self):
         return self.with_scheduler(self.optimizer_factory(params=weight_decay_groups(self)))
 
     def write_outputs(self, datamodule, run_dir):
-        from seqlab.tasks.language_model_outputs import write_language_model_outputs
-
         return write_language_model_outputs(self, datamodule, run_dir)
 
 
 def check_sample_options(options: dict) -> None:
     """The per-epoch sample options, checked when the task is made rather than after the first epoch."""
-    from seqlab.inference.generation_options import GenerationOptions
-
     try:
         GenerationOptions(**options).check()
     except SeqlabError as err:  # the options are model.sample_<name> in the config

@@ -1,5 +1,4 @@
-"""Files that a finished language-model run leaves: the samples of every epoch and of the final (best) model, and
-the model with its tokenizer in a folder that from_pretrained (GPT-2) or `make generate` loads back."""
+"""The outputs of a finished language-model run: reports (the samples) and the model with its tokenizer."""
 
 from __future__ import annotations
 
@@ -10,8 +9,9 @@ from seqlab.tasks.outputs import ModelKind, RunOutputs
 
 
 def write_language_model_outputs(task, datamodule, run_dir: Path) -> RunOutputs:
-    """Reports into <run_dir>/reports (samples.txt), the model into <run_dir>/model, the tokenizer alone into
-    <run_dir>/tokenizer."""
+    """Reports into <run_dir>/reports (samples.txt: the samples of every epoch and of the final, best model),
+    the model into <run_dir>/model (a folder that from_pretrained, for GPT-2, or `make generate` loads back),
+    the tokenizer alone into <run_dir>/tokenizer."""
     folder, bundle, tokenizer_dir = run_dir / "reports", run_dir / "model", run_dir / "tokenizer"
     folder.mkdir(parents=True, exist_ok=True)
     net = task.cpu().net

@@ -1,8 +1,4 @@
-"""Masked-language-model pretraining (BERT): the loss is the cross-entropy of the masked tokens only (the collator
-labels every other position -100). Logged per epoch: val/loss and test/loss (means over masked tokens), their
-perplexity (exp of that mean, as for language modelling) and masked_acc, the share of masked tokens predicted
-exactly (torchmetrics). The run leaves the model with its tokenizer in a save_pretrained folder, which
-`model.net.pretrained=mlflow:<run_id>` fine-tunes or pretrains further."""
+"""Masked-language-model pretraining (BERT) as a Lightning task."""
 
 from __future__ import annotations
 
@@ -13,6 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 from torchmetrics import MeanMetric
 from torchmetrics.classification import MulticlassAccuracy
+from transformers.utils import logging as transformers_logging
 
 from seqlab.data.token_blocks import IGNORE
 from seqlab.tasks.base import SeqlabTask, perplexity, weight_decay_groups
@@ -20,6 +17,12 @@ from seqlab.tasks.outputs import ModelKind, RunOutputs
 
 
 class MaskedLanguageModelTask(SeqlabTask):
+    """The loss is the cross-entropy of the masked tokens only (the collator labels every other position
+    -100). Logged per epoch: val/loss and test/loss (means over masked tokens), their perplexity (exp of that
+    mean, as for language modelling) and masked_acc, the share of masked tokens predicted exactly
+    (torchmetrics). The run leaves the model with its tokenizer in a save_pretrained folder, which
+    `model.net.pretrained=mlflow:<run_id>` fine-tunes or pretrains further."""
+
     task_name = "masked_language_model"
 
     def __init__(self, net: nn.Module, optimizer, vocab_size: int, scheduler=None, monitor: str = "val/loss"):
@@ -73,8 +76,6 @@ class MaskedLanguageModelTask(SeqlabTask):
     def write_outputs(self, datamodule, run_dir: Path) -> RunOutputs:
         """The model and its tokenizer in <run_dir>/model (save_pretrained): what from_pretrained and
         `mlflow:<run_id>` load."""
-        from transformers.utils import logging as transformers_logging
-
         transformers_logging.disable_progress_bar()  # no bar for a one-file model
         folder = run_dir / "model"
         self.cpu().net.model.save_pretrained(folder)

@@ -1,5 +1,4 @@
-"""Training throughput per epoch: seconds spent in training batches, real (non-pad) tokens per second and, where the
-task counts them, training examples per second."""
+"""Training throughput of an epoch: seconds in training batches, tokens and examples per second."""
 
 from __future__ import annotations
 
@@ -7,6 +6,9 @@ import time
 
 
 class EpochThroughput:
+    """Seconds spent in training batches, real (non-pad) tokens per second and, where the task counts
+    them, training examples per second."""
+
     def __init__(self):
         self.reset()
 
@@ -20,7 +22,8 @@ class EpochThroughput:
         self.last = time.perf_counter()
 
     def state(self) -> dict:
-        return {"seconds": float(self.last - self.start), "tokens": int(self.tokens), "examples": int(self.examples)}
+        return {"seconds": float(self.last - self.start), "tokens": int(self.tokens),
+                "examples": int(self.examples)}
 
     def restore(self, state: dict) -> None:
         """Goes on counting from a checkpoint's state: an epoch resumed mid-way reports all its batches."""

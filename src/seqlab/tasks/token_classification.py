@@ -1,7 +1,4 @@
-"""Token classification (named entities with a fine-tuned Transformer): a cross-entropy loss on each word's first
-sub-word piece; at the end of every validation and of the test, the tags predicted at the first pieces become
-entities of the split's Docs, scored by spaCy's NER scorer under the spaCy runs' metric names (val/ents_f,
-test/ents_p, .../ents_per_type/<label>/f), so that both families compare in one table."""
+"""Token classification (named entities with a fine-tuned Transformer) as a Lightning task."""
 
 from __future__ import annotations
 
@@ -15,6 +12,11 @@ from seqlab.tasks.base import SeqlabTask
 
 
 class TokenClassificationTask(SeqlabTask):
+    """A cross-entropy loss on each word's first sub-word piece; at the end of every validation and of the
+    test, the tags predicted at the first pieces become entities of the split's Docs, scored by spaCy's NER
+    scorer under the spaCy runs' metric names (val/ents_f, test/ents_p, .../ents_per_type/<label>/f), so that
+    both families compare in one table."""
+
     task_name = "ner"
 
     def __init__(self, net: nn.Module, optimizer, scheduler=None, monitor: str = "val/ents_f"):
@@ -65,13 +67,16 @@ class TokenClassificationTask(SeqlabTask):
         if torch.distributed.is_available() and torch.distributed.is_initialized():
             shards = [None] * torch.distributed.get_world_size()
             torch.distributed.all_gather_object(shards, predicted)
-            predicted = {row: tags for shard in shards for row, tags in shard.items()}  # a repeated batch once
+            # keyed by row: a sentence that the sampler gave two ranks counts once
+            predicted = {row: tags for shard in shards for row, tags in shard.items()}
         scores = self.trainer.datamodule.score(stage, predicted)
-        self.log_dict(scores.metrics(stage), on_epoch=True, sync_dist=False)  # the same on every rank: no sync
+        # every rank scores the same gathered predictions: nothing to sync
+        self.log_dict(scores.metrics(stage), on_epoch=True, sync_dist=False)
         if stage == "test":
             self.test_scores = scores
 
     def write_outputs(self, datamodule, run_dir):
+        # imported when the run ends: the report writer loads matplotlib
         from seqlab.tasks.token_classification_outputs import write_token_classification_outputs
 
         return write_token_classification_outputs(self, datamodule, run_dir)

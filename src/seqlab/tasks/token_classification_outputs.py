@@ -1,7 +1,5 @@
-"""Files that a finished token-classification run leaves: the per-type table (val and test, the best weights),
-the test predictions with displacy pages (as the spaCy NER runs write them), attention maps of a few dev
-sentences, and the model with its tokenizer in a save_pretrained folder that from_pretrained, `make ner run_id=...`
-and model.net.pretrained=mlflow:<run_id> load back."""
+"""The outputs of a finished token-classification run: reports (per-type table, test predictions,
+attention maps) and the model with its tokenizer."""
 
 from __future__ import annotations
 
@@ -10,7 +8,7 @@ from pathlib import Path
 
 from seqlab.inference.entity_tagger import LANG_KEY, EntityTagger
 from seqlab.ner.evaluation import score_docs
-from seqlab.ner.runs import write_reports
+from seqlab.ner.report_files import write_reports
 from seqlab.reports.attention_maps import write_attention_maps
 from seqlab.tasks.outputs import ModelKind, RunOutputs
 
@@ -18,7 +16,10 @@ ATTENTION_SENTENCES = 3  # dev sentences whose attention maps the reports draw
 
 
 def write_token_classification_outputs(task, datamodule, run_dir: Path) -> RunOutputs:
-    """Reports into <run_dir>/reports, the model and tokenizer into <run_dir>/model."""
+    """Reports into <run_dir>/reports: the per-type table (val and test, the best weights), the test
+    predictions with displacy pages (as the spaCy NER runs write them), attention maps of a few dev sentences.
+    The model and tokenizer into <run_dir>/model, a save_pretrained folder that from_pretrained, `make ner
+    run_id=...` and model.net.pretrained=mlflow:<run_id> load back."""
     folder, bundle = run_dir / "reports", run_dir / "model"
     model = task.net.model
     tagger = EntityTagger(model, datamodule.tokenizer, datamodule.lang, datamodule.max_length,

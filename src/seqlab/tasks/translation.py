@@ -1,10 +1,4 @@
-"""Translation task: wraps an encoder-decoder nn.Module (models.seq2seq); teacher-forced loss and perplexity, and
-decoding scored with sacrebleu's corpus BLEU and chrF on detokenized text.
-
-Validation decodes greedily (or with val_beam_size) up to val_max_sentences sentences each epoch, as val/bleu and
-val/chrf; test decodes every sentence greedily and with beam search (beam_size, length_penalty), logging test/bleu
-and test/chrf of the beam (test/bleu_greedy of greedy search) and the decoding speed of both.
-"""
+"""Translation as a Lightning task: teacher-forced loss, and decoding scored with BLEU and chrF."""
 
 from __future__ import annotations
 
@@ -25,6 +19,14 @@ MONITORS = ("val/bleu", "val/chrf", "val/loss", "val/ppl")  # what a translation
 
 
 class TranslationTask(SeqlabTask):
+    """Wraps an encoder-decoder nn.Module (models.seq2seq): teacher-forced loss and perplexity, and
+    decoding scored with sacrebleu's corpus BLEU and chrF on detokenized text.
+
+    Validation decodes greedily (or with val_beam_size) up to val_max_sentences sentences each epoch, as
+    val/bleu and val/chrf; test decodes every sentence greedily and with beam search (beam_size,
+    length_penalty), logging test/bleu and test/chrf of the beam (test/bleu_greedy of greedy search) and the
+    decoding speed of both."""
+
     task_name = "translation"
 
     def __init__(
@@ -53,8 +55,8 @@ class TranslationTask(SeqlabTask):
         if beam_size < 1 or val_beam_size < 1:
             raise SeqlabError("model.beam_size and model.val_beam_size must be at least 1")
         if val_max_sentences is not None and val_max_sentences < 1:
-            raise SeqlabError(f"model.val_max_sentences={val_max_sentences} must be at least 1, or null to decode "
-                              "every validation sentence (val/bleu needs some)")
+            raise SeqlabError(f"model.val_max_sentences={val_max_sentences} must be at least 1, or null to "
+                              "decode every validation sentence (val/bleu needs some)")
         self.pad_id, self.bos_id, self.eos_id = pad_id, bos_id, eos_id
         self.label_smoothing = checked_label_smoothing(label_smoothing)
         self.beam_size, self.length_penalty, self.val_beam_size = beam_size, length_penalty, val_beam_size
@@ -71,8 +73,8 @@ class TranslationTask(SeqlabTask):
         tgt = batch["tgt_ids"]
         logits, _ = self.net(batch["src_ids"], batch["src_mask"], tgt[:, :-1])
         labels = tgt[:, 1:]
-        loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), labels.reshape(-1), ignore_index=self.pad_id,
-                               label_smoothing=label_smoothing)
+        loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), labels.reshape(-1),
+                               ignore_index=self.pad_id, label_smoothing=label_smoothing)
         return loss, labels
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
@@ -82,8 +84,8 @@ class TranslationTask(SeqlabTask):
 
     # -- evaluation ------------------------------------------------------------------------------------------
     def _teacher_forced(self, batch: dict, stage: str) -> None:
-        """Plain cross-entropy (no label smoothing) averaged over target tokens, whatever the batch sizes, so that
-        {stage}/ppl = exp({stage}/loss)."""
+        """Plain cross-entropy (no label smoothing) averaged over target tokens, whatever the batch sizes, so
+        that {stage}/ppl = exp({stage}/loss)."""
         loss, labels = self._loss(batch)
         self.eval_loss[stage].update(loss, weight=int((labels != self.pad_id).sum()))
         self.log(f"{stage}/loss", self.eval_loss[stage], on_epoch=True)
@@ -140,7 +142,8 @@ class TranslationTask(SeqlabTask):
             scores = self._corpus_scores(key, "test")
             if scores:
                 metrics.update({f"test/bleu{suffix}": scores[0], f"test/chrf{suffix}": scores[1]})
-                metrics[f"test/sent_per_sec{suffix or '_beam'}"] = sentences / max(self.decode_seconds[key], 1e-9)
+                seconds = max(self.decode_seconds[key], 1e-9)
+                metrics[f"test/sent_per_sec{suffix or '_beam'}"] = sentences / seconds
         self.log_dict(metrics)
 
     def _corpus_scores(self, key: str, split: str) -> tuple[float, float] | None:
@@ -166,12 +169,13 @@ class TranslationTask(SeqlabTask):
             self.hypotheses[key] = hypotheses
         return hypotheses
 
-    # -- optimisation, outputs, checkpoints ----------------------------------------------------------------------
+    # -- optimisation, outputs, checkpoints ------------------------------------------------------------------
     def decoding_options(self) -> dict:
         return {"beam_size": self.beam_size, "length_penalty": self.length_penalty,
                 "max_len_a": self.limits.max_len_a, "max_len_b": self.limits.max_len_b}
 
     def write_outputs(self, datamodule, run_dir):
+        # imported when the run ends: the report writer loads matplotlib
         from seqlab.tasks.translation_outputs import write_translation_outputs
 
         return write_translation_outputs(self, datamodule, run_dir)

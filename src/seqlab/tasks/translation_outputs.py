@@ -1,5 +1,5 @@
-"""Files that explain a finished translation run: the test translations, a readable sample of them, attention
-heatmaps of a few fixed val sentences (attention models), what reading the data left out or cut, the model bundle."""
+"""The outputs of a finished translation run: reports (test translations, a sample, attention heatmaps,
+what reading the data left out) and the model bundle."""
 
 from __future__ import annotations
 
@@ -13,10 +13,13 @@ from seqlab.tasks.outputs import ModelKind, RunOutputs
 
 
 def write_translation_outputs(task, datamodule, run_dir: Path) -> RunOutputs:
-    """Reports into <run_dir>/reports, the model bundle (net, weights, tokenizers, decoding) into <run_dir>/model."""
+    """Reports into <run_dir>/reports: the test translations, a readable sample of them, attention heatmaps of
+    a few fixed val sentences (attention models), what reading the data left out or cut; the model bundle
+    (net, weights, tokenizers, decoding) into <run_dir>/model."""
     folder, bundle = run_dir / "reports", run_dir / "model"
     folder.mkdir(parents=True, exist_ok=True)
-    translator = Translator(task.net.cpu(), task.net_config, datamodule.src_tokenizer, datamodule.tgt_tokenizer,
+    translator = Translator(task.net.cpu(), task.net_config, datamodule.src_tokenizer,
+                            datamodule.tgt_tokenizer,
                             {**task.decoding_options(), "max_length": datamodule.max_length})
     hypotheses = task.hypotheses["test"]
     if hypotheses:
@@ -24,7 +27,8 @@ def write_translation_outputs(task, datamodule, run_dir: Path) -> RunOutputs:
         texts = datamodule.detokenize([hypotheses[i] for i in rows])
         sources, references = datamodule.sources("test"), datamodule.references("test")
         triples = [(sources[i], references[i], text) for i, text in zip(rows, texts, strict=True)]
-        write_translations(triples, folder / "test_translations.csv", folder / "samples.txt", task.sample_size)
+        write_translations(triples, folder / "test_translations.csv", folder / "samples.txt",
+                           task.sample_size)
     if translator.has_attention and task.heatmap_sentences > 0:
         sources = datamodule.sources("val")[: task.heatmap_sentences]
         write_heatmaps(translator.translate(sources), folder / "attention")
@@ -34,7 +38,8 @@ def write_translation_outputs(task, datamodule, run_dir: Path) -> RunOutputs:
                       examples=datamodule.sources("test"))
 
 
-def write_translations(triples: list[tuple[str, str, str]], table: Path, sample: Path, sample_size: int) -> None:
+def write_translations(triples: list[tuple[str, str, str]], table: Path, sample: Path,
+                       sample_size: int) -> None:
     with open(table, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(["source", "reference", "hypothesis"])
@@ -44,15 +49,15 @@ def write_translations(triples: list[tuple[str, str, str]], table: Path, sample:
 
 
 def write_heatmaps(translations: list[Translation], folder: Path) -> list[Path]:
-    """One PNG per translation with attention (01.png for the first text, 02.png for the second, ...; none for a
-    blank one): its attention over the source tokens."""
+    """One PNG per translation with attention (01.png for the first text, 02.png for the second, ...; none for
+    a blank one): its attention over the source tokens."""
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for number, translation in enumerate(translations, start=1):
         if translation.attention is None:
             continue
         path = folder / f"{number:02d}.png"
-        attention_heatmap_png(translation.attention, translation.source_tokens, translation.target_tokens, path,
-                              f"{translation.source}  ->  {translation.text}")
+        attention_heatmap_png(translation.attention, translation.source_tokens, translation.target_tokens,
+                              path, f"{translation.source}  ->  {translation.text}")
         paths.append(path)
     return paths

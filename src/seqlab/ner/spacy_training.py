@@ -1,6 +1,4 @@
-"""Train a spaCy pipeline from a generated config with spaCy's own machinery: spacy.training.initialize.init_nlp
-builds and initializes it (sourcing and resuming pretrained components), spacy.training.loop.train runs the
-loop (batches, dropout, evaluation every eval_frequency steps, patience, checkpoints model-best/model-last)."""
+"""Training of a spaCy pipeline from a generated config with spaCy's own loop (spacy.training.loop.train)."""
 
 from __future__ import annotations
 
@@ -8,6 +6,9 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from spacy.training.initialize import init_nlp
+from spacy.training.loop import train
 
 from seqlab.ner.spacy_hooks import TrainingTimeLimit, evaluations_to
 
@@ -21,11 +22,10 @@ class TrainedPipeline:
 
 def train_pipeline(config, labels: list[str], output_dir: Path, on_evaluation: Callable[[dict], None]
                    ) -> TrainedPipeline:
-    """Trains the pipeline `config` describes; its ner gets every label of `labels` (new labels extend a sourced
-    ner's output layer). on_evaluation(info) is called after each evaluation on dev."""
-    from spacy.training.initialize import init_nlp
-    from spacy.training.loop import train
-
+    """Trains the pipeline `config` describes: init_nlp builds and initializes it (sourcing and resuming
+    pretrained components), spaCy's loop runs batches, dropout, evaluation every eval_frequency steps,
+    patience and checkpoints (model-best, model-last). Its ner gets every label of `labels` (new labels extend
+    a sourced ner's output layer); on_evaluation(info) is called after each evaluation on dev."""
     output_dir.mkdir(parents=True, exist_ok=True)
     nlp = init_nlp(config, use_gpu=-1)
     ner = nlp.get_pipe("ner")
