@@ -65,7 +65,7 @@ def fit_and_test(task, cfg, dataset, tracker, run_dir: Path) -> float:
     _write_reports(scores, run_dir, tracker)
     tracker.log_artifact(trained.best_dir, "pipeline")
     examples = [doc.text for doc in scores["test"].references[:SAMPLE_DOCS]]
-    tracker.log_model(trained.best_dir, "spacy", examples)
+    tracker.log_model(trained.best_dir, ModelKind.SPACY, examples)
     value = best[0] if best[0] > -math.inf else scores["val"].f1
     _summary(scores, value, tracker, run_dir)
     return value

@@ -32,7 +32,8 @@ def write_classification_outputs(task, datamodule, run_dir: Path) -> RunOutputs:
         classifier = PretrainedTextClassifier(task.net.model.cpu(), datamodule.tokenizer)
         classifier.save_pretrained(bundle)
         if task.attention_sentences:
-            classifier.attention_maps(datamodule.texts("val")[: task.attention_sentences], folder / "attention")
+            sentences = datamodule.texts("val")[: task.attention_sentences]
+            classifier.attention_maps(sentences, folder / "attention")
         return RunOutputs(reports=folder, model_dir=bundle, model_kind=ModelKind.TEXT_CLASSIFIER,
                           examples=texts)
     if hasattr(task.net, "attention_weights") and task.attention_sentences > 0:
