@@ -19,6 +19,7 @@ from seqlab.ner.spacy_config import build_config, inspect_pretrained
 from seqlab.ner.spacy_training import train_pipeline
 from seqlab.pretrained.spacy_pipelines import load_ner_pipeline
 from seqlab.reports.run_summary import print_summary
+from seqlab.tasks.outputs import ModelKind
 
 
 def fit_and_test(task, cfg, dataset, tracker, run_dir: Path) -> float:
