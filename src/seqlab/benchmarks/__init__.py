@@ -10,4 +10,5 @@ SUITES = {
     "ner": "seqlab.benchmarks.ner",
     "checkpointing": "seqlab.benchmarks.checkpointing",
     "finetune": "seqlab.benchmarks.finetune",
+    "self_attention": "seqlab.benchmarks.self_attention",
 }

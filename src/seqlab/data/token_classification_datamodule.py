@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from typing import Literal
 
 import lightning as L
 import spacy
@@ -40,28 +39,15 @@ class TokenClassificationDataModule(NerDataset, SplitLoaders, L.LightningDataMod
         self,
         name: str,
         pretrained: str,
-        data_dir: str | None = None,
-        source: str | None = None,
-        train_file: str = "train.conll",
-        val_file: str = "dev.conll",
-        test_file: str | None = "test.conll",
-        format: Literal["conll", "jsonl"] | None = None,
-        stray_i_tags: Literal["repair", "reject"] = "repair",
-        test_fraction: float = 0.1,
-        split_seed: int = 1234,
-        cache_dir: str | None = None,
         lang: str = "en",
         max_length: int | None = None,
         batch_size: int = 16,
         eval_batch_size: int = 64,
         num_workers: int = 0,
-        max_train_samples: int | None = None,
-        max_eval_samples: int | None = None,
+        **files,  # NerDataset's: data_dir, source, the split files, format, how test is carved, the cache
     ):
         L.LightningDataModule.__init__(self)
-        NerDataset.__init__(self, name, data_dir, source, train_file, val_file, test_file, format,
-                            stray_i_tags, test_fraction, split_seed, cache_dir, max_train_samples,
-                            max_eval_samples)
+        NerDataset.__init__(self, name, **files)
         if batch_size < 1 or eval_batch_size < 1:
             raise SeqlabError("dataset.batch_size and dataset.eval_batch_size must be at least 1")
         if max_length is not None and max_length < 3:

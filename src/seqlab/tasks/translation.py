@@ -7,7 +7,7 @@ import time
 import torch
 import torch.nn.functional as F
 from sacrebleu.metrics import BLEU, CHRF
-from torch import nn
+from torch import Tensor, nn
 from torchmetrics import MeanMetric
 
 from seqlab.decoding.hypothesis import SearchLimits
@@ -68,7 +68,7 @@ class TranslationTask(SeqlabTask):
         self.decode_seconds: dict[str, float] = {}
 
     # -- training --------------------------------------------------------------------------------------------
-    def _loss(self, batch: dict, label_smoothing: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+    def teacher_forced_loss(self, batch: dict, label_smoothing: float = 0.0) -> tuple[Tensor, Tensor]:
         """Cross-entropy per target token (pads left out), and the labels it came from."""
         tgt = batch["tgt_ids"]
         logits, _ = self.net(batch["src_ids"], batch["src_mask"], tgt[:, :-1])
@@ -78,7 +78,7 @@ class TranslationTask(SeqlabTask):
         return loss, labels
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
-        loss, labels = self._loss(batch, self.label_smoothing)
+        loss, labels = self.teacher_forced_loss(batch, self.label_smoothing)
         tokens = int((labels != self.pad_id).sum())
         return self.record_training_step(loss, tokens, tokens)  # the loss is a mean over target tokens
 
@@ -86,7 +86,7 @@ class TranslationTask(SeqlabTask):
     def _teacher_forced(self, batch: dict, stage: str) -> None:
         """Plain cross-entropy (no label smoothing) averaged over target tokens, whatever the batch sizes, so
         that {stage}/ppl = exp({stage}/loss)."""
-        loss, labels = self._loss(batch)
+        loss, labels = self.teacher_forced_loss(batch)
         self.eval_loss[stage].update(loss, weight=int((labels != self.pad_id).sum()))
         self.log(f"{stage}/loss", self.eval_loss[stage], on_epoch=True)
 
