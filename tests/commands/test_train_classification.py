@@ -237,3 +237,12 @@ def test_a_warm_up_schedule_steps_every_batch_for_a_classifier_too(compose_cfg, 
     assert run.info.status == "FINISHED" and len(rates) > 4  # one a step, not one an epoch
     peak = max(rates)
     assert rates[0] < peak and rates[-1] < peak  # warmed up, then decayed
+
+
+def test_a_step_limit_inside_the_first_epoch_ends_the_run_finished(compose_cfg, sst2_dir, tracking_uri, tmp_path):
+    """trainer.max_steps reached before the first validation: early stopping, which judges validations, has
+    none to judge (it failed the run for want of val/acc); the weights training ended with are tested."""
+    value = train(compose_cfg(["model=cnn", "debug=smoke", "trainer.max_steps=2"]))
+    run = run_under(tracking_uri, tmp_path)
+    assert run.info.status == "FINISHED" and value is None  # val/acc was never logged
+    assert "test/acc" in run.data.metrics and "val/acc" not in run.data.metrics
