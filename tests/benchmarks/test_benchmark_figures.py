@@ -117,6 +117,19 @@ def test_language_model_judges_the_test_loss_and_sizes_epochs_to_the_budget(tmp_
     assert [(t.name, t.bound, t.at_most) for t in training.targets] == [("seqlab/torch_loop epoch_sec", 1.15, True)]
 
 
+def test_quick_trains_two_epochs_of_each_preset_without_sizing_them_to_the_budget(tmp_path, monkeypatch):
+    results = {name: run_figures(1.9, "val/loss", **{"test/loss": 1.9}) for name in language_model.TARGETS}
+    asked = fake_trainer(monkeypatch, language_model, results)
+    monkeypatch.setattr(language_model, "training_speed", lambda root, overrides: pytest.fail("calibrated"))
+    monkeypatch.setattr(language_model, "generation_case", lambda model_dir, quick: (model_dir, quick))
+    monkeypatch.setattr(language_model, "generation_case_report", lambda root, case: {})
+    monkeypatch.setattr(language_model, "run_case", lambda root, case: {})
+    scaled = []
+    monkeypatch.setattr(language_model, "corpus_scaling", lambda root, quick: scaled.append(quick) or {})
+    language_model.run(tmp_path, None, quick=True)
+    assert [o[-2:] for _, o in asked] == [["debug=smoke", "trainer.max_epochs=2"]] * 2 and scaled == [True]
+
+
 def test_generation_is_timed_by_both_tools_on_the_same_model_and_lengths(tmp_path, monkeypatch):
     (tmp_path / "config.json").write_text(json.dumps({"n_positions": 128}))
     case = language_model.generation_case(tmp_path, quick=False)
@@ -145,12 +158,14 @@ def test_corpus_scaling_trains_on_repeated_copies_and_judges_peak_memory(tmp_pat
         corpus = Path(overrides["dataset.data_dir"]) / "input.txt"
         size = case.rsplit("-", 1)[1]
         asked[size] = (corpus.read_text(), overrides["dataset.cache_dir"])
-        peak = {"x1": 900.0, "x20": peak_x20}[size]
+        peak = {"x1": 900.0, "x20": peak_x20}.get(size, 900.0)
         return {"status": "FINISHED", "value": 1.9, "peak_rss_mib": peak, "wall_seconds": 60.0, "log": "log",
                 "history": {"train/epoch_sec": [10.0, 30.0], "train/tokens_per_sec": [1000.0, 2000.0]}}
 
     monkeypatch.setattr(language_model, "in_process", in_process)
+    assert language_model.corpus_scaling(tmp_path, quick=True)["work"] == language_model.QUICK_SCALE_WORK
     report = language_model.corpus_scaling(tmp_path)
+    assert report["work"] == language_model.SCALE_WORK
     assert asked["x1"][0] == "ROMEO:\nGood night.\n" and asked["x20"][0] == "ROMEO:\nGood night.\n" * 20
     assert asked["x1"][1] != asked["x20"][1]  # a cache of its own: each case builds it
     assert report["cases"]["x20"]["tokens_per_sec"] == 1750.0  # pooled: 70000 tokens over 40 s
