@@ -8,7 +8,6 @@ from omegaconf import DictConfig
 
 from seqlab.commands.input_texts import input_texts
 from seqlab.errors import SeqlabError
-from seqlab.inference.pretrained_text_classifier import PretrainedTextClassifier
 from seqlab.inference.text_classifier import TextClassifier
 from seqlab.tracking.model_loading import load_run_predictor
 from seqlab.tracking.registry import chosen_run
@@ -39,6 +38,9 @@ def predict(cfg: DictConfig) -> list[dict]:
 
 
 def write_attention(classifier, texts: list[str], folder: Path, run_id: str) -> None:
+    # transformers, imported only when attention is asked for: predicting with a plain classifier needs none
+    from seqlab.inference.pretrained_text_classifier import PretrainedTextClassifier
+
     if not isinstance(classifier, PretrainedTextClassifier):
         raise SeqlabError(f"attention=: run {run_id} trained a {type(classifier.net).__name__}, which has no "
                           "attention maps to draw; give a run of model=pretrained_classifier "
