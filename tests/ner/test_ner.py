@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import html
 import json
-import os
 import re
 import subprocess
 import sys
@@ -18,10 +16,10 @@ import spacy
 from mlflow.entities import Run
 from mlflow.tracking import MlflowClient
 
+from ner_commands import make_ner, marks, page_of, parse
 from seqlab.commands.train import train
 from seqlab.errors import SeqlabError
 
-from conftest import ROOT
 from logged_models import check_logged_model
 from ner_data import write_wnut17_layout
 
@@ -30,11 +28,6 @@ COURSE_ENTITIES = [("Apple", "ORG", 0, 5), ("U.K.", "GPE", 27, 31), ("$1 billion
                    ("Elon Musk", "PERSON", 56, 65), ("California", "GPE", 75, 85)]
 LABELS = ["corporation", "location", "person"]
 PRESETS = ["ner_spacy", "ner_spacy_finetune", "ner_pretrained_eval"]
-MARK = re.compile(r'<mark class="entity"[^>]*>\s*(.*?)\s*<span[^>]*>(.*?)</span>\s*</mark>', re.S)
-
-
-def marks(page: str) -> list[tuple[str, str]]:
-    return [(html.unescape(text), html.unescape(label)) for text, label in MARK.findall(page)]
 
 
 def run_in(tracking_uri: str, run_dir) -> Run:
@@ -196,24 +189,6 @@ def test_a_trained_pipeline_has_the_meta_that_spacy_package_needs(finished_runs,
     assert result.returncode == 0, result.stdout + result.stderr
     packaged = tmp_path / "en_seqlab_wnut17_ner-0.1.0"
     assert json.loads((packaged / "meta.json").read_text())["license"] == meta["license"]
-
-
-def make_ner(args: str, tracking_uri: str, tmp_path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri}
-    return subprocess.run(
-        ["make", "-s", "ner", f"PY={sys.executable}", f"ARGS={args} report_dir={tmp_path}"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
-    )
-
-
-def parse(stdout: str) -> list[tuple[str, str, int, int]]:
-    rows = [line.split("\t") for line in stdout.splitlines() if line.count("\t") == 3]
-    return [(text, label, int(start), int(end)) for text, label, start, end in rows]
-
-
-def page_of(stdout: str) -> str:
-    [path] = [line.split(": ", 1)[1] for line in stdout.splitlines() if line.startswith("displacy page: ")]
-    return open(path, encoding="utf-8").read()
 
 
 def test_make_ner_without_run_finds_the_course_entities(tracking_uri, tmp_path):

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import torch
 from mlflow.tracking import MlflowClient
-from test_lm_resume import killed_then_resumed
 from test_lm_training import make_generate
 
+from killed_runs import killed_then_resumed
 from seqlab.commands.generate import generate
 from seqlab.commands.train import train
 from seqlab.data.masked_language_model_datamodule import MaskedLanguageModelDataModule

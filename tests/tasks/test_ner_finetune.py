@@ -8,8 +8,8 @@ import json
 
 import pytest
 from mlflow.tracking import MlflowClient
-from test_ner import make_ner, marks, page_of, parse
 
+from ner_commands import make_ner, marks, page_of, parse
 from seqlab.commands.train import train
 from seqlab.errors import SeqlabError
 

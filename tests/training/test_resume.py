@@ -7,46 +7,27 @@ histories to continue, and the epoch it resumes is one that started before the k
 from __future__ import annotations
 
 import os
-import re
 import signal
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import pytest
 from mlflow.tracking import MlflowClient
 
+from killed_runs import run_of, start, wait_for_checkpoint
 from seqlab.tracking.orphaned_runs import ENDED_BY_TAG
 
 from conftest import ROOT, write_sst2_layout
 
-ARGS = ["debug=smoke", "dataset.max_train_samples=null", "dataset.batch_size=8", "trainer.max_epochs=2",
-        "callbacks.early_stopping=null", "callbacks.periodic_checkpoint.every_n_train_steps=10",
-        "model.net.embed_dim=16", "model.net.hidden_size=16"]
 STEPS_PER_EPOCH = 38  # 304 training rows (320 less the 5% carved as test) in batches of 8
 TIMING = {"train/epoch_sec", "train/tokens_per_sec", "train/examples_per_sec"}  # wall-clock figures: their steps
 # compare, not their values
-
-
-def start(cwd: Path, uri: str, *extra: str, args: list[str] = ARGS) -> subprocess.Popen:
-    env = {**os.environ, "MLFLOW_TRACKING_URI": uri}
-    return subprocess.Popen([sys.executable, str(ROOT / "pipelines" / "train.py"), *args, *extra], cwd=cwd, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
 def finish(process: subprocess.Popen) -> str:
     out, _ = process.communicate(timeout=300)
     assert process.returncode == 0, out[-3000:]
     return out
-
-
-def run_of(uri: str, cwd: Path):
-    client = MlflowClient(uri)
-    runs = [r for e in client.search_experiments() for r in client.search_runs([e.experiment_id])
-            if r.data.tags.get("run_dir", "").startswith(str(cwd))]
-    assert len(runs) == 1, [r.info.run_id for r in runs]
-    return runs[0]
 
 
 def histories(uri: str, run_id: str) -> dict[str, list[tuple[int, float]]]:
@@ -63,17 +44,6 @@ def uninterrupted(tmp_path_factory, tracking_uri):
     write_sst2_layout(folder / "data" / "sst2", n_train=320, n_dev=30)
     finish(start(folder, tracking_uri))
     return histories(tracking_uri, run_of(tracking_uri, folder).info.run_id)
-
-
-def wait_for_checkpoint(folder: Path, process: subprocess.Popen, min_step: int) -> None:
-    deadline = time.time() + 180
-    while time.time() < deadline and process.poll() is None:
-        steps = [int(m.group(1)) for p in folder.glob("outputs/runs/*/*/checkpoints/step*.ckpt")
-                 if (m := re.match(r"step(\d+)\.ckpt", p.name))]
-        if steps and max(steps) >= min_step:
-            return
-        time.sleep(0.01)
-    pytest.fail("no periodic checkpoint appeared")
 
 
 @pytest.mark.parametrize("kill", ["SIGKILL", "SIGINT"])

@@ -4,9 +4,9 @@ every metric goes on as if the run had never stopped."""
 
 from __future__ import annotations
 
-from test_lm_resume import killed_then_resumed, one_torch_thread  # noqa: F401 (autouse fixture)
 from test_translation_resume import KEYS as TRANSLATOR_KEYS
 
+from killed_runs import killed_then_resumed, one_torch_thread  # noqa: F401 (autouse fixture)
 from seqlab.tasks.classification import ClassificationTask
 from seqlab.tasks.translation import TranslationTask
 

@@ -4,8 +4,7 @@ from the checkpoint, and every metric (BLEU included) goes on as if the run had 
 
 from __future__ import annotations
 
-from test_lm_resume import killed_then_resumed, one_torch_thread  # noqa: F401 (autouse fixture)
-
+from killed_runs import killed_then_resumed, one_torch_thread  # noqa: F401 (autouse fixture)
 from seqlab.tasks.translation import TranslationTask
 
 from conftest import write_multi30k_layout
