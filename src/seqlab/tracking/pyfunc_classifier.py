@@ -24,14 +24,16 @@ class TextClassifierPyfunc(mlflow.pyfunc.PythonModel):
     probability."""
 
     def load_context(self, context) -> None:
-        # the model's code (torch, transformers) is imported when it loads: logging it needs none
-        from seqlab.inference.pretrained_text_classifier import PretrainedTextClassifier
-        from seqlab.inference.text_classifier import TextClassifier
-
+        # the model's code is imported when it loads (logging it needs none), and transformers only for a
+        # fine-tuned encoder: a seqlab net's requirements do not list it
         bundle = context.artifacts[BUNDLE]
         if is_pretrained_bundle(bundle):
+            from seqlab.inference.pretrained_text_classifier import PretrainedTextClassifier
+
             self.classifier = PretrainedTextClassifier.from_folder(bundle)
         else:
+            from seqlab.inference.text_classifier import TextClassifier
+
             self.classifier = TextClassifier.from_bundle(bundle)
 
     def predict(self, context, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
