@@ -184,29 +184,22 @@ def test_run_with_misaligned_jsonl_offsets_fails(compose_cfg, tracking_uri, tmp_
            r"train.jsonl, line 8: entity \[\d+, \d+, '\w+'\] \('.*'\) does not fall on token boundaries")
 
 
-def test_run_with_a_pipeline_not_installed_says_how_to_install(compose_cfg, tracking_uri, tmp_path):
+@pytest.mark.parametrize("overrides, message", [
+    (["experiment=ner_spacy_finetune", "model.pipeline=en_core_web_xx"],
+     r"spaCy pipeline 'en_core_web_xx' is not installed; install it with: python -m spacy download"),
+    (["experiment=ner_pretrained_eval", "+model.label_map.PERSONA=person"],
+     r"model.label_map maps \['PERSONA'\], which 'en_core_web_sm' does not predict; its labels: CARDINAL"),
+    (["experiment=ner_spacy", "model.train=false"],
+     r"model.train=false scores a pretrained pipeline as is: set model.init=pretrained"),
+    (["experiment=ner_spacy", "optimized_metric=val/acc"],
+     r"optimized_metric=val/acc \(optimized_mode=max\) is not what an NER run returns: it returns the best "
+     r"val/ents_f, to maximize; set optimized_metric=val/ents_f optimized_mode=max"),
+], ids=["pipeline not installed", "label map with unknown labels", "blank pipeline scored as is",
+        "a metric NER runs do not return"])
+def test_a_ner_config_that_cannot_run_fails_the_run_saying_why(compose_cfg, tracking_uri, tmp_path, overrides,
+                                                                message):
     write_wnut17_layout(tmp_path / "data" / "wnut17", n_train=6, n_eval=3)
-    _fails(compose_cfg, tracking_uri, ["experiment=ner_spacy_finetune", "model.pipeline=en_core_web_xx"],
-           r"spaCy pipeline 'en_core_web_xx' is not installed; install it with: python -m spacy download")
-
-
-def test_zero_shot_label_map_with_unknown_labels_lists_the_pipeline_labels(compose_cfg, tracking_uri, tmp_path):
-    write_wnut17_layout(tmp_path / "data" / "wnut17", n_train=6, n_eval=3)
-    _fails(compose_cfg, tracking_uri, ["experiment=ner_pretrained_eval", "+model.label_map.PERSONA=person"],
-           r"model.label_map maps \['PERSONA'\], which 'en_core_web_sm' does not predict; its labels: CARDINAL")
-
-
-def test_blank_pipeline_cannot_be_scored_as_is(compose_cfg, tracking_uri, tmp_path):
-    write_wnut17_layout(tmp_path / "data" / "wnut17", n_train=6, n_eval=3)
-    _fails(compose_cfg, tracking_uri, ["experiment=ner_spacy", "model.train=false"],
-           r"model.train=false scores a pretrained pipeline as is: set model.init=pretrained")
-
-
-def test_an_optimized_metric_ner_runs_do_not_return_fails_the_run(compose_cfg, tracking_uri, tmp_path):
-    write_wnut17_layout(tmp_path / "data" / "wnut17", n_train=6, n_eval=3)
-    _fails(compose_cfg, tracking_uri, ["experiment=ner_spacy", "optimized_metric=val/acc"],
-           r"optimized_metric=val/acc \(optimized_mode=max\) is not what an NER run returns: it returns the best "
-           r"val/ents_f, to maximize; set optimized_metric=val/ents_f optimized_mode=max")
+    _fails(compose_cfg, tracking_uri, overrides, message)
 
 
 @pytest.mark.parametrize("overrides, message", [
