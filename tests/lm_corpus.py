@@ -34,10 +34,9 @@ def tiny_rnn(vocab_size: int, seed: int = 0, cell: str = "lstm"):
     from seqlab.models.rnn_lm import RNNLanguageModel
 
     torch.manual_seed(seed)
-    config = {"_target_": "seqlab.models.rnn_lm.RNNLanguageModel", "vocab_size": vocab_size, "cell": cell,
-              "embed_dim": 16, "hidden_size": 32, "num_layers": 1, "dropout": 0.0, "tie_weights": False}
-    net = RNNLanguageModel(**{k: v for k, v in config.items() if k != "_target_"})
-    return net.eval(), config
+    net = RNNLanguageModel(vocab_size, cell, embed_dim=16, hidden_size=32, num_layers=1, dropout=0.0,
+                           tie_weights=False)
+    return net.eval()
 
 
 def tiny_gpt2(vocab_size: int, seed: int = 0, n_positions: int = 128):

@@ -27,8 +27,8 @@ def tokenizer():
 def generator(request, tokenizer):
     if request.param == "gpt2":
         return TextGenerator(tiny_gpt2(len(tokenizer)), tokenizer)
-    net, config = tiny_rnn(len(tokenizer))
-    return TextGenerator(net, tokenizer, config)
+    net = tiny_rnn(len(tokenizer))
+    return TextGenerator(net, tokenizer)
 
 
 def ngrams(ids: list[int], n: int) -> list[tuple[int, ...]]:
@@ -53,8 +53,8 @@ def test_saved_gpt2_reloads_through_from_pretrained_and_samples_the_same_tokens(
 
 
 def test_saved_rnn_reloads_and_samples_the_same_tokens(tokenizer, tmp_path):
-    net, config = tiny_rnn(len(tokenizer))
-    original = TextGenerator(net, tokenizer, config)
+    net = tiny_rnn(len(tokenizer))
+    original = TextGenerator(net, tokenizer)
     original.save_pretrained(tmp_path / "rnn")
     options = GenerationOptions(max_new_tokens=40, min_new_tokens=40, temperature=1.5, seed=3)
     assert TextGenerator.from_directory(tmp_path / "rnn").generate_ids("JULIET:", options) == original.generate_ids(
@@ -98,8 +98,8 @@ def test_no_repeat_ngram_size_bans_every_repeat(generator, n):
 
 
 def test_rnn_sampling_never_leaves_the_top_k(tokenizer):
-    net, config = tiny_rnn(len(tokenizer), seed=1)
-    generator = TextGenerator(net, tokenizer, config)
+    net = tiny_rnn(len(tokenizer), seed=1)
+    generator = TextGenerator(net, tokenizer)
     k = 3
     prompt_ids, [new] = generator.generate_ids(
         "ROMEO:", GenerationOptions(max_new_tokens=120, min_new_tokens=120, top_k=k, temperature=50.0, seed=0)
@@ -117,8 +117,8 @@ def test_rnn_sampling_never_leaves_the_top_k(tokenizer):
 
 
 def test_rnn_beam_search_returns_ranked_distinct_sequences(tokenizer):
-    net, config = tiny_rnn(len(tokenizer), seed=2)
-    generator = TextGenerator(net, tokenizer, config)
+    net = tiny_rnn(len(tokenizer), seed=2)
+    generator = TextGenerator(net, tokenizer)
     options = GenerationOptions(max_new_tokens=20, min_new_tokens=20, do_sample=False, num_beams=4,
                                 num_return_sequences=3)
     prompt_ids, sequences = generator.generate_ids("ROMEO:", options)
@@ -251,8 +251,8 @@ def test_gpt2_continues_past_its_context_with_a_sliding_window(tokenizer, use_ca
 def test_rnn_carries_its_state_over_any_length(tokenizer):
     """The recurrent model has no context: a long prompt and a long continuation read the whole text, as one
     pass over it does."""
-    net, config = tiny_rnn(len(tokenizer))
-    generator = TextGenerator(net, tokenizer, config)
+    net = tiny_rnn(len(tokenizer))
+    generator = TextGenerator(net, tokenizer)
     prompt = "ROMEO:\nGood night, sweet love.\n" * 10
     prompt_ids, [new] = generator.generate_ids(prompt, GenerationOptions(max_new_tokens=200, min_new_tokens=200,
                                                                          do_sample=False))
@@ -301,27 +301,35 @@ def test_options_of_0_are_not_overridden_by_a_saved_generation_config(tokenizer)
 
 @pytest.mark.parametrize("target", ["seqlab.models.rnn_lm.nn.Linear", "seqlab.models.rnn_lm.torch.jit.CompilationUnit",
                                     "torch.nn.Linear", "seqlab.models.no_such_module.Net"])
-def test_only_nets_defined_in_seqlab_models_are_rebuilt_from_a_saved_config(target):
+def test_only_nets_defined_in_seqlab_models_are_rebuilt_from_a_checkpoint_config(target):
     from seqlab.inference.net_builder import build_net
 
     with pytest.raises(SeqlabError, match=rf"refusing to build '{target}': only seqlab.models classes"):
         build_net({"_target_": target, "in_features": 2, "out_features": 2})
 
 
-@pytest.mark.parametrize("damage", ["no weights", "bad json", "unknown argument", "other sizes"])
+@pytest.mark.parametrize("damage", ["no weights", "bad json", "no class", "other sizes", "missing argument"])
 def test_a_damaged_saved_folder_is_named_not_a_traceback(tokenizer, tmp_path, damage):
     import json
 
-    net, config = tiny_rnn(len(tokenizer))
-    folder = TextGenerator(net, tokenizer, config).save_pretrained(tmp_path / "m")
+    folder = TextGenerator(tiny_rnn(len(tokenizer)), tokenizer).save_pretrained(tmp_path / "m")
+    config = json.loads((folder / "config.json").read_text())
+    message = rf"{folder} is not a saved seqlab net: "
     if damage == "no weights":
         (folder / "model.safetensors").unlink()
     elif damage == "bad json":
-        (folder / "net.json").write_text("{bad")
+        (folder / "config.json").write_text("{bad")
+        message = rf"{folder} is not a saved model: its config.json cannot be read"
+    elif damage == "no class":  # then it is taken for a transformers model, which it is not either
+        del config["architecture"]
+        (folder / "config.json").write_text(json.dumps(config))
+        message = rf"{folder}"
+    elif damage == "other sizes":
+        (folder / "config.json").write_text(json.dumps({**config, "hidden_size": 64}))
     else:
-        changed = {"bogus": 1} if damage == "unknown argument" else {"hidden_size": 64}
-        (folder / "net.json").write_text(json.dumps({**config, **changed}))
-    with pytest.raises(SeqlabError, match=rf"{folder} is not a saved seqlab language model: "):
+        del config["vocab_size"]
+        (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(SeqlabError, match=message):
         TextGenerator.from_directory(folder)
 
 

@@ -38,7 +38,7 @@ def test_finetunes_from_a_folder_and_again_from_its_run(compose_cfg, sst2_dir, t
     with open(tmp_path / "run" / "reports" / "predictions.csv", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     predicted = check_logged_model(tracking_uri, run.info.run_id, [r["text"] for r in rows],
-                                   {"torch", "tokenizers", "safetensors", "transformers"})
+                                   {"torch", "tokenizers", "safetensors", "transformers", "huggingface_hub"})
     assert list(predicted["label"]) == [r["predicted"] for r in rows]
     assert list(predicted["probability"]) == pytest.approx([float(r["probability"]) for r in rows], abs=2e-4)
     # and so does make predict

@@ -55,8 +55,8 @@ def assert_logged_generator_continues_as_its_folder(tracking_uri: str, run_id: s
     from seqlab.inference.text_generator import TextGenerator
 
     prompts = ["ROMEO:", "JULIET:"]
-    answer = check_logged_model(tracking_uri, run_id, prompts, {"torch", "tokenizers", "safetensors", "transformers"},
-                                {"max_new_tokens": 12, "do_sample": False})
+    libraries = {"torch", "tokenizers", "safetensors", "transformers", "huggingface_hub"}
+    answer = check_logged_model(tracking_uri, run_id, prompts, libraries, {"max_new_tokens": 12, "do_sample": False})
     generator, options = TextGenerator.from_directory(folder), GenerationOptions(max_new_tokens=12, do_sample=False)
     assert list(answer["prompt"]) == prompts
     assert list(answer["generated_text"]) == [generator.generate(p, options)[0] for p in prompts]

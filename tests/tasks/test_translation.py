@@ -18,6 +18,7 @@ from mlflow.tracking import MlflowClient
 from sacrebleu.metrics import BLEU, CHRF
 
 from seqlab.commands.train import train
+from seqlab.data.download import LICENSES
 from seqlab.errors import SeqlabError
 from seqlab.inference.translator import Translator
 
@@ -85,6 +86,8 @@ def test_each_preset_lands_a_finished_run(preset, compose_cfg, multi30k_dir, tra
     assert list(table["translation"]) == [t.text for t in expected] and table["translation"][2] == ""
     with pytest.raises(SeqlabError, match=r"beam_size='abc' must be a whole number of at least 1"):
         Translator.from_bundle(tmp_path / "run" / "model").translate(texts, beam_size="abc")
+    card = (tmp_path / "run" / "model" / "README.md").read_text()  # the model card of the net saved with it
+    assert "Dataset: multi30k" in card and LICENSES["multi30k"] in card and "test/bleu: " in card
 
 
 def test_overfit_translates_its_pairs_back_exactly(compose_cfg, multi30k_dir, tmp_path):

@@ -22,6 +22,7 @@ from mlflow.tracking import MlflowClient
 from omegaconf import OmegaConf
 
 from seqlab.commands.train import train
+from seqlab.data.download import LICENSES
 from seqlab.errors import SeqlabError
 from seqlab.inference.text_classifier import TextClassifier
 from seqlab.inference.translator import Translator
@@ -40,6 +41,7 @@ from logged_models import check_logged_model
 CLASSIFIER, TRANSLATOR = "sentiment-cnn", "en-fr"
 TEXTS = ["a wonderful film", "the plot is dull and the cast quite awful"]
 SOURCES = ["A man runs on the street.", "A dog sits."]
+SEQLAB_NET_LIBRARIES = {"torch", "tokenizers", "safetensors", "huggingface_hub"}  # what a seqlab net's pyfunc pins
 TRANSLATOR_TINY = ["model.net.embed_dim=24", "model.net.hidden_size=24", "model.net.decoder_hidden_size=32",
                    "model.net.attention_dim=16", "dataset.max_eval_samples=12"]
 
@@ -82,16 +84,21 @@ def make(target: str, tracking_uri: str, *args: str, timeout: int = 300) -> subp
 
 def test_the_classifier_model_carries_its_code_and_answers_as_its_checkpoint(runs, tracking_uri):
     run, run_dir = runs["classifier"]
-    answer = check_logged_model(tracking_uri, run.info.run_id, TEXTS, {"torch", "tokenizers", "safetensors"})
+    answer = check_logged_model(tracking_uri, run.info.run_id, TEXTS, SEQLAB_NET_LIBRARIES)
     expected = TextClassifier.from_checkpoint(kept_checkpoint(run_dir)).predict(TEXTS)
     assert answer.to_dict("records") == expected
+    # the net saved the Hugging Face way, its model card naming the data, its license and the run's test metrics
+    card = (run_dir / "model" / "README.md").read_text()
+    assert not (run_dir / "model" / "net.json").exists()
+    assert "Dataset: sst2" in card and f"License of the data: {LICENSES['sst2']}" in card
+    assert f"test/loss: {round(run.data.metrics['test/loss'], 4)}" in card
 
 
 def test_the_translator_model_takes_its_decoding_options_as_params(runs, tracking_uri):
     run, run_dir = runs["translator"]
     translator = Translator.from_checkpoint(kept_checkpoint(run_dir))
     for beam_size in (1, 3):
-        answer = check_logged_model(tracking_uri, run.info.run_id, SOURCES, {"torch", "tokenizers", "safetensors"},
+        answer = check_logged_model(tracking_uri, run.info.run_id, SOURCES, SEQLAB_NET_LIBRARIES,
                                     {"beam_size": beam_size})
         assert list(answer["source"]) == SOURCES
         assert list(answer["translation"]) == [t.text for t in translator.translate(SOURCES, beam_size=beam_size)]

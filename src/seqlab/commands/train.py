@@ -137,7 +137,8 @@ def _fit_and_test(cfg: DictConfig, tracker, run_dir: Path, resume_from: Path | N
         tracker.log_params(data_file_params(datamodule))
         tracker.log_datasets(data_splits(cfg.dataset.name, datamodule))
     net_arguments = datamodule.model_kwargs()  # what the data decides: vocabulary size, classes, padding id
-    net = instantiate(cfg.model.net, **net_arguments)
+    # plain lists and dicts, not Hydra's: a net records its constructor arguments in config.json when saved
+    net = instantiate(cfg.model.net, _convert_="all", **net_arguments)
     task = instantiate(cfg.model, net=net, monitor=cfg.optimized_metric, **datamodule.task_kwargs())
     task.net_config = {**OmegaConf.to_container(cfg.model.net, resolve=True), **net_arguments}
 

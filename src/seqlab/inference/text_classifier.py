@@ -6,24 +6,22 @@ import json
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
 from tokenizers import Tokenizer
 
 from seqlab.data.batching import pad_sequences
 from seqlab.data.word_tokenizer import PAD, encode_texts
 from seqlab.errors import SeqlabError
 from seqlab.inference.checkpoint_reader import net_state_dict, read_checkpoint
-from seqlab.inference.net_builder import build_net
+from seqlab.inference.net_builder import build_net, load_net
 
 
 class TextClassifier:
-    """Bundle layout: net.json (the net's constructor arguments and _target_), model.safetensors,
-    tokenizer.json, labels.json. Only classes under seqlab.models can be rebuilt: nothing in a bundle is run
-    as code."""
+    """Bundle layout: the net saved the Hugging Face way (config.json naming its class, model.safetensors, the
+    model card README.md: <NetClass>.from_pretrained(folder) loads it), tokenizer.json, labels.json. Only
+    classes defined in seqlab.models are rebuilt: nothing in a bundle is run as code."""
 
-    def __init__(self, net: torch.nn.Module, net_config: dict, tokenizer: Tokenizer, labels: list[str]):
+    def __init__(self, net: torch.nn.Module, tokenizer: Tokenizer, labels: list[str]):
         self.net = net.eval()
-        self.net_config = net_config
         self.tokenizer = tokenizer
         self.labels = labels
         self.pad_id = tokenizer.token_to_id(PAD)
@@ -31,11 +29,9 @@ class TextClassifier:
     @classmethod
     def from_bundle(cls, folder: str | Path) -> TextClassifier:
         folder = Path(folder)
-        net_config = json.loads((folder / "net.json").read_text())
-        net = build_net(net_config)
-        net.load_state_dict(load_file(folder / "model.safetensors"))
+        net = load_net(folder)
         tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-        return cls(net, net_config, tokenizer, json.loads((folder / "labels.json").read_text()))
+        return cls(net, tokenizer, json.loads((folder / "labels.json").read_text()))
 
     @classmethod
     def from_checkpoint(cls, path: str | Path):
@@ -55,13 +51,12 @@ class TextClassifier:
                               "language model's run to pipelines/generate.py run_id=<id>")
         net = build_net(checkpoint["net_config"])
         net.load_state_dict(net_state_dict(checkpoint))
-        return cls(net, checkpoint["net_config"], Tokenizer.from_str(data["tokenizer"]), data["label_names"])
+        return cls(net, Tokenizer.from_str(data["tokenizer"]), data["label_names"])
 
-    def save_bundle(self, folder: str | Path) -> Path:
+    def save_bundle(self, folder: str | Path, card: dict | None = None) -> Path:
+        """`card`: what the model card records (dataset, license, metrics, command; tasks.model_card)."""
         folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / "net.json").write_text(json.dumps(self.net_config, indent=2))
-        save_file({k: v.contiguous() for k, v in self.net.state_dict().items()}, folder / "model.safetensors")
+        self.net.save_pretrained(folder, model_card_kwargs=card)
         self.tokenizer.save(str(folder / "tokenizer.json"))
         (folder / "labels.json").write_text(json.dumps(self.labels))
         return folder

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_model, save_model
 from transformers import TextStreamer
 
 from seqlab.errors import SeqlabError
 from seqlab.inference.generation_options import GenerationOptions
-from seqlab.inference.net_builder import build_net
+from seqlab.inference.net_builder import load_net, saved_architecture
 from seqlab.inference.stepwise_decoding import RecurrentSteps, SlidingWindowSteps, generate_stepwise
 from seqlab.models.gpt2_lm import GPT2LanguageModel, context_size
 from seqlab.pretrained.transformers_models import is_local, load_causal_lm, load_tokenizer
@@ -24,15 +22,15 @@ class TextGenerator:
     Saved layouts (what a training run logs as its `model` artifact):
     - transformers: save_pretrained of the model and the tokenizer (config.json, model.safetensors,
       tokenizer.json, ...); from_pretrained(<folder>) loads either back.
-    - recurrent: net.json (the net's constructor arguments and _target_), model.safetensors, and the
-      tokenizer's save_pretrained files. Only classes under seqlab.models are rebuilt: nothing in a folder is
-      run as code.
+    - recurrent: the net saved the Hugging Face way (config.json naming its class, model.safetensors, the
+      model card README.md: RNNLanguageModel.from_pretrained(folder) loads it), and the tokenizer's
+      save_pretrained files. Only classes defined in seqlab.models are rebuilt: nothing in a folder is run as
+      code.
     """
 
-    def __init__(self, model: torch.nn.Module, tokenizer, net_config: dict | None = None):
+    def __init__(self, model: torch.nn.Module, tokenizer):
         self.model = model.model if isinstance(model, GPT2LanguageModel) else model  # unwrap seqlab's GPT-2
         self.tokenizer = tokenizer
-        self.net_config = net_config
 
     @property
     def uses_transformers(self) -> bool:
@@ -60,24 +58,19 @@ class TextGenerator:
         folder = Path(folder).expanduser()
         if not folder.is_dir():
             raise SeqlabError(f"{option}={folder}: no such folder")
-        if (folder / "net.json").is_file():
-            try:
-                net_config = json.loads((folder / "net.json").read_text())
-                net = build_net(net_config)
-                load_model(net, str(folder / "model.safetensors"))  # restores tied weights
-            # the JSON, the arguments, missing or other weights
-            except (OSError, ValueError, TypeError, RuntimeError) as err:
-                raise SeqlabError(f"{folder} is not a saved seqlab language model: "
-                                  f"{str(err).splitlines()[0][:300]}") from None
+        if saved_architecture(folder) is not None:  # seqlab's own net
+            net = load_net(folder)
             if not hasattr(net, "forward_with_state"):
                 raise SeqlabError(f"{folder} holds a {type(net).__name__}, not a language model; generate "
                                   "from a language-model run (experiment=textgen_rnn or gpt2_*)")
-            return cls(net, load_tokenizer(str(folder), option), net_config)
+            return cls(net, load_tokenizer(str(folder), option))
         if (folder / "config.json").is_file():
             return cls(load_causal_lm(str(folder), option), load_tokenizer(str(folder), option))
-        raise SeqlabError(f"{folder} holds no saved language model (no config.json or net.json)")
+        raise SeqlabError(f"{folder} holds no saved language model (no config.json)")
 
-    def save_pretrained(self, folder: str | Path) -> Path:
+    def save_pretrained(self, folder: str | Path, card: dict | None = None) -> Path:
+        """`card`: what the model card of seqlab's recurrent net records (dataset, license, metrics, command;
+        tasks.model_card)."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         if self.uses_transformers:
@@ -87,8 +80,7 @@ class TextGenerator:
                 config.pad_token_id = tok.pad_token_id
             self.model.save_pretrained(folder)
         else:
-            (folder / "net.json").write_text(json.dumps(self.net_config, indent=2))
-            save_model(self.model, str(folder / "model.safetensors"))  # handles tied weights
+            self.model.save_pretrained(folder, model_card_kwargs=card)  # tied weights once
         self.tokenizer.save_pretrained(folder)
         return folder
 

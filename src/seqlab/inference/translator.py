@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_model, save_model
 from tokenizers import Tokenizer
 
 from seqlab.data.batching import pad_sequences
@@ -16,7 +15,7 @@ from seqlab.decoding.hypothesis import SearchLimits
 from seqlab.decoding.translation_search import translation_search
 from seqlab.errors import SeqlabError
 from seqlab.inference.checkpoint_reader import net_state_dict, read_checkpoint
-from seqlab.inference.net_builder import build_net
+from seqlab.inference.net_builder import build_net, load_net
 
 DEFAULT_DECODING = {
     "beam_size": 5, "length_penalty": 0.6, "max_len_a": 1.5, "max_len_b": 10, "max_length": 50,
@@ -35,15 +34,14 @@ class Translation:
 
 
 class Translator:
-    """Bundle layout: net.json (the net's constructor arguments and _target_), model.safetensors,
-    source_tokenizer.json, target_tokenizer.json, decoding.json (beam size, length penalty, length limits, the
-    source max_length). Only classes under seqlab.models can be rebuilt: nothing in a bundle is run as
-    code."""
+    """Bundle layout: the net saved the Hugging Face way (config.json naming its class, model.safetensors, the
+    model card README.md: <NetClass>.from_pretrained(folder) loads it), source_tokenizer.json,
+    target_tokenizer.json, decoding.json (beam size, length penalty, length limits, the source max_length).
+    Only classes defined in seqlab.models are rebuilt: nothing in a bundle is run as code."""
 
-    def __init__(self, net: torch.nn.Module, net_config: dict, src_tokenizer: Tokenizer,
-                 tgt_tokenizer: Tokenizer, decoding: dict | None = None):
+    def __init__(self, net: torch.nn.Module, src_tokenizer: Tokenizer, tgt_tokenizer: Tokenizer,
+                 decoding: dict | None = None):
         self.net = net.eval()
-        self.net_config = net_config
         self.src_tokenizer, self.tgt_tokenizer = src_tokenizer, tgt_tokenizer
         self.decoding = {**DEFAULT_DECODING, **(decoding or {})}
         self.ids = special_ids(tgt_tokenizer)
@@ -56,12 +54,8 @@ class Translator:
     @classmethod
     def from_bundle(cls, folder: str | Path) -> Translator:
         folder = Path(folder)
-        if not (folder / "net.json").is_file():
-            raise SeqlabError(f"{folder} is not a seqlab translator bundle (no net.json)")
-        net_config = json.loads((folder / "net.json").read_text())
-        net = build_net(net_config)
-        load_model(net, str(folder / "model.safetensors"))
-        return cls(net, net_config, Tokenizer.from_file(str(folder / "source_tokenizer.json")),
+        net = load_net(folder)
+        return cls(net, Tokenizer.from_file(str(folder / "source_tokenizer.json")),
                    Tokenizer.from_file(str(folder / "target_tokenizer.json")),
                    json.loads((folder / "decoding.json").read_text()))
 
@@ -76,15 +70,13 @@ class Translator:
         net = build_net(checkpoint["net_config"])
         net.load_state_dict(net_state_dict(checkpoint))
         decoding = {**checkpoint.get("decoding", {}), "max_length": data.get("max_length", 50)}
-        return cls(net, checkpoint["net_config"], Tokenizer.from_str(data["source_tokenizer"]),
+        return cls(net, Tokenizer.from_str(data["source_tokenizer"]),
                    Tokenizer.from_str(data["target_tokenizer"]), decoding)
 
-    def save_bundle(self, folder: str | Path) -> Path:
+    def save_bundle(self, folder: str | Path, card: dict | None = None) -> Path:
+        """`card`: what the model card records (dataset, license, metrics, command; tasks.model_card)."""
         folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / "net.json").write_text(json.dumps(self.net_config, indent=2))
-        # save_model handles the tied output and embedding weights
-        save_model(self.net, str(folder / "model.safetensors"))
+        self.net.save_pretrained(folder, model_card_kwargs=card)  # the tied output and embedding weights once
         self.src_tokenizer.save(str(folder / "source_tokenizer.json"))
         self.tgt_tokenizer.save(str(folder / "target_tokenizer.json"))
         (folder / "decoding.json").write_text(json.dumps(self.decoding, indent=2))

@@ -6,10 +6,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from seqlab.models.hub_mixin import NetHubMixin
 from seqlab.models.word_dropout import WordDropout
 
 
-class CNNClassifier(nn.Module):
+class CNNClassifier(nn.Module, NetHubMixin):
     """Pads are zeroed and each convolution runs over the full width (padding k-1 on both sides); outputs
     whose window lies past the sentence end are masked before the max, so padding never changes a
     prediction."""

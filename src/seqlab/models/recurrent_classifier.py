@@ -8,13 +8,14 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from seqlab.models.hub_mixin import NetHubMixin
 from seqlab.models.pooling import AttentionPooling, masked_max, masked_mean
 from seqlab.models.word_dropout import WordDropout
 
 CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 
 
-class RecurrentClassifier(nn.Module):
+class RecurrentClassifier(nn.Module, NetHubMixin):
     """Padding never changes a prediction: a bidirectional network reads packed sequences (its backward
     pass starts at each sentence's end); a unidirectional one reads the padded batch, whose pads come
     after each sentence's end, and pooling is masked to the real tokens."""

@@ -8,12 +8,14 @@ from typing import Literal
 import torch
 from torch import nn
 
+from seqlab.models.hub_mixin import NetHubMixin
+
 CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 
 State = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
 
 
-class RNNLanguageModel(nn.Module):
+class RNNLanguageModel(nn.Module, NetHubMixin):
     """With tie_weights the output layer shares the embedding matrix (Press & Wolf 2017); when the hidden
     size differs from the embedding size a linear projection maps one onto the other first."""
 

@@ -12,6 +12,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from seqlab.errors import SeqlabError
 from seqlab.models.attention import AdditiveAttention, LuongAttention
+from seqlab.models.hub_mixin import NetHubMixin
 
 CELLS = {"lstm": nn.LSTM, "gru": nn.GRU}
 ATTENTIONS = ("none", "bahdanau", "luong")
@@ -45,7 +46,7 @@ class DecoderState:
         return DecoderState(hidden, None if self.feed is None else self.feed.index_select(0, index))
 
 
-class Seq2Seq(nn.Module):
+class Seq2Seq(nn.Module, NetHubMixin):
     """Embedding -> recurrent encoder (LSTM or GRU, packed, optionally bidirectional) -> recurrent
     decoder, with attention over the encoder's states or without it.
 

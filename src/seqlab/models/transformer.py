@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from seqlab.errors import SeqlabError
+from seqlab.models.hub_mixin import NetHubMixin
 from seqlab.models.pooling import masked_mean
 from seqlab.models.word_dropout import WordDropout
 
@@ -114,7 +115,7 @@ def sinusoids(steps: int, dim: int) -> torch.Tensor:
     return table
 
 
-class TransformerClassifier(nn.Module):
+class TransformerClassifier(nn.Module, NetHubMixin):
     """Read top to bottom: token embedding (scaled by sqrt(width)) plus positions (sinusoidal or learned)
     -> N pre-norm layers of multi-head self-attention and a feed-forward block, each added to its input
     -> final LayerNorm -> pooling (a learned CLS vector put before the sentence, or the mean of the real

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from seqlab.errors import SeqlabError
+from seqlab.models.hub_mixin import NetHubMixin
 from seqlab.models.seq2seq import EncoderMemory
 from seqlab.models.transformer import EncoderLayer, FeedForward, MultiHeadAttention, TokenEmbedding
 
@@ -46,7 +47,7 @@ class DecoderLayer(nn.Module):
         return x + self.dropout(self.feed_forward(self.feed_forward_norm(x))), weights
 
 
-class TransformerSeq2Seq(nn.Module):
+class TransformerSeq2Seq(nn.Module, NetHubMixin):
     """The source goes through encoder layers of self-attention under its padding mask; the target prefix
     through decoder layers of causal self-attention (a position sees itself and the positions before it),
     cross-attention over the encoder's states under the source padding mask, and a feed-forward block; a

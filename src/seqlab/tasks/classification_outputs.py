@@ -11,13 +11,15 @@ from seqlab.data.word_tokenizer import PAD, encode_texts
 from seqlab.inference.pretrained_text_classifier import PretrainedTextClassifier
 from seqlab.inference.text_classifier import TextClassifier
 from seqlab.reports.plots import attention_heatmap_png, confusion_matrix_png
+from seqlab.tasks.model_card import model_card
 from seqlab.tasks.outputs import ModelKind, RunOutputs
 
 
 def write_classification_outputs(task, datamodule, run_dir: Path) -> RunOutputs:
     """Reports into <run_dir>/reports: confusion matrix, test predictions, attention maps of a few dev
     sentences (a fine-tuned transformers encoder, or a net that returns its attention weights); the model
-    bundle (net, weights, tokenizer, labels) into <run_dir>/model."""
+    bundle (the net saved the Hugging Face way with its model card, tokenizer, labels) into
+    <run_dir>/model."""
     folder, bundle = run_dir / "reports", run_dir / "model"
     folder.mkdir(parents=True, exist_ok=True)
     labels = datamodule.display_labels
@@ -39,7 +41,8 @@ def write_classification_outputs(task, datamodule, run_dir: Path) -> RunOutputs:
     if hasattr(task.net, "attention_weights") and task.attention_sentences > 0:
         sentences = datamodule.texts("val")[: task.attention_sentences]
         write_attention_maps(task.net.cpu().eval(), datamodule.tokenizer, sentences, folder / "attention")
-    TextClassifier(task.net.cpu(), task.net_config, datamodule.tokenizer, labels).save_bundle(bundle)
+    classifier = TextClassifier(task.net.cpu(), datamodule.tokenizer, labels)
+    classifier.save_bundle(bundle, model_card(task, datamodule))
     return RunOutputs(
         reports=folder, model_dir=bundle, model_kind=ModelKind.TEXT_CLASSIFIER,
         extra={"tokenizer": bundle / "tokenizer.json"},

@@ -92,7 +92,7 @@ class LanguageModelTask(SeqlabTask):
     # -- samples ---------------------------------------------------------------------------------------------
     def samples(self, tokenizer) -> list[str]:
         """One continuation per prompt, seeded and on a forked random state, so training is left untouched."""
-        generator = TextGenerator(self.net, tokenizer, self.net_config)
+        generator = TextGenerator(self.net, tokenizer)
         options = GenerationOptions(**self.sample_options)
         devices = [self.device] if self.device.type == "cuda" else []
         was_training = self.net.training

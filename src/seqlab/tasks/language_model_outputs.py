@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from seqlab.inference.text_generator import TextGenerator
+from seqlab.tasks.model_card import model_card
 from seqlab.tasks.outputs import ModelKind, RunOutputs
 
 
@@ -17,7 +18,7 @@ def write_language_model_outputs(task, datamodule, run_dir: Path) -> RunOutputs:
     net = task.cpu().net
     if task.sample_prompts:
         task.append_samples(folder, "final model (the best checkpoint)", datamodule.tokenizer)
-    TextGenerator(net, datamodule.tokenizer, task.net_config).save_pretrained(bundle)
+    TextGenerator(net, datamodule.tokenizer).save_pretrained(bundle, model_card(task, datamodule))
     datamodule.tokenizer.save_pretrained(tokenizer_dir)
     return RunOutputs(reports=folder, model_dir=bundle, model_kind=ModelKind.LANGUAGE_MODEL,
                       extra={"tokenizer": tokenizer_dir}, examples=list(task.sample_prompts))

@@ -9,17 +9,17 @@ from pathlib import Path
 
 from seqlab.inference.translator import Translation, Translator
 from seqlab.reports.plots import attention_heatmap_png
+from seqlab.tasks.model_card import model_card
 from seqlab.tasks.outputs import ModelKind, RunOutputs
 
 
 def write_translation_outputs(task, datamodule, run_dir: Path) -> RunOutputs:
     """Reports into <run_dir>/reports: the test translations, a readable sample of them, attention heatmaps of
     a few fixed val sentences (attention models), what reading the data left out or cut; the model bundle
-    (net, weights, tokenizers, decoding) into <run_dir>/model."""
+    (the net saved the Hugging Face way with its model card, tokenizers, decoding) into <run_dir>/model."""
     folder, bundle = run_dir / "reports", run_dir / "model"
     folder.mkdir(parents=True, exist_ok=True)
-    translator = Translator(task.net.cpu(), task.net_config, datamodule.src_tokenizer,
-                            datamodule.tgt_tokenizer,
+    translator = Translator(task.net.cpu(), datamodule.src_tokenizer, datamodule.tgt_tokenizer,
                             {**task.decoding_options(), "max_length": datamodule.max_length})
     hypotheses = task.hypotheses["test"]
     if hypotheses:
@@ -33,7 +33,7 @@ def write_translation_outputs(task, datamodule, run_dir: Path) -> RunOutputs:
         sources = datamodule.sources("val")[: task.heatmap_sentences]
         write_heatmaps(translator.translate(sources), folder / "attention")
     (folder / "data.json").write_text(json.dumps(datamodule.report, indent=2))
-    translator.save_bundle(bundle)
+    translator.save_bundle(bundle, model_card(task, datamodule))
     return RunOutputs(reports=folder, model_dir=bundle, model_kind=ModelKind.TRANSLATOR,
                       examples=datamodule.sources("test"))
 

@@ -77,8 +77,14 @@ def run_model_folder(tracking_uri: str | None, run_id: str, option: str = "model
     except (MlflowException, OSError):
         raise SeqlabError(f"{option}=mlflow:{run_id}: run ({run.info.status}) has no logged model; "
                           f"give a finished training run's id") from None
+    from seqlab.inference.net_builder import saved_architecture  # torch: only where a run's model is read
+
     configs = sorted(local.rglob("config.json"), key=lambda p: len(p.parts))
     if not configs:
         raise SeqlabError(f"{option}=mlflow:{run_id}: the run's model is not a from_pretrained model (no "
                           f"config.json); give a run that fine-tuned or pretrained a Transformer")
+    architecture = saved_architecture(configs[0].parent)
+    if architecture is not None:
+        raise SeqlabError(f"{option}=mlflow:{run_id}: the run's model is seqlab's {architecture}, not a "
+                          f"transformers model; give a run that fine-tuned or pretrained a Transformer")
     return configs[0].parent

@@ -9,14 +9,18 @@ import pandas as pd
 
 from seqlab.tracking.pyfunc_model import BUNDLE, input_texts, log_pyfunc_model, user_errors_as_bad_requests
 
-LIBRARIES = ["torch", "tokenizers", "safetensors"]
+# huggingface_hub: seqlab's nets load through its PyTorchModelHubMixin (seqlab.models.hub_mixin)
+LIBRARIES = ["torch", "tokenizers", "safetensors", "huggingface_hub"]
 OUTPUTS = {"text": "string", "label": "string", "probability": "double"}
 
 
 def is_pretrained_bundle(folder: str | Path) -> bool:
-    """A fine-tuned transformers classifier's save_pretrained folder (config.json), not seqlab's own bundle
-    (net.json)."""
-    return (Path(folder) / "config.json").is_file()
+    """A fine-tuned transformers classifier's save_pretrained folder (a config.json), not seqlab's own bundle
+    (whose config.json names a seqlab net)."""
+    # imported here: the net's code (torch) is imported when the model loads or is logged, not with tracking
+    from seqlab.inference.net_builder import saved_architecture
+
+    return (Path(folder) / "config.json").is_file() and saved_architecture(folder) is None
 
 
 class TextClassifierPyfunc(mlflow.pyfunc.PythonModel):

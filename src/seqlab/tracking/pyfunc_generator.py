@@ -11,7 +11,7 @@ import pandas as pd
 from seqlab.inference.generation_options import GenerationOptions
 from seqlab.tracking.pyfunc_model import BUNDLE, input_texts, log_pyfunc_model, user_errors_as_bad_requests
 
-LIBRARIES = ["torch", "tokenizers", "safetensors", "transformers"]
+LIBRARIES = ["torch", "tokenizers", "safetensors", "transformers", "huggingface_hub"]
 OUTPUTS = {"prompt": "string", "generated_text": "string"}
 NOT_PARAMS = ("num_return_sequences", "use_cache")  # one row per prompt; the cache is no choice of the caller
 MLFLOW_TYPES = {"int": "long", "float": "double", "bool": "boolean"}

@@ -10,7 +10,8 @@ import pandas as pd
 
 from seqlab.tracking.pyfunc_model import BUNDLE, input_texts, log_pyfunc_model, user_errors_as_bad_requests
 
-LIBRARIES = ["torch", "tokenizers", "safetensors"]
+# huggingface_hub: seqlab's nets load through its PyTorchModelHubMixin (seqlab.models.hub_mixin)
+LIBRARIES = ["torch", "tokenizers", "safetensors", "huggingface_hub"]
 OUTPUTS = {"source": "string", "translation": "string"}
 
 
