@@ -271,36 +271,3 @@ def test_make_serve_on_a_port_in_use_says_so(runs, tracking_uri):
     assert result.returncode != 0
     assert f"error: cannot serve on 127.0.0.1:{port}: Address already in use" in result.stderr
     assert "Traceback" not in result.stderr
-
-
-@pytest.mark.slow
-def test_the_classifier_and_the_translator_load_in_a_fresh_venv_from_their_own_requirements(runs, tracking_uri,
-                                                                                          tmp_path):
-    """python -m venv, pip install -r each model's requirements.txt (pip's cache and the configured indexes serve
-    it), then load and predict in that venv, where seqlab is not installed: only the model's code/ has it. The
-    translator's requirements go into the classifier's venv after the classifier answered: pip installs what
-    they add, and each model loads in a process of its own."""
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
-    python = venv / "bin" / "python"
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "MLFLOW_TRACKING_URI")}
-    mlflow.set_tracking_uri(tracking_uri)
-    (classifier, classifier_dir), (translator, translator_dir) = runs["classifier"], runs["translator"]
-    cases = [(classifier, TEXTS, TextClassifier.from_checkpoint(kept_checkpoint(classifier_dir)).predict(TEXTS)),
-             (translator, SOURCES, [{"source": s, "translation": t.text} for s, t in zip(
-                 SOURCES, Translator.from_checkpoint(kept_checkpoint(translator_dir)).translate(SOURCES),
-                 strict=True)])]
-    for run, inputs, expected in cases:
-        folder = Path(mlflow.artifacts.download_artifacts(f"runs:/{run.info.run_id}/model",
-                                                          dst_path=str(tmp_path / run.info.run_id)))
-        install = subprocess.run([str(python), "-m", "pip", "install", "-q", "-r", str(folder / "requirements.txt")],
-                                 capture_output=True, text=True, timeout=3000)
-        assert install.returncode == 0, install.stderr[-3000:]
-        script = ("import importlib.util, json, sys, mlflow\n"
-                  "assert importlib.util.find_spec('seqlab') is None\n"
-                  f"model = mlflow.pyfunc.load_model({str(folder)!r})\n"
-                  f"print(json.dumps(model.predict({inputs!r}).to_dict('records')))\n")
-        result = subprocess.run([str(python), "-c", script], capture_output=True, text=True, timeout=600, env=env,
-                                cwd=tmp_path)
-        assert result.returncode == 0, result.stderr[-3000:]
-        assert json.loads(result.stdout.splitlines()[-1]) == expected
