@@ -36,7 +36,7 @@ def write_classification_outputs(task, datamodule, run_dir: Path) -> RunOutputs:
         if task.attention_sentences:
             sentences = datamodule.texts("val")[: task.attention_sentences]
             classifier.attention_maps(sentences, folder / "attention")
-        return RunOutputs(reports=folder, model_dir=bundle, model_kind=ModelKind.TEXT_CLASSIFIER,
+        return RunOutputs(reports=folder, model_dir=bundle, model_kind=ModelKind.PRETRAINED_TEXT_CLASSIFIER,
                           examples=texts)
     if hasattr(task.net, "attention_weights") and task.attention_sentences > 0:
         sentences = datamodule.texts("val")[: task.attention_sentences]

@@ -11,7 +11,8 @@ class ModelKind(StrEnum):
     """What an exported model folder holds: tracking logs each kind its own way
     (seqlab.tracking.mlflow_tracker.MODEL_LOGGERS)."""
 
-    TEXT_CLASSIFIER = "text_classifier"
+    TEXT_CLASSIFIER = "text_classifier"  # seqlab's own net with its tokenizer and labels
+    PRETRAINED_TEXT_CLASSIFIER = "pretrained_text_classifier"  # a fine-tuned transformers encoder
     TRANSLATOR = "translator"
     LANGUAGE_MODEL = "language_model"
     TOKEN_CLASSIFIER = "token_classifier"  # a fine-tuned transformers token classifier (NER)

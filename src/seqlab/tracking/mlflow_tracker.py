@@ -18,8 +18,8 @@ from seqlab.tracking.datasets import dataset_inputs
 from seqlab.tracking.lineage import FINETUNED_BY
 from seqlab.tracking.orphaned_runs import end_orphaned_runs, process_tag
 from seqlab.tracking.outbox import Outbox
-from seqlab.tracking.pyfunc_classifier import log_classifier
-from seqlab.tracking.pyfunc_entity_recognizer import log_entity_recognizer
+from seqlab.tracking.pyfunc_classifier import log_classifier, log_pretrained_classifier
+from seqlab.tracking.pyfunc_entity_recognizer import log_spacy_recognizer, log_token_classifier
 from seqlab.tracking.pyfunc_generator import log_generator
 from seqlab.tracking.pyfunc_translator import log_translator
 from seqlab.tracking.registry import register_run_model
@@ -35,10 +35,11 @@ PyfuncLogger = Callable[[str, str, str | Path, list[str]], None]
 # whose folder is logged as plain files under model/ (a masked language model: only fine-tuning reads it)
 MODEL_LOGGERS: dict[ModelKind, PyfuncLogger | None] = {
     ModelKind.TEXT_CLASSIFIER: log_classifier,
+    ModelKind.PRETRAINED_TEXT_CLASSIFIER: log_pretrained_classifier,
     ModelKind.TRANSLATOR: log_translator,
     ModelKind.LANGUAGE_MODEL: log_generator,
-    ModelKind.TOKEN_CLASSIFIER: log_entity_recognizer,
-    ModelKind.SPACY: log_entity_recognizer,
+    ModelKind.TOKEN_CLASSIFIER: log_token_classifier,
+    ModelKind.SPACY: log_spacy_recognizer,
     ModelKind.MASKED_LANGUAGE_MODEL: None,
 }
 

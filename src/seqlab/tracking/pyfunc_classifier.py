@@ -1,4 +1,5 @@
-"""A seqlab text classifier as an MLflow pyfunc."""
+"""A classification run's model as an MLflow pyfunc: seqlab's own net (TextClassifierPyfunc) or a fine-tuned
+transformers encoder (PretrainedTextClassifierPyfunc); the run says which it wrote (its ModelKind)."""
 
 from __future__ import annotations
 
@@ -14,31 +15,15 @@ LIBRARIES = ["torch", "tokenizers", "safetensors", "huggingface_hub"]
 OUTPUTS = {"text": "string", "label": "string", "probability": "double"}
 
 
-def is_pretrained_bundle(folder: str | Path) -> bool:
-    """A fine-tuned transformers classifier's save_pretrained folder (a config.json), not seqlab's own bundle
-    (whose config.json names a seqlab net)."""
-    # imported here: the net's code (torch) is imported when the model loads or is logged, not with tracking
-    from seqlab.inference.net_builder import saved_architecture
-
-    return (Path(folder) / "config.json").is_file() and saved_architecture(folder) is None
-
-
 class TextClassifierPyfunc(mlflow.pyfunc.PythonModel):
     """mlflow.pyfunc.load_model(uri).predict(["I love this movie"]) returns a table of text, label and
-    probability."""
+    probability. Loads seqlab's own bundle (net, tokenizer, labels)."""
 
     def load_context(self, context) -> None:
-        # the model's code is imported when it loads (logging it needs none), and transformers only for a
-        # fine-tuned encoder: a seqlab net's requirements do not list it
-        bundle = context.artifacts[BUNDLE]
-        if is_pretrained_bundle(bundle):
-            from seqlab.inference.pretrained_text_classifier import PretrainedTextClassifier
+        # the model's code (torch) is imported when it loads: logging it needs none
+        from seqlab.inference.text_classifier import TextClassifier
 
-            self.classifier = PretrainedTextClassifier.from_folder(bundle)
-        else:
-            from seqlab.inference.text_classifier import TextClassifier
-
-            self.classifier = TextClassifier.from_bundle(bundle)
+        self.classifier = TextClassifier.from_bundle(context.artifacts[BUNDLE])
 
     def predict(self, context, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
         texts = input_texts(model_input)
@@ -46,6 +31,21 @@ class TextClassifierPyfunc(mlflow.pyfunc.PythonModel):
             return pd.DataFrame(self.classifier.predict(texts), columns=list(OUTPUTS))
 
 
+class PretrainedTextClassifierPyfunc(TextClassifierPyfunc):
+    """The same answers from a fine-tuned transformers encoder's save_pretrained folder."""
+
+    def load_context(self, context) -> None:
+        # transformers is imported only for this kind: a seqlab net's requirements do not list it
+        from seqlab.inference.pretrained_text_classifier import PretrainedTextClassifier
+
+        self.classifier = PretrainedTextClassifier.from_folder(context.artifacts[BUNDLE])
+
+
 def log_classifier(tracking_uri: str, run_id: str, model_dir: str | Path, examples: list[str]) -> None:
-    libraries = LIBRARIES + (["transformers"] if is_pretrained_bundle(model_dir) else [])
-    log_pyfunc_model(tracking_uri, run_id, TextClassifierPyfunc, model_dir, libraries, OUTPUTS, examples)
+    log_pyfunc_model(tracking_uri, run_id, TextClassifierPyfunc, model_dir, LIBRARIES, OUTPUTS, examples)
+
+
+def log_pretrained_classifier(tracking_uri: str, run_id: str, model_dir: str | Path,
+                              examples: list[str]) -> None:
+    log_pyfunc_model(tracking_uri, run_id, PretrainedTextClassifierPyfunc, model_dir,
+                     [*LIBRARIES, "transformers"], OUTPUTS, examples)

@@ -1,5 +1,6 @@
-"""A NER run's model as an MLflow pyfunc: a spaCy pipeline (config.cfg) or a fine-tuned transformers token
-classifier (config.json, tagged through seqlab.inference.entity_tagger)."""
+"""A NER run's model as an MLflow pyfunc: a trained spaCy pipeline (SpacyRecognizerPyfunc) or a fine-tuned
+transformers token classifier tagged through seqlab.inference.entity_tagger (TokenClassifierPyfunc); the run
+says which it wrote (its ModelKind)."""
 
 from __future__ import annotations
 
@@ -11,30 +12,21 @@ import pandas as pd
 from seqlab.tracking.pyfunc_model import BUNDLE, input_texts, log_pyfunc_model, user_errors_as_bad_requests
 
 OUTPUTS = {"index": "long", "text": "string", "label": "string", "start": "long", "end": "long"}
+TOKEN_CLASSIFIER_LIBRARIES = ["torch", "tokenizers", "safetensors", "transformers", "spacy"]
 
 
-def is_spacy_pipeline(folder: str | Path) -> bool:
-    return (Path(folder) / "config.cfg").is_file()
-
-
-class EntityRecognizerPyfunc(mlflow.pyfunc.PythonModel):
+class SpacyRecognizerPyfunc(mlflow.pyfunc.PythonModel):
     """mlflow.pyfunc.load_model(uri).predict(["Alice moved to New York"]) returns one row per entity: `index`
     (the position of the text it was found in, from 0), its `text`, `label`, and `start` and `end` character
-    offsets in that text; a text without entities has no row."""
+    offsets in that text; a text without entities has no row. Loads a trained spaCy pipeline."""
 
     def load_context(self, context) -> None:
-        # the model's code (spaCy; torch, transformers) is imported when it loads: logging it needs none
-        bundle = context.artifacts[BUNDLE]
-        if is_spacy_pipeline(bundle):
-            import spacy
+        # the model's code is imported when it loads: logging it needs none
+        import spacy
 
-            from seqlab.ner import spacy_hooks  # noqa: F401  (the functions a trained pipeline's config names)
+        from seqlab.ner import spacy_hooks  # noqa: F401  (the functions a trained pipeline's config names)
 
-            self.recognizer = spacy.load(bundle)
-        else:
-            from seqlab.inference.entity_tagger import EntityTagger
-
-            self.recognizer = EntityTagger.from_folder(bundle)
+        self.recognizer = spacy.load(context.artifacts[BUNDLE])
 
     def predict(self, context, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
         texts = input_texts(model_input)
@@ -46,9 +38,19 @@ class EntityRecognizerPyfunc(mlflow.pyfunc.PythonModel):
         return table.astype({name: "int64" for name, kind in OUTPUTS.items() if kind == "long"})
 
 
-def log_entity_recognizer(tracking_uri: str, run_id: str, model_dir: str | Path, examples: list[str]) -> None:
-    if is_spacy_pipeline(model_dir):
-        libraries = ["spacy"]
-    else:
-        libraries = ["torch", "tokenizers", "safetensors", "transformers", "spacy"]
-    log_pyfunc_model(tracking_uri, run_id, EntityRecognizerPyfunc, model_dir, libraries, OUTPUTS, examples)
+class TokenClassifierPyfunc(SpacyRecognizerPyfunc):
+    """The same answers from a fine-tuned transformers token classifier, whose tagger makes spaCy docs."""
+
+    def load_context(self, context) -> None:
+        from seqlab.inference.entity_tagger import EntityTagger  # torch, transformers: when it loads
+
+        self.recognizer = EntityTagger.from_folder(context.artifacts[BUNDLE])
+
+
+def log_spacy_recognizer(tracking_uri: str, run_id: str, model_dir: str | Path, examples: list[str]) -> None:
+    log_pyfunc_model(tracking_uri, run_id, SpacyRecognizerPyfunc, model_dir, ["spacy"], OUTPUTS, examples)
+
+
+def log_token_classifier(tracking_uri: str, run_id: str, model_dir: str | Path, examples: list[str]) -> None:
+    log_pyfunc_model(tracking_uri, run_id, TokenClassifierPyfunc, model_dir, TOKEN_CLASSIFIER_LIBRARIES,
+                     OUTPUTS, examples)
