@@ -6,14 +6,10 @@ and generation speed beside their peers.
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
 import shutil
-import time
 from pathlib import Path
-
-import torch
 
 from seqlab.benchmarks.generation_speed import PROMPT
 from seqlab.benchmarks.runner import (
@@ -25,17 +21,15 @@ from seqlab.benchmarks.runner import (
     write_report,
 )
 from seqlab.benchmarks.side_by_side import Case, Side, Target, in_process, run_case
+from seqlab.benchmarks.step_timing import time_training_steps
 from seqlab.benchmarks.translation import tokens_per_sec
-from seqlab.config.compose import compose_train_config
-from seqlab.config.instantiate import instantiate
 from seqlab.data.download import ensure_files
-from seqlab.errors import SeqlabError
+from seqlab.data.token_blocks import IGNORE
 
 # test loss, nats per character, on the last 5% of the text (the best validation loss, which chose the
 # checkpoint, is reported beside it)
 TARGETS = {"textgen_rnn": 1.60, "gpt2_scratch": 1.55}
 FILL = 0.85  # share of the budget the epochs are sized to (validation, samples and start-up take the rest)
-TIMED_STEPS = 8  # training steps timed to size the epochs to the budget
 QUICK_EPOCHS = 2  # --quick: each preset's epochs (whole epochs are told from a cut one only among two)
 SPEED_EPOCHS, SPEED_BATCHES = 2, 150  # each side-by-side training run
 MAX_NEW_TOKENS, REPEATS = 200, 3  # generation: tokens after the prompt (within the context), timed calls
@@ -120,32 +114,13 @@ def generation_case_report(root: Path, case: Case) -> dict:
 
 
 def training_speed(root: Path, overrides: list[str]) -> dict:
-    """Training tokens per second of the preset's model on its data (up to TIMED_STEPS timed steps after one
-    warm-up step), and the tokens in one epoch."""
-    cfg = compose_train_config(overrides, root, root / "outputs" / "bench" / "runs" / "calibration")
-    datamodule = instantiate(cfg.dataset)
-    datamodule.prepare_data()
-    datamodule.setup("fit")
-    net = instantiate(cfg.model.net, **datamodule.model_kwargs())
-    optimizer = torch.optim.AdamW(net.parameters(), lr=1e-4)
-    seconds = tokens = 0
-    for step, batch in enumerate(itertools.islice(datamodule.train_dataloader(), TIMED_STEPS + 1)):
-        start = time.perf_counter()
-        logits = net(batch["input_ids"])
-        loss = torch.nn.functional.cross_entropy(logits.flatten(0, 1), batch["labels"].flatten(),
-                                                 ignore_index=-100)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        if step:  # the first step warms caches up
-            seconds += time.perf_counter() - start
-            tokens += int((batch["labels"] != -100).sum())
-    if not tokens:
-        raise SeqlabError(f"{' '.join(overrides)} has one training batch: too few to time a step after a "
-                          "warm-up one")
-    per_batch = datamodule.batch_size * datamodule.block_size
-    return {"tokens_per_sec": round(tokens / seconds, 1),
-            "tokens_per_epoch": len(datamodule.train_dataloader()) * per_batch}
+    """Training tokens per second of the preset's model on its data (its timed steps), and the tokens in one
+    epoch."""
+    timing = time_training_steps(root, overrides, lambda task, batch: task.next_token_loss(batch)[0])
+    tokens = sum(int((batch["labels"] != IGNORE).sum()) for batch in timing.timed_batches)
+    per_batch = timing.timed_batches[0]["input_ids"].numel()
+    return {"tokens_per_sec": round(tokens / timing.seconds, 1),
+            "tokens_per_epoch": timing.steps_per_epoch * per_batch}
 
 
 SCALE_COPIES = (1, 20)  # Tiny Shakespeare repeated this many times

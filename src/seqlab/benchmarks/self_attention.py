@@ -6,14 +6,9 @@ BERT, and the Transformer translator beside the LSTM with attention, in one benc
 
 from __future__ import annotations
 
-import itertools
-import math
 import os
 import statistics
-import time
 from pathlib import Path
-
-import torch
 
 from seqlab.benchmarks.runner import (
     THREADS,
@@ -21,13 +16,11 @@ from seqlab.benchmarks.runner import (
     held_out,
     output_dir,
     quick_overrides,
-    runs_dir,
     torch_threads,
     train_preset,
     write_report,
 )
-from seqlab.config.compose import compose_train_config
-from seqlab.config.instantiate import instantiate
+from seqlab.benchmarks.step_timing import time_training_steps
 from seqlab.errors import SeqlabError
 from seqlab.reports.transfer_report import TransferReportOptions, transfer_report_from_options
 from seqlab.tracking.run_lookup import get_run, sweep_trials
@@ -47,7 +40,6 @@ TRANSLATORS = ("translate_attention", "translate_transformer")
 TRANSLATION_MINUTES = 20.0
 DE_EN = ["dataset.src_lang=de", "dataset.tgt_lang=en"]
 FILL = 0.75  # share of the budget the epochs are sized to: each epoch also decodes the validation sentences
-TIMED_STEPS = 8
 HISTORIES = ("train/epoch_sec", "val/bleu")
 
 
@@ -138,28 +130,8 @@ def translation_case(root: Path, minutes: float, quick: bool) -> dict:
 
 
 def fitted_epochs(root: Path, overrides: list[str], minutes: float) -> int:
-    """The epochs that fill FILL of `minutes` at this machine's speed: a few timed training steps of the
-    preset's own net and loss (after one warm-up step), times the batches of an epoch."""
-    cfg = compose_train_config(overrides, root, runs_dir(root) / "calibration")
-    datamodule = instantiate(cfg.dataset)
-    datamodule.prepare_data()
-    datamodule.setup("fit")
-    net = instantiate(cfg.model.net, **datamodule.model_kwargs())
-    task = instantiate(cfg.model, net=net, monitor=cfg.optimized_metric, **datamodule.task_kwargs())
-    optimizer = torch.optim.AdamW(net.parameters(), lr=1e-4)
-    loader = datamodule.train_dataloader()
-    seconds = 0.0
-    for step, batch in enumerate(itertools.islice(loader, TIMED_STEPS + 1)):
-        start = time.perf_counter()
-        loss, _ = task.teacher_forced_loss(batch, task.label_smoothing)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        if step:  # the first step warms caches up
-            seconds += time.perf_counter() - start
-    steps = min(TIMED_STEPS, len(loader) - 1)
-    if steps < 1:
-        raise SeqlabError(f"{' '.join(overrides)} has one training batch: too few to time a step after a "
-                          "warm-up one")
-    epoch_seconds = seconds / steps * len(loader)
-    return max(1, math.floor(minutes * 60 * FILL / epoch_seconds))
+    """The epochs that fill FILL of `minutes` at this machine's speed: the preset's own net and loss, timed
+    over a few training steps."""
+    timing = time_training_steps(root, overrides,
+                                 lambda task, batch: task.teacher_forced_loss(batch, task.label_smoothing)[0])
+    return timing.epochs_within(minutes, FILL)

@@ -51,7 +51,7 @@ class LanguageModelTask(SeqlabTask):
     def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
         return self.net(input_ids)
 
-    def _step(self, batch: dict) -> tuple[torch.Tensor, int]:
+    def next_token_loss(self, batch: dict) -> tuple[torch.Tensor, int]:
         """The mean cross-entropy over the batch's real tokens, and how many there are."""
         logits = self(batch["input_ids"])
         labels = batch["labels"]
@@ -59,11 +59,11 @@ class LanguageModelTask(SeqlabTask):
         return loss, int((labels != IGNORE).sum())
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
-        loss, tokens = self._step(batch)
+        loss, tokens = self.next_token_loss(batch)
         return self.record_training_step(loss, tokens, tokens)  # the loss is a mean over the batch's tokens
 
     def _evaluate(self, batch: dict, stage: str) -> None:
-        loss, tokens = self._step(batch)
+        loss, tokens = self.next_token_loss(batch)
         self.losses[stage].update(loss, tokens)  # weighted: the mean over tokens, whatever the batch sizes
 
     def _log_epoch(self, stage: str) -> float:
