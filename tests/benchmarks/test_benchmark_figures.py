@@ -76,7 +76,8 @@ def test_classification_judges_the_test_accuracy_and_runs_each_course_case_side_
     assert keras == ("--minutes", "10.0", "--batches", f"{tmp_path}/outputs/bench/runs/lstm64-batches.npz")
     assert seqlab == ("--name", "lstm64", "--minutes", "10.0", "--quality", "test/acc", *overrides)
     assert [(t.name, t.bound) for t in lstm.targets] == [("seqlab/torch_loop epoch_sec", 1.15),
-                                                         ("seqlab/keras epoch_sec", 0.5)]
+                                                         ("seqlab/keras epoch_sec", 0.5),
+                                                         ("seqlab first_step_sec", 8.0)]
     assert [t.name for t in cases[2].targets] == []  # the GRU: ratios, no target
 
 

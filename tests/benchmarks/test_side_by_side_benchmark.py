@@ -52,7 +52,8 @@ def test_sides_run_interleaved_and_a_skipped_side_runs_once():
 
 def test_medians_ratios_and_targets_of_a_case():
     case = Case("lstm64", [], [Target("floor", "epoch_sec", 1.15), Target("keras", "epoch_sec", 0.5),
-                               Target("floor", "examples_per_sec", 0.9, at_most=False)])
+                               Target("floor", "examples_per_sec", 0.9, at_most=False),
+                               Target(SEQLAB, "first_step_sec", 4.5)])
     records = {
         "floor": [record([2.0, 2.0], [10, 10], best_val_acc=0.80), record([3.0, 3.0], [10, 10], best_val_acc=0.82)],
         "keras": [{"skipped": "TensorFlow cannot be imported"}],
@@ -71,6 +72,8 @@ def test_medians_ratios_and_targets_of_a_case():
         "seqlab/keras epoch_sec": {"target": 0.5, "value": None, "met": None,
                                    "skipped": "TensorFlow cannot be imported"},
         "seqlab/floor examples_per_sec": {"target": 0.9, "value": 0.929, "met": True},
+        # seqlab's own figure, no peer's: 5 s from the command to its first step in each run
+        "seqlab first_step_sec": {"target": 4.5, "value": 5.0, "met": False},
     }
     assert [len(runs) for runs in report["runs"].values()] == [2, 2]
 
@@ -155,6 +158,8 @@ def test_the_runner_end_to_end_on_quick_with_a_fake_peer(tmp_path, tracking_uri,
     assert case["ratios"]["torch_loop"]["test_acc"] == round(seqlab["test_acc"] / 0.25, 3)
     judged = case["targets"]["seqlab/torch_loop epoch_sec"]
     assert judged["met"] is (judged["value"] <= 1.15)
+    own = case["targets"]["seqlab first_step_sec"]  # the LSTM preset's start-up, bounded by time, not by a peer
+    assert (own["value"], own["target"], own["met"]) == (seqlab["first_step_sec"], 8.0, seqlab["first_step_sec"] <= 8)
     if "skipped" in case["sides"]["keras"]:  # TensorFlow absent here
         assert "pip install 'seqlab[peers]'" in case["sides"]["keras"]["skipped"]
         assert case["targets"]["seqlab/keras epoch_sec"]["met"] is None and "keras" not in case["ratios"]

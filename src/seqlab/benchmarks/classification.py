@@ -9,7 +9,7 @@ from pathlib import Path
 
 from seqlab.benchmarks.peers.batch_export import export_batches
 from seqlab.benchmarks.runner import held_out, quick_overrides, runs_dir, train_preset, write_report
-from seqlab.benchmarks.side_by_side import Case, Side, Target, run_case
+from seqlab.benchmarks.side_by_side import SEQLAB, Case, Side, Target, run_case
 
 # test/acc on the held-out rows; dev chose the checkpoint and stopped training, so its best accuracy is
 # reported beside, not judged
@@ -47,8 +47,10 @@ QUICK_EPOCHS = 2  # whole epochs are told from a cut one only among two or more
 COMMON = ["dataset.tokenizer.max_vocab_size=20000", "dataset.tokenizer.max_length=50",
           "dataset.batch_size=64", "callbacks.early_stopping=null", "callbacks.rich_progress_bar=null"]
 FLOOR, KERAS = "torch_loop", "keras"
-SPEED_TARGETS = {  # seqlab's seconds per epoch over each peer's, at most (LSTM and CNN)
-    "lstm64": [Target(FLOOR, "epoch_sec", 1.15), Target(KERAS, "epoch_sec", 0.5)],
+SPEED_TARGETS = {  # seqlab's seconds per epoch over each peer's, at most (LSTM and CNN); the LSTM preset's
+    # seconds from the command to its first optimizer step, at most
+    "lstm64": [Target(FLOOR, "epoch_sec", 1.15), Target(KERAS, "epoch_sec", 0.5),
+               Target(SEQLAB, "first_step_sec", 8.0)],
     "conv1d_32x3": [Target(FLOOR, "epoch_sec", 1.15), Target(KERAS, "epoch_sec", 0.5)],
 }
 # the floor: a plain PyTorch loop over seqlab's own datamodule and net; the course's Keras model where
@@ -88,5 +90,5 @@ def course_case(root: Path, name: str, minutes: float, quick: bool) -> Case:
     return Case(name, [
         Side(FLOOR, PEERS[FLOOR], (*budget, *overrides)),
         Side(KERAS, PEERS[KERAS], (*budget, "--batches", str(batches))),
-        Side("seqlab", SEQLAB_SIDE, ("--name", name, *budget, "--quality", "test/acc", *overrides)),
+        Side(SEQLAB, SEQLAB_SIDE, ("--name", name, *budget, "--quality", "test/acc", *overrides)),
     ], SPEED_TARGETS.get(name, []))
