@@ -32,7 +32,9 @@ def test_the_suite_judges_each_case_on_its_held_out_figure(tmp_path, monkeypatch
                 "wall_seconds": 60.0, "run_id": name, "run_dir": f"/runs/{name}", "metrics": figures[1]}
 
     monkeypatch.setattr(self_attention, "train_preset", train_preset)
-    monkeypatch.setattr(self_attention, "fitted_epochs", lambda root, overrides, minutes: 7)
+    fitted = []
+    monkeypatch.setattr(self_attention, "fitted_epochs",
+                        lambda root, overrides, minutes, fill, loss_of: fitted.append((overrides[0], fill)) or 7)
     asked = []
     monkeypatch.setattr(self_attention, "transfer_report_from_options",
                         lambda options: asked.append(options) or {"pretraining_run": "p1", "sweep": "s1"})
@@ -48,7 +50,11 @@ def test_the_suite_judges_each_case_on_its_held_out_figure(tmp_path, monkeypatch
 
     sentiment = report["sentiment_transformer"]
     assert (sentiment["best_val_acc"], sentiment["test_acc"], sentiment["met"]) == (0.86, 0.829, False)
-    assert trained[0][2] == self_attention.SENTIMENT_MINUTES
+    assert trained[0][2] == self_attention.SENTIMENT_MINUTES and "trainer.max_epochs=7" in trained[0][1]
+    # every preset's epochs fitted to its budget: the classifier to more of it (its validation is quick)
+    assert fitted == [("experiment=sentiment_transformer", self_attention.SENTIMENT_FILL),
+                      ("experiment=translate_attention", self_attention.TRANSLATION_FILL),
+                      ("experiment=translate_transformer", self_attention.TRANSLATION_FILL)]
     [options] = asked
     assert options.families == ["bert_pretrained", "bert_scratch"] and options.seeds == [1, 2, 3]
     gain = report["pretraining"]
@@ -76,3 +82,25 @@ def test_the_gain_is_of_test_means_and_a_missing_seed_is_named():
     broken = [trial("bert_pretrained", 1, 0.83, 0.9), {**trial("bert_scratch", 1, 0.8, 0.8), "metrics": {}}]
     with pytest.raises(SeqlabError, match=r"pretraining bert_scratch seed 1 has no test/acc"):
         self_attention.pretraining_gain(broken, [1])
+
+
+def test_quick_fits_no_epochs_to_the_budget(tmp_path, monkeypatch):
+    """--quick trains the smoke slices for their own epochs: epochs fitted to a 10 or 20-minute budget would fill
+    it."""
+    trained = []
+
+    def train_preset(root, name, overrides, minutes, histories=()):
+        trained.append((name, overrides))
+        return {"preset": name, "overrides": overrides, "optimized_metric": "val/acc", "value": 0.5,
+                "wall_seconds": 1.0, "run_id": name, "run_dir": f"/runs/{name}",
+                "metrics": {"test/acc": 0.5, "test/bleu": 1.0}}
+
+    monkeypatch.setattr(self_attention, "train_preset", train_preset)
+    monkeypatch.setattr(self_attention, "fitted_epochs", lambda *args: pytest.fail("fitted under --quick"))
+    monkeypatch.setattr(self_attention, "pretraining_case", lambda root, quick: {"gain_test_acc": 0.0, "met": False})
+    self_attention.run(tmp_path, None, quick=True)
+    assert [name for name, _ in trained] == ["sentiment_transformer", "translate_attention-de-en",
+                                             "translate_transformer-de-en"]
+    assert all("debug=smoke" in overrides for _, overrides in trained)
+    assert not any(o.startswith("trainer.max_epochs") for o in trained[0][1])  # the smoke config's own
+    assert all(f"trainer.max_epochs={self_attention.QUICK_EPOCHS}" in o for _, o in trained[1:])
