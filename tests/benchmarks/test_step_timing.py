@@ -32,7 +32,7 @@ def test_a_language_model_preset_is_timed_on_its_own_batches_after_a_warm_up_ste
     assert speed["tokens_per_epoch"] == 16 * 16 * 32
     assert speed["tokens_per_sec"] > 0
     timing = time_training_steps(tmp_path, LM, lambda task, batch: task.next_token_loss(batch)[0])
-    assert (len(timing.timed_batches), timing.steps_per_epoch) == (TIMED_STEPS, 16)
+    assert (len(timing.timed_batches), timing.steps_per_epoch) == (min(TIMED_STEPS, 15), 16)
     assert timing.timed_batches[0]["input_ids"].shape == (16, 32) and timing.seconds > 0
 
 

@@ -18,7 +18,9 @@ from seqlab.config.compose import compose_train_config
 from seqlab.config.instantiate import instantiate
 from seqlab.errors import SeqlabError
 
-TIMED_STEPS = 8  # training steps timed, after one warm-up step
+# training steps timed, after one warm-up step: enough batches that a few long or short ones (sentences
+# batched by length) do not decide an epoch's estimate
+TIMED_STEPS = 32
 
 
 @dataclass(frozen=True)
