@@ -46,13 +46,13 @@ def test_a_translation_preset_gets_the_epochs_its_timed_steps_fit_in_the_budget(
         return seen[-1]
 
     monkeypatch.setattr(self_attention, "time_training_steps", recorded)
-    epochs = self_attention.fitted_epochs(tmp_path, TRANSLATOR, 1.0, 0.75, self_attention.teacher_forced_loss)
+    epochs = self_attention.fitted_epochs(tmp_path, TRANSLATOR, minutes=1.0)
     [timing] = seen
     assert (len(timing.timed_batches), timing.steps_per_epoch) == (2, 3)  # all but the warm-up step
-    assert epochs == timing.epochs_within(1.0, 0.75) >= 1
+    assert epochs == timing.epochs_within(1.0, self_attention.TRANSLATION_FILL) >= 1
 
 
 def test_a_preset_of_one_training_batch_cannot_be_timed(tmp_path):
     write_multi30k_layout(tmp_path / "data" / "multi30k", n_train=16, n_val=8, n_test=8)
     with pytest.raises(SeqlabError, match="has one training batch: too few to time a step after a warm-up one"):
-        self_attention.fitted_epochs(tmp_path, TRANSLATOR, 1.0, 0.75, self_attention.teacher_forced_loss)
+        self_attention.fitted_epochs(tmp_path, TRANSLATOR, minutes=1.0)

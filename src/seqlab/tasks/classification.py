@@ -49,15 +49,11 @@ class ClassificationTask(SeqlabTask):
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         return self.net(input_ids, attention_mask)
 
-    def training_loss(self, batch: dict) -> torch.Tensor:
-        """The batch's mean cross-entropy, with the task's label smoothing."""
-        logits = self(batch["input_ids"], batch["attention_mask"])
-        return F.cross_entropy(logits, batch["labels"], label_smoothing=self.label_smoothing)
-
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
+        logits = self(batch["input_ids"], batch["attention_mask"])
+        loss = F.cross_entropy(logits, batch["labels"], label_smoothing=self.label_smoothing)
         size = len(batch["labels"])
-        return self.record_training_step(self.training_loss(batch), size, int(batch["attention_mask"].sum()),
-                                         examples=size)
+        return self.record_training_step(loss, size, int(batch["attention_mask"].sum()), examples=size)
 
     def configure_optimizers(self):
         groups = getattr(self.net, "parameter_groups", None)
