@@ -83,6 +83,9 @@ def test_a_target_without_its_figure_names_the_side():
     records = {"floor": [record([2.0], [10])], SEQLAB: [{"epochs": [], "peak_rss_mib": 1.0, "launched_at": 0.0}]}
     with pytest.raises(SeqlabError, match="conv1d_32x3: seqlab gave no epoch_sec"):
         compare(case, records)
+    own = Case("conv1d_32x3", [], [Target(SEQLAB, "first_step_sec", 8.0)])  # seqlab's own figure, named once
+    with pytest.raises(SeqlabError, match="conv1d_32x3: seqlab gave no first_step_sec, which the target seqlab "):
+        compare(own, {SEQLAB: [{"epochs": [], "peak_rss_mib": 1.0}]})
 
 
 def test_a_sides_peak_memory_is_its_own_not_the_suites(tmp_path):

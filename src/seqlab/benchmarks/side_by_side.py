@@ -161,7 +161,8 @@ def judge(case: str, target: Target, sides: dict[str, dict], found: dict[str, di
     own = target.peer == SEQLAB
     value = (sides.get(SEQLAB, {}) if own else found.get(target.peer, {})).get(target.figure)
     if value is None:
-        missing = [s for s in (target.peer, SEQLAB) if sides.get(s, {}).get(target.figure) is None]
+        given = dict.fromkeys((target.peer, SEQLAB))  # one name where the target is seqlab's own figure
+        missing = [s for s in given if sides.get(s, {}).get(target.figure) is None]
         sides_without = " and ".join(missing) or target.peer
         raise SeqlabError(f"{case}: {sides_without} gave no {target.figure}, which the target {target.name} "
                           "needs; see its runs' logs (a training run without a whole epoch: give it more "

@@ -15,18 +15,11 @@ OUTPUTS = {"index": "long", "text": "string", "label": "string", "start": "long"
 TOKEN_CLASSIFIER_LIBRARIES = ["torch", "tokenizers", "safetensors", "transformers", "spacy"]
 
 
-class SpacyRecognizerPyfunc(mlflow.pyfunc.PythonModel):
+class EntityRecognizerPyfunc(mlflow.pyfunc.PythonModel):
     """mlflow.pyfunc.load_model(uri).predict(["Alice moved to New York"]) returns one row per entity: `index`
     (the position of the text it was found in, from 0), its `text`, `label`, and `start` and `end` character
-    offsets in that text; a text without entities has no row. Loads a trained spaCy pipeline."""
-
-    def load_context(self, context) -> None:
-        # the model's code is imported when it loads: logging it needs none
-        import spacy
-
-        from seqlab.ner import spacy_hooks  # noqa: F401  (the functions a trained pipeline's config names)
-
-        self.recognizer = spacy.load(context.artifacts[BUNDLE])
+    offsets in that text; a text without entities has no row. Its kinds load their recognizer, which makes
+    spaCy docs, into self.recognizer."""
 
     def predict(self, context, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
         texts = input_texts(model_input)
@@ -38,8 +31,20 @@ class SpacyRecognizerPyfunc(mlflow.pyfunc.PythonModel):
         return table.astype({name: "int64" for name, kind in OUTPUTS.items() if kind == "long"})
 
 
-class TokenClassifierPyfunc(SpacyRecognizerPyfunc):
-    """The same answers from a fine-tuned transformers token classifier, whose tagger makes spaCy docs."""
+class SpacyRecognizerPyfunc(EntityRecognizerPyfunc):
+    """A trained spaCy pipeline."""
+
+    def load_context(self, context) -> None:
+        # the model's code is imported when it loads: logging it needs none
+        import spacy
+
+        from seqlab.ner import spacy_hooks  # noqa: F401  (the functions a trained pipeline's config names)
+
+        self.recognizer = spacy.load(context.artifacts[BUNDLE])
+
+
+class TokenClassifierPyfunc(EntityRecognizerPyfunc):
+    """A fine-tuned transformers token classifier, through seqlab's entity tagger."""
 
     def load_context(self, context) -> None:
         from seqlab.inference.entity_tagger import EntityTagger  # torch, transformers: when it loads
