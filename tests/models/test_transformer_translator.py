@@ -57,6 +57,7 @@ def test_teacher_forced_pass_equals_step_by_step_decoding(tie):
     steps, step_weights = [], []
     for t in range(tgt.size(1)):
         step_logits, state, attention = model.step(tgt[:, t], state, memory)
+        assert state.length == t + 1  # each step feeds its one new token against the cached prefix
         steps.append(step_logits)
         step_weights.append(attention)
     torch.testing.assert_close(torch.stack(steps, 1), logits, atol=1e-5, rtol=1e-5)

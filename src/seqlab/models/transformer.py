@@ -18,8 +18,11 @@ from seqlab.models.word_dropout import WordDropout
 
 class MultiHeadAttention(nn.Module):
     """Queries from x [B, T, D], keys and values from memory [B, S, D] (x itself for self-attention); mask
-    broadcastable to [B, heads, T, S], True where a query may look. Returns (output [B, T, D], weights
-    [B, heads, T, S] when asked for, else None)."""
+    broadcastable to [B, heads, T, S], True where a query may look (None: everywhere). Returns (output
+    [B, T, D], weights [B, heads, T, S] when asked for, else None).
+
+    keys_values() and attend() are its two halves, for a decoder that keeps the keys and values it has
+    already projected (the cross-attention's over the source, the self-attention's over the prefix)."""
 
     def __init__(self, dim: int, num_heads: int, dropout: float):
         super().__init__()
@@ -30,18 +33,33 @@ class MultiHeadAttention(nn.Module):
         self.key_value = nn.Linear(dim, 2 * dim)
         self.out = nn.Linear(dim, dim)
 
-    def forward(self, x: torch.Tensor, memory: torch.Tensor, mask: torch.Tensor,
+    def forward(self, x: torch.Tensor, memory: torch.Tensor, mask: torch.Tensor | None,
                 return_weights: bool = False):
+        return self.attend(x, *self.keys_values(memory), mask, return_weights)
+
+    def keys_values(self, memory: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """memory [B, S, D] -> keys, values [B, heads, S, D / heads]."""
+        return self.split(self.key_value(memory))
+
+    def split(self, key_value: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """key_value(memory) [B, S, 2 * D] -> keys, values [B, heads, S, D / heads]."""
+        batch, steps, double = key_value.shape
+        k, v = key_value.view(batch, steps, 2, self.num_heads, double // (2 * self.num_heads)).permute(2, 0, 3, 1, 4)
+        return k, v
+
+    def attend(self, x: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None,
+               return_weights: bool = False):
+        """x [B, T, D] looks at keys and values [B, heads, S, D / heads]."""
         batch, steps, dim = x.shape
         head = dim // self.num_heads
         q = self.query(x).view(batch, steps, self.num_heads, head).transpose(1, 2)  # [B, H, T, d]
-        k, v = (self.key_value(memory).view(batch, memory.size(1), 2, self.num_heads, head)
-                .permute(2, 0, 3, 1, 4))
         dropout = self.dropout if self.training else 0.0
         weights = None
         if return_weights:
             scores = (q @ k.transpose(-2, -1)) / math.sqrt(head)
-            weights = scores.masked_fill(~mask, float("-inf")).softmax(-1)  # [B, H, T, S]
+            if mask is not None:
+                scores = scores.masked_fill(~mask, float("-inf"))
+            weights = scores.softmax(-1)  # [B, H, T, S]
             mixed = F.dropout(weights, dropout, self.training) @ v
         else:
             mixed = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout)
@@ -92,17 +110,18 @@ class TokenEmbedding(nn.Module):
             self.register_buffer("sinusoids", sinusoids(max_positions, dim), persistent=False)
         self.dropout = nn.Dropout(dropout)
 
-    def position(self, steps: int, device: torch.device) -> torch.Tensor:
-        """[steps, D]: the first `steps` positions."""
-        if steps > self.max_positions:
-            raise SeqlabError(f"a sequence of {steps} tokens is longer than model.net.max_positions="
+    def position(self, steps: int, device: torch.device, start: int = 0) -> torch.Tensor:
+        """[steps, D]: the positions start, ..., start + steps - 1."""
+        if start + steps > self.max_positions:
+            raise SeqlabError(f"a sequence of {start + steps} tokens is longer than model.net.max_positions="
                               f"{self.max_positions}; raise model.net.max_positions")
         if self.learned is None:
-            return self.sinusoids[:steps]
-        return self.learned(torch.arange(steps, device=device))
+            return self.sinusoids[start:start + steps]
+        return self.learned(torch.arange(start, start + steps, device=device))
 
-    def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        return self.dropout(self.tokens(ids) * self.scale + self.position(ids.size(1), ids.device))
+    def forward(self, ids: torch.Tensor, start: int = 0) -> torch.Tensor:
+        """ids [B, T] at positions start, ..., start + T - 1 (start > 0: the continuation of a prefix)."""
+        return self.dropout(self.tokens(ids) * self.scale + self.position(ids.size(1), ids.device, start))
 
 
 def sinusoids(steps: int, dim: int) -> torch.Tensor:

@@ -16,11 +16,20 @@ from seqlab.models.transformer import EncoderLayer, FeedForward, MultiHeadAttent
 
 
 @dataclass
-class TargetPrefix:
-    tokens: torch.Tensor  # [N, t] the target tokens fed so far, <bos> first
+class DecoderCache:
+    """What step-by-step decoding keeps between steps: each decoder layer's self-attention keys and values over
+    the target prefix fed so far, [N, heads, t, D / heads] each; a step appends the new token's."""
+    keys: list[torch.Tensor]
+    values: list[torch.Tensor]
 
-    def select(self, index: torch.Tensor) -> TargetPrefix:
-        return TargetPrefix(self.tokens.index_select(0, index))
+    @property
+    def length(self) -> int:
+        """t: the tokens fed so far."""
+        return self.keys[0].size(2)
+
+    def select(self, index: torch.Tensor) -> DecoderCache:
+        return DecoderCache([k.index_select(0, index) for k in self.keys],
+                            [v.index_select(0, index) for v in self.values])
 
 
 class DecoderLayer(nn.Module):
@@ -37,14 +46,21 @@ class DecoderLayer(nn.Module):
         self.feed_forward = FeedForward(dim, hidden, dropout)
         self.dropout = nn.Dropout(dropout)
 
-    def forward(self, x: torch.Tensor, causal: torch.Tensor, memory: torch.Tensor, memory_mask: torch.Tensor,
+    def forward(self, x: torch.Tensor, causal: torch.Tensor | None, memory: tuple[torch.Tensor, torch.Tensor],
+                memory_mask: torch.Tensor, past: tuple[torch.Tensor, torch.Tensor] | None = None,
                 return_weights: bool = False):
+        """x [N, T, D] after the cached prefix `past` (its self-attention keys and values, or None); memory: the
+        cross-attention's keys and values over the source. -> (x, the self-attention's keys and values over
+        the prefix and x, cross-attention weights [N, heads, T, S] or None)."""
         normed = self.self_attention_norm(x)
-        x = x + self.dropout(self.self_attention(normed, normed, causal)[0])
-        attended, weights = self.cross_attention(self.cross_attention_norm(x), memory, memory_mask,
-                                                 return_weights)
+        keys, values = self.self_attention.keys_values(normed)
+        if past is not None:
+            keys, values = torch.cat([past[0], keys], 2), torch.cat([past[1], values], 2)
+        x = x + self.dropout(self.self_attention.attend(normed, keys, values, causal)[0])
+        attended, weights = self.cross_attention.attend(self.cross_attention_norm(x), *memory, memory_mask,
+                                                        return_weights)
         x = x + self.dropout(attended)
-        return x + self.dropout(self.feed_forward(self.feed_forward_norm(x))), weights
+        return x + self.dropout(self.feed_forward(self.feed_forward_norm(x))), (keys, values), weights
 
 
 class TransformerSeq2Seq(nn.Module, NetHubMixin):
@@ -55,10 +71,10 @@ class TransformerSeq2Seq(nn.Module, NetHubMixin):
     embedding's weights.
 
     Decoding goes through the interface of models.seq2seq (the greedy and beam searches of
-    seqlab.decoding): encode() once per batch, then step() per generated token. The decoder's state is the
-    target prefix itself: each step runs the decoder over the whole prefix (no key-value cache) and returns
-    the last position's logits and the last layer's cross-attention averaged over its heads (the weights
-    of the heatmaps)."""
+    seqlab.decoding): encode() once per batch, which also projects each decoder layer's cross-attention keys
+    and values over the source, then step() per generated token, which runs the decoder over that token alone
+    against a key-value cache of the prefix (DecoderCache) and returns its logits and the last layer's
+    cross-attention averaged over its heads (the weights of the heatmaps)."""
     has_attention = True  # cross-attention weights for the heatmaps
 
     def __init__(
@@ -94,36 +110,50 @@ class TransformerSeq2Seq(nn.Module, NetHubMixin):
         if tie_embeddings:
             self.out.weight = self.tgt_embedding.tokens.weight
 
-    def encode(self, src: torch.Tensor, src_mask: torch.Tensor) -> tuple[EncoderMemory, TargetPrefix]:
-        """src, src_mask [N, S] -> the encoder's states with their mask, and an empty target prefix."""
+    def encode(self, src: torch.Tensor, src_mask: torch.Tensor) -> tuple[EncoderMemory, DecoderCache]:
+        """src, src_mask [N, S] -> the encoder's states with their mask and every decoder layer's
+        cross-attention keys and values over them (EncoderMemory.keys [N, S, layers * 2 * D]), and an empty
+        cache."""
         mask = src_mask.bool()
         x = self.src_embedding(src)
         for layer in self.encoder:
             x, _ = layer(x, mask[:, None, None, :])
-        return EncoderMemory(self.encoder_norm(x), None, mask), TargetPrefix(src.new_zeros(len(src), 0))
+        states = self.encoder_norm(x)
+        keys = torch.cat([layer.cross_attention.key_value(states) for layer in self.decoder], -1)
+        first = self.decoder[0].self_attention
+        empty = states.new_zeros(len(src), first.num_heads, 0, states.size(-1) // first.num_heads)
+        return EncoderMemory(states, keys, mask), DecoderCache([empty] * len(self.decoder),
+                                                               [empty] * len(self.decoder))
 
-    def _decode(self, tgt: torch.Tensor, memory: EncoderMemory, return_weights: bool):
-        """tgt [N, T] -> (logits [N, T, V], the last layer's cross-attention averaged over heads [N, T, S] or
-        None)."""
-        steps = tgt.size(1)
-        causal = torch.ones(steps, steps, dtype=torch.bool, device=tgt.device).tril()
+    def _decode(self, tgt: torch.Tensor, memory: EncoderMemory, causal: torch.Tensor | None,
+                past: DecoderCache | None, return_weights: bool):
+        """tgt [N, T] after the prefix cached in `past` (or from the start) -> (logits [N, T, V], the cache over
+        the prefix and tgt, the last layer's cross-attention averaged over heads [N, T, S] or None)."""
         memory_mask = memory.mask[:, None, None, :]
-        x, weights = self.tgt_embedding(tgt), None
-        for number, layer in enumerate(self.decoder, start=1):
-            last = number == len(self.decoder)
-            x, weights = layer(x, causal, memory.states, memory_mask, return_weights and last)
-        return self.out(self.decoder_norm(x)), None if weights is None else weights.mean(1)
+        layer_memory = memory.keys.chunk(len(self.decoder), -1)
+        x = self.tgt_embedding(tgt, 0 if past is None else past.length)
+        weights, cache = None, DecoderCache([], [])
+        for number, layer in enumerate(self.decoder):
+            last = number == len(self.decoder) - 1
+            x, (keys, values), weights = layer(
+                x, causal, layer.cross_attention.split(layer_memory[number]), memory_mask,
+                None if past is None else (past.keys[number], past.values[number]), return_weights and last)
+            cache.keys.append(keys)
+            cache.values.append(values)
+        return self.out(self.decoder_norm(x)), cache, None if weights is None else weights.mean(1)
 
-    def step(self, prev_tokens: torch.Tensor, state: TargetPrefix, memory: EncoderMemory):
-        """Decoding: the previous tokens [N] -> (logits [N, V], the prefix with them, attention weights
+    def step(self, prev_tokens: torch.Tensor, state: DecoderCache, memory: EncoderMemory):
+        """Decoding: the previous tokens [N] -> (logits [N, V], the cache with them, attention weights
         [N, S])."""
-        prefix = TargetPrefix(torch.cat([state.tokens, prev_tokens[:, None]], 1))
-        logits, weights = self._decode(prefix.tokens, memory, return_weights=True)
-        return logits[:, -1], prefix, weights[:, -1]
+        logits, cache, weights = self._decode(prev_tokens[:, None], memory, None, state, return_weights=True)
+        return logits[:, -1], cache, weights[:, -1]
 
     def forward(self, src: torch.Tensor, src_mask: torch.Tensor, tgt_in: torch.Tensor,
                 return_attention: bool = False):
         """Teacher-forced pass: src, src_mask [B, S], tgt_in [B, T] (<bos> + target) -> (logits [B, T, V],
         attention weights [B, T, S] with return_attention, else None: training takes the fused attention)."""
         memory, _ = self.encode(src, src_mask)
-        return self._decode(tgt_in, memory, return_attention)
+        steps = tgt_in.size(1)
+        causal = torch.ones(steps, steps, dtype=torch.bool, device=tgt_in.device).tril()
+        logits, _, weights = self._decode(tgt_in, memory, causal, None, return_attention)
+        return logits, weights
