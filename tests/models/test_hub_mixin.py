@@ -92,7 +92,7 @@ def test_the_folder_holds_config_weights_and_a_model_card(tmp_path):
 
 def test_the_model_card_names_the_dataset_its_license_the_metrics_and_the_command(tmp_path):
     trainer = SimpleNamespace(callback_metrics={"test/acc": torch.tensor(0.8125), "val/loss": torch.tensor(0.5)})
-    card = model_card(SimpleNamespace(_trainer=trainer), SimpleNamespace(name="sst2", source="sst2"))
+    card = model_card(SimpleNamespace(trainer=trainer), SimpleNamespace(name="sst2", source="sst2"))
     build, _ = NETS["recurrent_classifier"]
     build().save_pretrained(tmp_path / "lstm", model_card_kwargs=card)
     text = (tmp_path / "lstm" / "README.md").read_text()
@@ -101,7 +101,8 @@ def test_the_model_card_names_the_dataset_its_license_the_metrics_and_the_comman
     assert "test/acc: 0.8125" in text and "val/loss" not in text
     assert f"`{command_line()}`" in text
     # your own files: the license is not known
-    own = model_card(SimpleNamespace(_trainer=None), SimpleNamespace(name="files", source=None))
+    untested = SimpleNamespace(trainer=SimpleNamespace(callback_metrics={}))
+    own = model_card(untested, SimpleNamespace(name="files", source=None))
     build().save_pretrained(tmp_path / "lstm", model_card_kwargs=own)  # replaces the card
     text = (tmp_path / "lstm" / "README.md").read_text()
     assert "Dataset: files" in text and "your own files" in text and LICENSES["sst2"] not in text

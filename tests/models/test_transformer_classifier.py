@@ -21,7 +21,7 @@ def tiny(pooling: str, positions: str, classes: int = 3) -> TransformerClassifie
 
 
 @pytest.mark.parametrize("positions", ["sinusoidal", "learned"])
-@pytest.mark.parametrize("pooling", ["cls", "mean"])
+@pytest.mark.parametrize("pooling", ["cls", "mean", "max"])
 def test_padding_never_changes_the_logits(pooling, positions):
     net = tiny(pooling, positions)
     alone = net(*pad_sequences(SENTENCES[:1], PAD))

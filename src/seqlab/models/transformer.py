@@ -12,7 +12,7 @@ from torch import nn
 
 from seqlab.errors import SeqlabError
 from seqlab.models.hub_mixin import NetHubMixin
-from seqlab.models.pooling import masked_mean
+from seqlab.models.pooling import masked_max, masked_mean
 from seqlab.models.word_dropout import WordDropout
 
 
@@ -137,8 +137,8 @@ def sinusoids(steps: int, dim: int) -> torch.Tensor:
 class TransformerClassifier(nn.Module, NetHubMixin):
     """Read top to bottom: token embedding (scaled by sqrt(width)) plus positions (sinusoidal or learned)
     -> N pre-norm layers of multi-head self-attention and a feed-forward block, each added to its input
-    -> final LayerNorm -> pooling (a learned CLS vector put before the sentence, or the mean of the real
-    tokens) -> dropout -> linear.
+    -> final LayerNorm -> pooling (a learned CLS vector put before the sentence, or the mean or the
+    feature-wise max of the real tokens) -> dropout -> linear.
 
     Attention goes through torch's scaled_dot_product_attention with the padding mask, so pads are never
     attended to and padding never changes a prediction. `attention_weights` computes the same softmax
@@ -156,14 +156,14 @@ class TransformerClassifier(nn.Module, NetHubMixin):
         hidden_size: int = 512,
         positions: Literal["sinusoidal", "learned"] = "sinusoidal",
         max_positions: int = 512,
-        pooling: Literal["cls", "mean"] = "mean",
+        pooling: Literal["cls", "mean", "max"] = "mean",
         dropout: float = 0.2,
         word_dropout: float = 0.0,
         unk_id: int = 1,
     ):
         super().__init__()
-        if pooling not in ("cls", "mean"):
-            raise SeqlabError(f"model.net.pooling={pooling!r} is not a valid choice; choices: cls, mean")
+        if pooling not in ("cls", "mean", "max"):
+            raise SeqlabError(f"model.net.pooling={pooling!r} is not a valid choice; choices: cls, mean, max")
         if not 0.0 <= dropout < 1.0:
             raise SeqlabError(f"model.net.dropout={dropout} must lie in [0, 1)")
         self.pooling = pooling
@@ -199,7 +199,10 @@ class TransformerClassifier(nn.Module, NetHubMixin):
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """input_ids, attention_mask: [B, T] -> logits [B, num_classes]."""
         states, mask, _ = self._encode(input_ids, attention_mask, False)
-        pooled = states[:, 0] if self.cls is not None else masked_mean(states, mask)
+        if self.pooling == "cls":
+            pooled = states[:, 0]
+        else:
+            pooled = (masked_mean if self.pooling == "mean" else masked_max)(states, mask)
         return self.head(self.dropout(pooled))
 
     @torch.no_grad()

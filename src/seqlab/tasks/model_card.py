@@ -13,8 +13,7 @@ def model_card(task, datamodule) -> dict:
     """The model_card_kwargs of a net's save_pretrained, for a task that was tested (its trainer's test/
     metrics) on `datamodule` (dataset.name, and the public dataset it came from, whose license seqlab
     knows)."""
-    trainer = task._trainer  # None for a task no Trainer ran (task.trainer would raise)
-    metrics = trainer.callback_metrics if trainer is not None else {}
+    metrics = task.trainer.callback_metrics
     return {
         "dataset": datamodule.name,
         "license": LICENSES.get(datamodule.source or "", OWN_DATA),
