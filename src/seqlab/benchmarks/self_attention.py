@@ -41,8 +41,8 @@ PRETRAINING_GAIN = 0.02
 TRANSLATORS = ("translate_attention", "translate_transformer")
 TRANSLATION_MINUTES = 20.0
 DE_EN = ["dataset.src_lang=de", "dataset.tgt_lang=en"]
-# share of the budget the epochs are sized to; the rest is for each epoch's greedy decoding of the validation (a
-# few seconds: both decoders keep their state between steps) and the test's beam search
+# share of the budget the epochs are sized to; the rest is for each epoch's greedy decoding of the validation
+# (a few seconds: both decoders keep their state between steps) and the test's beam search
 TRANSLATION_FILL = 0.9
 HISTORIES = ("train/epoch_sec", "val/bleu")
 QUICK_EPOCHS = 1  # --quick: the translators' epochs (debug=smoke's)

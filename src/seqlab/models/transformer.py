@@ -44,7 +44,8 @@ class MultiHeadAttention(nn.Module):
     def split(self, key_value: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """key_value(memory) [B, S, 2 * D] -> keys, values [B, heads, S, D / heads]."""
         batch, steps, double = key_value.shape
-        k, v = key_value.view(batch, steps, 2, self.num_heads, double // (2 * self.num_heads)).permute(2, 0, 3, 1, 4)
+        head = double // (2 * self.num_heads)
+        k, v = key_value.view(batch, steps, 2, self.num_heads, head).permute(2, 0, 3, 1, 4)
         return k, v
 
     def attend(self, x: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None,

@@ -17,8 +17,8 @@ from seqlab.models.transformer import EncoderLayer, FeedForward, MultiHeadAttent
 
 @dataclass
 class DecoderCache:
-    """What step-by-step decoding keeps between steps: each decoder layer's self-attention keys and values over
-    the target prefix fed so far, [N, heads, t, D / heads] each; a step appends the new token's."""
+    """What step-by-step decoding keeps between steps: each decoder layer's self-attention keys and values
+    over the target prefix fed so far, [N, heads, t, D / heads] each; a step appends the new token's."""
     keys: list[torch.Tensor]
     values: list[torch.Tensor]
 
@@ -49,9 +49,9 @@ class DecoderLayer(nn.Module):
     def forward(self, x: torch.Tensor, causal: torch.Tensor | None, memory: tuple[torch.Tensor, torch.Tensor],
                 memory_mask: torch.Tensor, past: tuple[torch.Tensor, torch.Tensor] | None = None,
                 return_weights: bool = False):
-        """x [N, T, D] after the cached prefix `past` (its self-attention keys and values, or None); memory: the
-        cross-attention's keys and values over the source. -> (x, the self-attention's keys and values over
-        the prefix and x, cross-attention weights [N, heads, T, S] or None)."""
+        """x [N, T, D] after the cached prefix `past` (its self-attention keys and values, or None); memory:
+        the cross-attention's keys and values over the source. -> (x, the self-attention's keys and values
+        over the prefix and x, cross-attention weights [N, heads, T, S] or None)."""
         normed = self.self_attention_norm(x)
         keys, values = self.self_attention.keys_values(normed)
         if past is not None:
@@ -127,8 +127,8 @@ class TransformerSeq2Seq(nn.Module, NetHubMixin):
 
     def _decode(self, tgt: torch.Tensor, memory: EncoderMemory, causal: torch.Tensor | None,
                 past: DecoderCache | None, return_weights: bool):
-        """tgt [N, T] after the prefix cached in `past` (or from the start) -> (logits [N, T, V], the cache over
-        the prefix and tgt, the last layer's cross-attention averaged over heads [N, T, S] or None)."""
+        """tgt [N, T] after the prefix cached in `past` (or from the start) -> (logits [N, T, V], the cache
+        over the prefix and tgt, the last layer's cross-attention averaged over heads [N, T, S] or None)."""
         memory_mask = memory.mask[:, None, None, :]
         layer_memory = memory.keys.chunk(len(self.decoder), -1)
         x = self.tgt_embedding(tgt, 0 if past is None else past.length)
