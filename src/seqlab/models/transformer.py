@@ -202,8 +202,10 @@ class TransformerClassifier(nn.Module, NetHubMixin):
         states, mask, _ = self._encode(input_ids, attention_mask, False)
         if self.pooling == "cls":
             pooled = states[:, 0]
+        elif self.pooling == "mean":
+            pooled = masked_mean(states, mask)
         else:
-            pooled = (masked_mean if self.pooling == "mean" else masked_max)(states, mask)
+            pooled = masked_max(states, mask)
         return self.head(self.dropout(pooled))
 
     @torch.no_grad()
