@@ -34,11 +34,9 @@ class BertMaskedLanguageModel(nn.Module):
         super().__init__()
         if dropout is not None and not 0 <= dropout < 1:
             raise SeqlabError(f"model.net.dropout={dropout} must lie in [0, 1)")
-        drops = ({} if dropout is None
-                 else {"hidden_dropout_prob": dropout, "attention_probs_dropout_prob": dropout})
         if pretrained:
             # from_pretrained returns it in eval mode
-            self.model = load_masked_lm(pretrained, **drops).train()
+            self.model = load_masked_lm(pretrained, dropout=dropout).train()
             limit = self.model.config.max_position_embeddings
             if max_position_embeddings > limit:
                 raise SeqlabError(f"dataset.block_size={max_position_embeddings} is longer than the "
@@ -50,6 +48,8 @@ class BertMaskedLanguageModel(nn.Module):
         if hidden_size % num_attention_heads:
             raise SeqlabError(f"model.net.hidden_size={hidden_size} must be a multiple of "
                               f"model.net.num_attention_heads={num_attention_heads}")
+        drops = ({} if dropout is None
+                 else {"hidden_dropout_prob": dropout, "attention_probs_dropout_prob": dropout})
         config = BertConfig(
             vocab_size=vocab_size, hidden_size=hidden_size, num_hidden_layers=num_hidden_layers,
             num_attention_heads=num_attention_heads, intermediate_size=intermediate_size,
@@ -57,6 +57,15 @@ class BertMaskedLanguageModel(nn.Module):
         )
         self.model = BertForMaskedLM(config)
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        """input_ids, attention_mask [B, T] -> logits over the vocabulary at every position [B, T, V]."""
-        return self.model(input_ids=input_ids, attention_mask=attention_mask).logits
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                chosen: torch.Tensor | None = None) -> torch.Tensor:
+        """input_ids, attention_mask [B, T] -> logits over the vocabulary at every position [B, T, V]; given
+        `chosen` (bool [B, T]: the positions the loss reads), at those positions only [N, V]. A BERT then runs
+        its masked-LM head on the chosen 15% alone: over a vocabulary of thousands, the head at every position
+        is a large share of a small BERT's training step."""
+        if chosen is None:
+            return self.model(input_ids=input_ids, attention_mask=attention_mask).logits
+        if not isinstance(self.model, BertForMaskedLM):  # another encoder's head: every position, then pick
+            return self.model(input_ids=input_ids, attention_mask=attention_mask).logits[chosen]
+        hidden = self.model.bert(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        return self.model.cls(hidden[chosen])

@@ -167,15 +167,21 @@ def load_token_classifier(name: str, labels: list[str], option: str = "model.net
                  label2id={label: i for i, label in enumerate(labels)})
 
 
-def load_masked_lm(name: str, option: str = "model.net.pretrained", **config):
+# what encoder configs call their hidden and attention dropout: BERT and its kin, DistilBERT
+DROPOUT_NAMES = ("hidden_dropout_prob", "attention_probs_dropout_prob", "dropout", "attention_dropout")
+
+
+def load_masked_lm(name: str, option: str = "model.net.pretrained", dropout: float | None = None):
     """An encoder with its masked-LM head (BertForMaskedLM and kin), to continue its pretraining; an encoder
-    saved without the head gets a new one. `config` overrides values of its saved config (e.g. dropout)."""
+    saved without the head gets a new one. `dropout` replaces its saved hidden and attention dropout (None
+    keeps them), under whichever of DROPOUT_NAMES its config uses."""
     saved = load_config(name, option)
     architectures = saved.architectures or []
-    if saved.is_decoder or any(a.endswith(GENERATOR_HEADS) for a in architectures):
+    if getattr(saved, "is_decoder", False) or any(a.endswith(GENERATOR_HEADS) for a in architectures):
         raise SeqlabError(f"{option}={name} is a {', '.join(architectures) or saved.model_type} (a text "
                           "generator), not an encoder; give an encoder to continue pretraining: a masked-LM "
                           "run (bert_pretrain), or an encoder's hub name or folder "
                           "(sentence-transformers/all-MiniLM-L6-v2)")
     transformers_logging.disable_progress_bar()
-    return _load(AutoModelForMaskedLM.from_pretrained, name, "model", option, **config)
+    drops = {} if dropout is None else {key: dropout for key in DROPOUT_NAMES if hasattr(saved, key)}
+    return _load(AutoModelForMaskedLM.from_pretrained, name, "model", option, **drops)

@@ -31,14 +31,15 @@ class MaskedLanguageModelTask(SeqlabTask):
         self.accuracy = nn.ModuleDict({stage: MulticlassAccuracy(vocab_size, average="micro")
                                        for stage in ("val", "test")})
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        return self.net(input_ids, attention_mask)
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                chosen: torch.Tensor | None = None) -> torch.Tensor:
+        return self.net(input_ids, attention_mask, chosen)
 
     def _step(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """The mean cross-entropy over the batch's masked tokens, their logits [N, V] and labels [N]."""
-        logits = self(batch["input_ids"], batch["attention_mask"])
         masked = batch["labels"] != IGNORE
-        logits, labels = logits[masked].float(), batch["labels"][masked]
+        logits = self(batch["input_ids"], batch["attention_mask"], masked).float()
+        labels = batch["labels"][masked]
         return F.cross_entropy(logits, labels), logits, labels
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
