@@ -2,6 +2,8 @@
 PY      ?= .venv/bin/python
 ARGS    ?=
 TORCH_CONSTRAINT ?= -c constraints.txt
+# make test: test processes side by side (pytest-xdist); 0 runs the suite in one
+TEST_WORKERS ?= 2
 PORT    ?= 5000
 HOST    ?= 127.0.0.1
 LOCAL_STORE := sqlite:///outputs/mlflow.db
@@ -19,8 +21,8 @@ install: ## create .venv and install seqlab with its dev extra (CPU torch pinned
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q $(TORCH_CONSTRAINT) -e '.[dev]'
 
-test: ## run the test suite (smoke configs, a few minutes on 2 CPU cores)
-	$(PY) -m pytest -q $(ARGS)
+test: ## run the test suite (smoke configs, about 10 minutes on 2 CPU cores); TEST_WORKERS=0: in one process
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile $(ARGS)
 
 train: ## train; default experiment sentiment_lstm. make train ARGS="model=cnn trainer.max_epochs=5"
 	$(PY) pipelines/train.py $(ARGS)
