@@ -44,3 +44,13 @@ def test_logits_at_the_chosen_positions_are_the_full_logits_there(build, tmp_pat
 def test_dropout_replaces_another_encoders_own_under_its_config_names(tmp_path):
     config = small_distilbert(tmp_path).model.config  # saved with DistilBERT's 0.1
     assert (config.dropout, config.attention_dropout) == (0.0, 0.0)
+
+
+def test_a_bert_runs_its_head_on_the_chosen_positions_alone(tmp_path):
+    net = small_bert(tmp_path).eval()
+    rows = []
+    net.model.cls.register_forward_hook(lambda module, args, out: rows.append(args[0].shape[:-1]))
+    chosen = torch.zeros(2, 10, dtype=torch.bool)
+    chosen[0, 3] = chosen[1, 5] = chosen[1, 6] = True
+    net(torch.randint(5, VOCAB, (2, 10)), torch.ones(2, 10, dtype=torch.long), chosen)
+    assert rows == [(3,)]
