@@ -10,7 +10,7 @@ from torch import nn
 from transformers import BertConfig, BertForMaskedLM
 
 from seqlab.errors import SeqlabError
-from seqlab.pretrained.transformers_models import load_masked_lm
+from seqlab.pretrained.transformers_models import dropout_values, load_masked_lm
 
 
 class BertMaskedLanguageModel(nn.Module):
@@ -48,12 +48,11 @@ class BertMaskedLanguageModel(nn.Module):
         if hidden_size % num_attention_heads:
             raise SeqlabError(f"model.net.hidden_size={hidden_size} must be a multiple of "
                               f"model.net.num_attention_heads={num_attention_heads}")
-        drops = ({} if dropout is None
-                 else {"hidden_dropout_prob": dropout, "attention_probs_dropout_prob": dropout})
         config = BertConfig(
             vocab_size=vocab_size, hidden_size=hidden_size, num_hidden_layers=num_hidden_layers,
             num_attention_heads=num_attention_heads, intermediate_size=intermediate_size,
-            max_position_embeddings=max_position_embeddings, hidden_act=hidden_act, pad_token_id=0, **drops,
+            max_position_embeddings=max_position_embeddings, hidden_act=hidden_act, pad_token_id=0,
+            **dropout_values(BertConfig, dropout),
         )
         self.model = BertForMaskedLM(config)
 

@@ -171,6 +171,12 @@ def load_token_classifier(name: str, labels: list[str], option: str = "model.net
 DROPOUT_NAMES = ("hidden_dropout_prob", "attention_probs_dropout_prob", "dropout", "attention_dropout")
 
 
+def dropout_values(config, dropout: float | None) -> dict:
+    """The config values that set an encoder's hidden and attention dropout to `dropout`, under whichever of
+    DROPOUT_NAMES `config` (a config class or a saved config) uses; none for None (its own stay)."""
+    return {} if dropout is None else {key: dropout for key in DROPOUT_NAMES if hasattr(config, key)}
+
+
 def load_masked_lm(name: str, option: str = "model.net.pretrained", dropout: float | None = None):
     """An encoder with its masked-LM head (BertForMaskedLM and kin), to continue its pretraining; an encoder
     saved without the head gets a new one. `dropout` replaces its saved hidden and attention dropout (None
@@ -183,5 +189,5 @@ def load_masked_lm(name: str, option: str = "model.net.pretrained", dropout: flo
                           "run (bert_pretrain), or an encoder's hub name or folder "
                           "(sentence-transformers/all-MiniLM-L6-v2)")
     transformers_logging.disable_progress_bar()
-    drops = {} if dropout is None else {key: dropout for key in DROPOUT_NAMES if hasattr(saved, key)}
-    return _load(AutoModelForMaskedLM.from_pretrained, name, "model", option, **drops)
+    return _load(AutoModelForMaskedLM.from_pretrained, name, "model", option,
+                 **dropout_values(saved, dropout))
