@@ -21,8 +21,8 @@ def finished_run(compose_cfg, sst2_dir, tracking_uri, tmp_path):
     return run_under(tracking_uri, tmp_path).info.run_id, kept_checkpoint(tmp_path / "run")
 
 
-def make_predict(args: str, tracking_uri: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri}
+def make_predict(args: str, tracking_uri: str, **env: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri, **env}
     return subprocess.run(
         ["make", "-s", "predict", f"PY={sys.executable}", f"ARGS={args}"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
@@ -41,10 +41,13 @@ def assert_checkpoint_predictions(rows: list[tuple[str, float, str]], checkpoint
     assert [p for _, p, _ in rows] == pytest.approx([e["probability"] for e in expected], abs=1e-3)
 
 
-def test_make_predict_prints_label_and_probability(finished_run, tracking_uri):
+def test_make_predict_prints_label_and_probability(finished_run, tracking_uri, tmp_path):
     run_id, checkpoint = finished_run
-    result = make_predict(f'run_id={run_id} text="I love this movie"', tracking_uri)
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    result = make_predict(f'run_id={run_id} text="I love this movie"', tracking_uri, TMPDIR=str(temp))
     assert result.returncode == 0, result.stderr
+    assert not list(temp.iterdir())  # the run's model, downloaded there, is removed when the command ends
     rows = parse(result.stdout)
     assert [text for *_, text in rows] == ["I love this movie"]
     assert_checkpoint_predictions(rows, checkpoint)  # the run's logged model holds the kept checkpoint's weights

@@ -190,7 +190,7 @@ def test_loading_a_run_model_prints_no_download_bar(tracking_uri, monkeypatch):
     seen = []
     monkeypatch.setenv("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "true")
     monkeypatch.setattr("mlflow.pyfunc.load_model",
-                        lambda uri: seen.append(os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"]))
+                        lambda uri, dst_path: seen.append(os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"]))
     client = MlflowClient(tracking_uri)
     run = client.create_run(client.create_experiment("bar-check"))
     load_run_model(tracking_uri, run.info.run_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,6 +34,18 @@ def no_progress_bar() -> Iterator[None]:
             os.environ[PROGRESS_ENV] = before
 
 
+@functools.cache
+def _downloads() -> tempfile.TemporaryDirectory:
+    """Where this process downloads runs' models: removed when it exits (MLflow's own default, a new temporary
+    folder for each download, is never removed, and a model may weigh hundreds of MB)."""
+    return tempfile.TemporaryDirectory(prefix="seqlab-models-")
+
+
+def download_folder() -> str:
+    """A new empty folder for one download, removed with the others when the process exits."""
+    return tempfile.mkdtemp(dir=_downloads().name)
+
+
 def load_run_model(tracking_uri: str, run_id: str):
     """The MLflow pyfunc model the run logged (runs:/<run_id>/model)."""
     import mlflow
@@ -40,9 +53,10 @@ def load_run_model(tracking_uri: str, run_id: str):
 
     run = get_run(tracking_uri, run_id)
     mlflow.set_tracking_uri(tracking_uri)
+    folder = download_folder()
     try:
         with no_progress_bar():
-            return mlflow.pyfunc.load_model(f"runs:/{run_id}/{MODEL_NAME}")
+            return mlflow.pyfunc.load_model(f"runs:/{run_id}/{MODEL_NAME}", dst_path=folder)
     except (MlflowException, OSError):
         raise SeqlabError(
             f"run '{run_id}' ({run.info.status}) has no logged model; only a finished training run has one"
@@ -71,9 +85,10 @@ def run_model_folder(tracking_uri: str | None, run_id: str, option: str = "model
         raise SeqlabError(f"{option}=mlflow: names no run; give mlflow:<run_id>")
     run = get_run(tracking_uri, run_id)
     mlflow.set_tracking_uri(tracking_uri)
+    folder = download_folder()
     try:
         with no_progress_bar():
-            local = Path(mlflow.artifacts.download_artifacts(f"runs:/{run_id}/model"))
+            local = Path(mlflow.artifacts.download_artifacts(f"runs:/{run_id}/model", dst_path=folder))
     except (MlflowException, OSError):
         raise SeqlabError(f"{option}=mlflow:{run_id}: run ({run.info.status}) has no logged model; "
                           f"give a finished training run's id") from None
