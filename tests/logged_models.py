@@ -4,6 +4,7 @@ texts and a table with a `text` column alike, in the signature's columns and typ
 
 from __future__ import annotations
 
+import tempfile
 from importlib.metadata import version
 from pathlib import Path
 
@@ -29,24 +30,25 @@ def check_logged_model(tracking_uri: str, run_id: str, texts: list[str], librari
     (the same), whose columns and dtypes are the signature's."""
     mlflow.set_tracking_uri(tracking_uri)
     uri = f"runs:/{run_id}/model"
-    folder = Path(mlflow.artifacts.download_artifacts(uri))
-    assert (folder / "code" / "seqlab" / "__init__.py").is_file()  # seqlab travels with the model
-    assert not (folder / "python_model.pkl").exists()  # models from code: nothing pickled
-    requirements = logged_requirements(folder)
-    assert "seqlab" not in requirements
-    expected = {"mlflow", "pandas", "omegaconf", *libraries}
-    assert set(requirements) == expected, requirements
-    assert all(requirements[name] == Version(version(name)).public for name in expected)
-    assert (folder / "input_example.json").is_file() and (folder / "serving_input_example.json").is_file()
+    with tempfile.TemporaryDirectory() as scratch:  # the downloads, removed after
+        folder = Path(mlflow.artifacts.download_artifacts(uri, dst_path=scratch))
+        assert (folder / "code" / "seqlab" / "__init__.py").is_file()  # seqlab travels with the model
+        assert not (folder / "python_model.pkl").exists()  # models from code: nothing pickled
+        requirements = logged_requirements(folder)
+        assert "seqlab" not in requirements
+        expected = {"mlflow", "pandas", "omegaconf", *libraries}
+        assert set(requirements) == expected, requirements
+        assert all(requirements[name] == Version(version(name)).public for name in expected)
+        assert (folder / "input_example.json").is_file() and (folder / "serving_input_example.json").is_file()
 
-    model = mlflow.pyfunc.load_model(uri)
-    signature = model.metadata.signature
-    [column] = signature.inputs.inputs
-    assert column.type.name == "string" and column.name is None  # a list of strings, or a table's text column
-    outputs = {c.name: c.type.name for c in signature.outputs.inputs}
-    answer = model.predict(texts, params=params)
-    assert list(answer.columns) == list(outputs)
-    assert all(KINDS[kind](answer[name]) for name, kind in outputs.items()), answer.dtypes
-    as_table = model.predict(pd.DataFrame({"text": texts}), params=params)
-    pd.testing.assert_frame_equal(as_table, answer)
-    return answer
+        model = mlflow.pyfunc.load_model(uri, dst_path=tempfile.mkdtemp(dir=scratch))
+        signature = model.metadata.signature
+        [column] = signature.inputs.inputs
+        assert column.type.name == "string" and column.name is None  # a list of strings, or a table's text column
+        outputs = {c.name: c.type.name for c in signature.outputs.inputs}
+        answer = model.predict(texts, params=params)
+        assert list(answer.columns) == list(outputs)
+        assert all(KINDS[kind](answer[name]) for name, kind in outputs.items()), answer.dtypes
+        as_table = model.predict(pd.DataFrame({"text": texts}), params=params)
+        pd.testing.assert_frame_equal(as_table, answer)
+        return answer

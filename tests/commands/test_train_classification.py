@@ -65,7 +65,8 @@ def test_each_model_trains_and_lands_a_finished_run(model, compose_cfg, sst2_dir
 
     mlflow.set_tracking_uri(tracking_uri)
     texts = ["a wonderful film", "dull", "the plot is boring and the cast quite awful"]
-    predictions = mlflow.pyfunc.load_model(f"runs:/{run.info.run_id}/model").predict(texts)
+    logged = mlflow.pyfunc.load_model(f"runs:/{run.info.run_id}/model", dst_path=str(tmp_path / "logged"))
+    predictions = logged.predict(texts)
     expected = TextClassifier.from_checkpoint(checkpoint).predict(texts)
     assert list(predictions["label"]) == [e["label"] for e in expected]
     assert list(predictions["probability"]) == pytest.approx([e["probability"] for e in expected], abs=1e-5)

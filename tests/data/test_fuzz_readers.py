@@ -6,9 +6,11 @@ tokenizers (word, bpe)."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -36,19 +38,21 @@ TABLE_PIECES = st.sampled_from([
 TABLE_BYTES = st.one_of(st.binary(max_size=300), st.lists(TABLE_PIECES, max_size=60).map(b"".join))
 
 
-def write(data: bytes, suffix: str) -> Path:
-    folder = Path(tempfile.mkdtemp())
-    path = folder / f"data{suffix}"
-    path.write_bytes(data)
-    return path
+@contextlib.contextmanager
+def written(data: bytes, suffix: str) -> Iterator[Path]:
+    """A file holding `data`, alone in a folder that is removed afterwards (hypothesis makes hundreds of them)."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"data{suffix}"
+        path.write_bytes(data)
+        yield path
 
 
 @FUZZ
 @given(data=TABLE_BYTES, suffix=st.sampled_from([".tsv", ".csv", ".jsonl"]))
 def test_tables_parse_or_say_what_is_wrong(data, suffix):
-    path = write(data, suffix)
     try:
-        rows = read_table(path, None, COLUMNS)
+        with written(data, suffix) as path:
+            rows = read_table(path, None, COLUMNS)
     except SeqlabError as err:
         assert str(path) in str(err)
     else:
@@ -59,9 +63,9 @@ def test_tables_parse_or_say_what_is_wrong(data, suffix):
 @FUZZ
 @given(data=st.binary(max_size=400))
 def test_lines_decode_or_name_the_line(data):
-    path = write(data, ".txt")
     try:
-        lines = read_utf8_lines(path)
+        with written(data, ".txt") as path:
+            lines = read_utf8_lines(path)
     except SeqlabError as err:
         assert str(path) in str(err) and "line" in str(err) and "UTF-8" in str(err)
     else:
@@ -166,13 +170,13 @@ def read_entities(data: bytes, suffix: str, stray_i_tags: str = "repair") -> tup
     """The docs an NER run gets from a train file holding `data` (or the error), through NerDataset's reader."""
     from spacy.tokens import DocBin
 
-    path = write(data, suffix)
-    dataset = NerDataset("fuzz", data_dir=str(path.parent), train_file=path.name, stray_i_tags=stray_i_tags)
-    try:
-        docs, _ = dataset._read("train", blank_nlp())
-        DocBin(docs=docs, store_user_data=False).to_bytes()  # what the DocBin cache writes
-    except SeqlabError as err:
-        return path, None, err
+    with written(data, suffix) as path:
+        dataset = NerDataset("fuzz", data_dir=str(path.parent), train_file=path.name, stray_i_tags=stray_i_tags)
+        try:
+            docs, _ = dataset._read("train", blank_nlp())
+            DocBin(docs=docs, store_user_data=False).to_bytes()  # what the DocBin cache writes
+        except SeqlabError as err:
+            return path, None, err
     return path, docs, None
 
 
@@ -230,11 +234,12 @@ LINES_BYTES = st.one_of(st.binary(max_size=200),
 @FUZZ
 @given(source=LINES_BYTES, target=LINES_BYTES, empty_lines=st.sampled_from(["skip", "error"]))
 def test_aligned_parallel_files_parse_or_name_a_file(source, target, empty_lines):
-    folder = Path(tempfile.mkdtemp())
-    (folder / "train.src").write_bytes(source)
-    (folder / "train.tgt").write_bytes(target)
     try:
-        text = read_parallel(["train.src", "train.tgt"], folder, empty_lines=empty_lines)
+        with tempfile.TemporaryDirectory() as name:
+            folder = Path(name)
+            (folder / "train.src").write_bytes(source)
+            (folder / "train.tgt").write_bytes(target)
+            text = read_parallel(["train.src", "train.tgt"], folder, empty_lines=empty_lines)
     except SeqlabError as err:
         assert str(folder / "train.src") in str(err) or str(folder / "train.tgt") in str(err)
     else:
@@ -245,9 +250,10 @@ def test_aligned_parallel_files_parse_or_name_a_file(source, target, empty_lines
 @given(data=LINES_BYTES, columns=st.tuples(st.integers(0, 3), st.integers(0, 3)), header=st.booleans(),
        empty_lines=st.sampled_from(["skip", "error"]))
 def test_tsv_pairs_parse_or_name_the_file(data, columns, header, empty_lines):
-    path = write(data, ".tsv")
     try:
-        text = read_parallel(path.name, path.parent, tsv_columns=columns, tsv_header=header, empty_lines=empty_lines)
+        with written(data, ".tsv") as path:
+            text = read_parallel(path.name, path.parent, tsv_columns=columns, tsv_header=header,
+                                 empty_lines=empty_lines)
     except SeqlabError as err:
         assert str(path) in str(err)
     else:
@@ -258,13 +264,14 @@ def test_tsv_pairs_parse_or_name_the_file(data, columns, header, empty_lines):
 @given(files=st.lists(st.binary(max_size=200), min_size=1, max_size=3),
        fractions=st.sampled_from([(0.9, 0.05, 0.05), (0.5, 0.25, 0.25), (0.98, 0.01, 0.01)]))
 def test_text_corpora_read_and_split_or_name_the_file(files, fractions):
-    paths = [write(data, ".txt") for data in files]
-    try:
-        segments = list(TextCorpus(paths, None, fractions).segments())
-    except SeqlabError as err:  # bytes that are not UTF-8, or no text at all
-        assert any(str(p) in str(err) for p in paths)
-        return
-    documents = [lines for lines in map(read_utf8_lines, paths) if any(line.strip() for line in lines)]
+    with contextlib.ExitStack() as stack:
+        paths = [stack.enter_context(written(data, ".txt")) for data in files]
+        try:
+            segments = list(TextCorpus(paths, None, fractions).segments())
+        except SeqlabError as err:  # bytes that are not UTF-8, or no text at all
+            assert any(str(p) in str(err) for p in paths)
+            return
+        documents = [lines for lines in map(read_utf8_lines, paths) if any(line.strip() for line in lines)]
     assert "".join(text for _, _, text in segments) == "".join("\n".join(lines) + "\n" for lines in documents)
     assert [split for split, _, _ in segments] == sorted((split for split, _, _ in segments), key=SPLITS.index)
 

@@ -9,6 +9,7 @@ import json
 import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -60,9 +61,10 @@ def kept_pipeline(run_dir):
 
 def table_rows(tracking_uri: str, run: Run) -> dict[tuple[str, str], dict]:
     """reports/ents_per_type.csv of a run: {(split, label): row}."""
-    path = MlflowClient(tracking_uri).download_artifacts(run.info.run_id, "reports/ents_per_type.csv")
-    with open(path, encoding="utf-8") as fh:
-        return {(row["split"], row["label"]): row for row in csv.DictReader(fh)}
+    with tempfile.TemporaryDirectory() as scratch:
+        path = MlflowClient(tracking_uri).download_artifacts(run.info.run_id, "reports/ents_per_type.csv", scratch)
+        with open(path, encoding="utf-8") as fh:
+            return {(row["split"], row["label"]): row for row in csv.DictReader(fh)}
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +122,8 @@ def test_each_preset_lands_a_finished_run_with_overall_and_per_label_scores(pres
     last, every = cfg.model.max_steps, cfg.model.eval_frequency
     assert [s for s, _ in history] == [*range(0, last + 1, every), last + 1]
     assert {"config.cfg", "pipeline"} <= artifacts
-    spacy_config = open(client.download_artifacts(run.info.run_id, "config.cfg"), encoding="utf-8").read()
+    with tempfile.TemporaryDirectory() as scratch:
+        spacy_config = Path(client.download_artifacts(run.info.run_id, "config.cfg", scratch)).read_text("utf-8")
     assert f"max_steps = {last}" in spacy_config and f"eval_frequency = {every}" in spacy_config
     assert_logged_recognizer_finds_what_the_pipeline_finds(tracking_uri, run, kept_pipeline(cfg.paths.output_dir))
 

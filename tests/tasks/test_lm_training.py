@@ -48,9 +48,10 @@ def make_generate(args: str, tracking_uri: str) -> subprocess.CompletedProcess:
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
 
 
-def assert_logged_generator_continues_as_its_folder(tracking_uri: str, run_id: str, folder: Path) -> Path:
+def assert_logged_generator_continues_as_its_folder(tracking_uri: str, run_id: str, folder: Path,
+                                                   downloads: Path) -> Path:
     """The run's pyfunc model (greedy, through params) continues prompts as the model folder the run wrote; returns
-    that folder as the logged model holds it (its one folder under artifacts/)."""
+    that folder as the logged model holds it (its one folder under artifacts/), downloaded under `downloads`."""
     from seqlab.inference.generation_options import GenerationOptions
     from seqlab.inference.text_generator import TextGenerator
 
@@ -60,7 +61,8 @@ def assert_logged_generator_continues_as_its_folder(tracking_uri: str, run_id: s
     generator, options = TextGenerator.from_directory(folder), GenerationOptions(max_new_tokens=12, do_sample=False)
     assert list(answer["prompt"]) == prompts
     assert list(answer["generated_text"]) == [generator.generate(p, options)[0] for p in prompts]
-    [folder] = (Path(mlflow.artifacts.download_artifacts(f"runs:/{run_id}/model")) / "artifacts").iterdir()
+    logged = mlflow.artifacts.download_artifacts(f"runs:/{run_id}/model", dst_path=str(downloads))
+    [folder] = (Path(logged) / "artifacts").iterdir()
     return folder
 
 
@@ -86,7 +88,8 @@ def test_textgen_rnn_lands_a_finished_run_with_perplexity_and_samples(compose_cf
     corpus = (shakespeare_dir / "input.txt").read_bytes()
     assert run.data.params["data.sha256.input.txt"] == hashlib.sha256(corpus).hexdigest()
     assert {"samples", "reports", "tokenizer", "config.yaml", "checkpoints"} <= artifact_paths(client, run.info.run_id)
-    assert_logged_generator_continues_as_its_folder(tracking_uri, run.info.run_id, tmp_path / "run" / "model")
+    assert_logged_generator_continues_as_its_folder(tracking_uri, run.info.run_id, tmp_path / "run" / "model",
+                                                    tmp_path / "logged")
     samples = (tmp_path / "run" / "reports" / "samples.txt").read_text()
     assert "epoch 0" in samples and "epoch 1" in samples and "final model" in samples
     assert samples.count("--- prompt: 'ROMEO:'\nROMEO:") == 3
@@ -114,7 +117,8 @@ def test_gpt2_scratch_run_saves_a_model_that_from_pretrained_loads(compose_cfg, 
     assert EPOCH_METRICS | FINAL_METRICS | {"val/bpc"} <= set(run.data.metrics)
     assert run.data.tags["model"] == "gpt2"
     assert "samples" in artifact_paths(client, run.info.run_id)
-    folder = assert_logged_generator_continues_as_its_folder(tracking_uri, run.info.run_id, tmp_path / "run" / "model")
+    folder = assert_logged_generator_continues_as_its_folder(tracking_uri, run.info.run_id, tmp_path / "run" / "model",
+                                                             tmp_path / "logged")
     model, tokenizer = GPT2LMHeadModel.from_pretrained(folder), AutoTokenizer.from_pretrained(folder)
     assert model.config.n_positions == 32 and model.config.n_layer == 1
     assert model.config.eos_token_id == tokenizer.eos_token_id == tokenizer.pad_token_id

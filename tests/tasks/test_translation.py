@@ -78,7 +78,7 @@ def test_each_preset_lands_a_finished_run(preset, compose_cfg, multi30k_dir, tra
     else:
         assert sorted(heatmaps) == [f"reports/attention/{i:02d}.png" for i in range(1, 5)]
     mlflow.set_tracking_uri(tracking_uri)
-    model = mlflow.pyfunc.load_model(f"runs:/{run.info.run_id}/model")
+    model = mlflow.pyfunc.load_model(f"runs:/{run.info.run_id}/model", dst_path=str(tmp_path / "logged"))
     texts = ["A man runs on the street.", "  A dog.  ", ""]
     table = model.predict(texts, params={"beam_size": 1})
     expected = Translator.from_bundle(tmp_path / "run" / "model").translate(texts, beam_size=1)  # as translate.py
