@@ -41,7 +41,7 @@ def check_logged_model(tracking_uri: str, run_id: str, texts: list[str], librari
         assert all(requirements[name] == Version(version(name)).public for name in expected)
         assert (folder / "input_example.json").is_file() and (folder / "serving_input_example.json").is_file()
 
-        model = mlflow.pyfunc.load_model(uri, dst_path=tempfile.mkdtemp(dir=scratch))
+        model = mlflow.pyfunc.load_model(str(folder))  # the folder runs:/<run_id>/model downloaded to
         signature = model.metadata.signature
         [column] = signature.inputs.inputs
         assert column.type.name == "string" and column.name is None  # a list of strings, or a table's text column
